@@ -1,0 +1,100 @@
+"""The probe: a minimal Flask app started exactly the way a user starts one.
+
+Runs unchanged on Python 2.7-3.13 and Flask 0.1-3.x, with the standard library and
+Flask only. Usage (the harness does this; a person can too):
+
+    python probes/app.py MODE PORT        # MODE: default, threaded, processes3, threaded_processes3
+    FLASK_APP=probes/app.py flask run --host 127.0.0.1 --port PORT
+
+Routes:
+    /info   answers at once with who served it (pid, thread, wsgi flags, server classes)
+    /hold   reports "entered" to the harness's control port (PROBE_CONTROL_PORT), then
+            blocks until the harness writes a line back; lets the harness see how many
+            requests are inside the handler at the same time, without timing guesses.
+"""
+
+import inspect
+import json
+import os
+import socket
+import sys
+import threading
+
+from flask import Flask, request
+
+try:
+    import socketserver
+except ImportError:  # Python 2
+    import SocketServer as socketserver
+
+# The loopback address is the only host the probe may bind; the port is chosen by the harness.
+HOST = "127.0.0.1"
+# Upper bound on how long /hold waits for the harness; a held request never outlives it.
+HOLD_SECONDS = float(os.environ.get("PROBE_HOLD_SECONDS", "30"))
+
+app = Flask(__name__)
+
+
+def _class_name(cls):
+    return "%s.%s" % (cls.__module__, cls.__name__)
+
+
+def _server_classes():
+    """The class chain of the socketserver serving this request, found on the call stack."""
+    frame = sys._getframe()
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, socketserver.BaseRequestHandler):
+            server = getattr(candidate, "server", None)
+            if server is not None:
+                return [_class_name(cls) for cls in inspect.getmro(server.__class__)]
+        frame = frame.f_back
+    return []
+
+
+def _served_by():
+    environ = request.environ
+    return {
+        "pid": os.getpid(),
+        "thread": threading.current_thread().name,
+        "thread_id": threading.current_thread().ident,
+        "multithread": bool(environ.get("wsgi.multithread")),
+        "multiprocess": bool(environ.get("wsgi.multiprocess")),
+        "server_classes": _server_classes(),
+    }
+
+
+def _json(data):
+    return app.response_class(json.dumps(data), mimetype="application/json")
+
+
+@app.route("/info")
+def info():
+    return _json(_served_by())
+
+
+@app.route("/hold")
+def hold():
+    served_by = _served_by()
+    control = socket.create_connection((HOST, int(os.environ["PROBE_CONTROL_PORT"])), HOLD_SECONDS)
+    try:
+        control.sendall((json.dumps(served_by) + "\n").encode("utf-8"))
+        reply = control.makefile("rb").readline()
+    finally:
+        control.close()
+    served_by["released"] = reply.strip() == b"release"
+    return _json(served_by)
+
+
+# What each mode passes to app.run(); host and port are added to every call.
+MODE_OPTIONS = {
+    "default": {},
+    "threaded": {"threaded": True},
+    "processes3": {"threaded": False, "processes": 3},
+    "threaded_processes3": {"threaded": True, "processes": 3},
+}
+
+
+if __name__ == "__main__":
+    mode, port = sys.argv[1], int(sys.argv[2])
+    app.run(host=HOST, port=port, **MODE_OPTIONS[mode])

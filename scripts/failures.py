@@ -1,0 +1,38 @@
+"""Failure text: the one line of a tool's or traceback's output that says what went wrong."""
+
+from __future__ import annotations
+
+import re
+
+# A Python exception line: "ValueError: ...", "jinja2.exceptions.X: ...", "ImportError: cannot ...".
+_EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)\b.*")
+# Installer errors: uv ("error:", "  × ", "  ╰─▶ ", "Caused by:") and pip ("ERROR:").
+_INSTALLER = re.compile(r"^\s*(?:error:|ERROR:|×|╰─▶|Caused by:|caused by:)\s*(?P<text>.+)")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/'\"]+")
+
+
+def scrub(text: str) -> str:
+    """Hide host names in URLs: records are committed and must not name a registry."""
+    return _URL.sub(lambda m: m.group(0).split("://", 1)[0] + "://<host>", text)
+
+
+def first_error_line(output: str) -> str | None:
+    """The most useful single line of a failure's output, or None if there is none.
+
+    For a traceback this is its final exception line (the last one, when Python
+    chains tracebacks); for installer output the first error line; otherwise the
+    last non-blank line.
+    """
+    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
+    if not lines:
+        return None
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        exceptions = [line for line in lines if _EXCEPTION.match(line)]
+        if exceptions:
+            return scrub(exceptions[-1].strip())
+    installer = [m["text"].strip() for line in lines if (m := _INSTALLER.match(line))]
+    if installer:
+        # uv nests its reasons: the innermost ("caused by") names the real problem best.
+        return scrub(installer[-1] if len(installer) > 1 and installer[0].endswith(":") else " / ".join(installer[:3]))
+    exceptions = [line for line in lines if _EXCEPTION.match(line)]
+    return scrub((exceptions[-1] if exceptions else lines[-1]).strip())

@@ -1,0 +1,210 @@
+"""The package index: which one the user configured, and what it lists for a project.
+
+The index URL is never written in this project: it comes from an explicit
+``--index-url``, else from the user's uv or pip configuration, else from pip's own
+default. The listing is read through the Simple API (PEP 691 JSON where the index
+offers it, PEP 503 HTML otherwise), from ``http(s)://`` or ``file://`` URLs.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+PEP691_JSON = "application/vnd.pypi.simple.v1+json"
+ACCEPT = f"{PEP691_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+TIMEOUT_SECONDS = 30.0
+
+
+class IndexUnavailable(RuntimeError):
+    """The index could not be read; the message says which URL and why."""
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """One distribution file as the index lists it."""
+
+    filename: str
+    url: str
+    requires_python: str | None = None
+    upload_time: datetime | None = None
+    yanked: bool = False
+
+
+def normalize(name: str) -> str:
+    """PEP 503 normalized project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pip_configured_index() -> str | None:
+    """index-url from pip's configuration files, as ``pip config list`` reports it."""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        key, _, value = line.partition("=")
+        section, _, option = key.rpartition(".")
+        if option == "index-url":
+            found[section] = value.strip().strip("'\"")
+    # pip lets the environment override the install section, which overrides global.
+    for section in (":env:", "install", "global"):
+        if section in found:
+            return found[section]
+    return None
+
+
+def _uv_configured_index() -> str | None:
+    """The default index from uv's user or system ``uv.toml``, if one sets it."""
+    import tomllib
+
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    for path in (config_home / "uv" / "uv.toml", Path("/etc/uv/uv.toml")):
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        for index in data.get("index", []):
+            if index.get("default") and index.get("url"):
+                return str(index["url"])
+        if data.get("index-url"):
+            return str(data["index-url"])
+    return None
+
+
+def _pip_default_index() -> str:
+    try:
+        from pip._internal.models.index import PyPI
+    except ImportError as exc:  # pragma: no cover - pip ships with every CPython
+        raise IndexUnavailable(
+            "No index is configured and pip is not importable to supply its default; "
+            "pass --index-url URL or set UV_DEFAULT_INDEX / PIP_INDEX_URL."
+        ) from exc
+    return str(PyPI.simple_url)
+
+
+def configured_index_url(explicit: str | None = None) -> str:
+    """The Simple API base URL to use, from the most specific setting available."""
+    candidates = (
+        explicit,
+        os.environ.get("UV_DEFAULT_INDEX"),
+        os.environ.get("UV_INDEX_URL"),
+        os.environ.get("PIP_INDEX_URL"),
+    )
+    for url in candidates:
+        if url:
+            return url.rstrip("/") + "/"
+    url = _uv_configured_index() or _pip_configured_index() or _pip_default_index()
+    return url.rstrip("/") + "/"
+
+
+class _AnchorParser(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self._open: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._open, self._text = dict(attrs), []
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._open is not None:
+            self.anchors.append((self._open, "".join(self._text).strip()))
+            self._open = None
+
+
+def parse_html(page: str, page_url: str) -> list[IndexFile]:
+    """Files listed by a PEP 503 project page."""
+    parser = _AnchorParser()
+    parser.feed(page)
+    files = []
+    for attrs, text in parser.anchors:
+        href = attrs.get("href") or ""
+        url = urllib.parse.urljoin(page_url, href)
+        filename = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+        requires_python = attrs.get("data-requires-python")
+        files.append(
+            IndexFile(
+                filename=filename or text,
+                url=url,
+                requires_python=html.unescape(requires_python) if requires_python else None,
+                yanked="data-yanked" in attrs,
+            )
+        )
+    return files
+
+
+def parse_json(data: dict, page_url: str) -> list[IndexFile]:
+    """Files listed by a PEP 691 project response."""
+    files = []
+    for entry in data.get("files", []):
+        uploaded = entry.get("upload-time")
+        files.append(
+            IndexFile(
+                filename=entry["filename"],
+                url=urllib.parse.urljoin(page_url, entry["url"]),
+                requires_python=entry.get("requires-python") or None,
+                upload_time=datetime.fromisoformat(uploaded.replace("Z", "+00:00")) if uploaded else None,
+                yanked=bool(entry.get("yanked")),
+            )
+        )
+    return files
+
+
+def _read_file_url(url: str) -> str:
+    path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    if path.is_dir():
+        path = path / "index.html"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise IndexUnavailable(f"cannot read the index page {url}: {exc.strerror or exc}") from exc
+
+
+def project_files(project: str, index_url: str, timeout: float = TIMEOUT_SECONDS) -> list[IndexFile]:
+    """Every file the index lists for ``project``.
+
+    Raises IndexUnavailable, naming the URL, when the index cannot be read.
+    """
+    page_url = urllib.parse.urljoin(index_url.rstrip("/") + "/", normalize(project) + "/")
+    if page_url.startswith("file:"):
+        return parse_html(_read_file_url(page_url), page_url)
+    try:
+        response = requests.get(page_url, headers={"Accept": ACCEPT}, timeout=timeout)
+    except requests.RequestException as exc:
+        raise IndexUnavailable(f"cannot reach the index at {page_url}: {exc}") from exc
+    if response.status_code == 404:
+        raise IndexUnavailable(f"the index at {index_url} has no project {project!r} (404 for {page_url})")
+    if not response.ok:
+        raise IndexUnavailable(f"the index answered {response.status_code} for {page_url}")
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    if content_type == PEP691_JSON:
+        try:
+            return parse_json(response.json(), response.url)
+        except (ValueError, KeyError) as exc:
+            raise IndexUnavailable(f"the index sent malformed JSON for {page_url}: {exc}") from exc
+    return parse_html(response.text, response.url)
+

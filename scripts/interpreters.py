@@ -1,0 +1,92 @@
+"""Interpreter discovery: which Pythons this machine has, found on PATH and in pyenv."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+_VERSION_PROGRAM = "import sys; sys.stdout.write('%d.%d.%d' % sys.version_info[:3])"
+_PATH_NAMES = ["python", "python3", "python2"] + [f"python3.{minor}" for minor in range(6, 20)] + ["python2.7"]
+
+
+@dataclass(frozen=True, order=True)
+class Interpreter:
+    """A Python interpreter that answered when asked its version."""
+
+    version: tuple[int, int, int]
+    path: str
+
+    @property
+    def minor(self) -> tuple[int, int]:
+        return self.version[:2]
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(map(str, self.version))
+
+
+def pyenv_root() -> Path | None:
+    root = os.environ.get("PYENV_ROOT")
+    if root:
+        return Path(root)
+    if shutil.which("pyenv"):
+        try:
+            out = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            out = None
+        if out and out.returncode == 0 and out.stdout.strip():
+            return Path(out.stdout.strip())
+    default = Path.home() / ".pyenv"
+    return default if default.is_dir() else None
+
+
+def _candidates() -> list[Path]:
+    found = [Path(p) for name in _PATH_NAMES if (p := shutil.which(name))]
+    root = pyenv_root()
+    if root is not None:
+        found.extend(sorted((root / "versions").glob("*/bin/python")))
+    return found
+
+
+def probe_version(path: Path, timeout: float = 10.0) -> tuple[int, int, int] | None:
+    """The interpreter's version, or None when it does not run."""
+    try:
+        out = subprocess.run(
+            [str(path), "-c", _VERSION_PROGRAM], capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    try:
+        major, minor, micro = (int(part) for part in out.stdout.strip().split("."))
+    except ValueError:
+        return None
+    return major, minor, micro
+
+
+def discover() -> list[Interpreter]:
+    """One interpreter per minor version (its newest patch), oldest first.
+
+    pyenv shims are skipped: they re-dispatch to whichever version pyenv selects,
+    so the real binaries under ``versions/`` stand for them.
+    """
+    best: dict[tuple[int, int], Interpreter] = {}
+    seen: set[Path] = set()
+    for path in _candidates():
+        if "shims" in path.parts:
+            continue
+        real = path.resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        version = probe_version(real)
+        if version is None:
+            continue
+        current = best.get(version[:2])
+        if current is None or version > current.version:
+            best[version[:2]] = Interpreter(version, str(path))
+    return sorted(best.values())
