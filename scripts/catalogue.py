@@ -6,21 +6,18 @@ session per release without touching the network; ``refresh`` rebuilds it from t
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from scripts import index
 from scripts.records import read_json, write_json_atomic
 
 PROJECT = "flask"
 INSTALLABLE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz")
-_EGG = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-py\d.*)?\.egg$")
 
 
 @dataclass(frozen=True)
@@ -44,28 +41,11 @@ class Release:
         return Version(self.version)
 
 
-def _file_version(filename: str) -> Version | None:
-    try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[1]
-        if filename.endswith((".tar.gz", ".zip")):
-            return parse_sdist_filename(filename)[1]
-        match = _EGG.match(filename)
-        if match:
-            return Version(match["version"])
-        for suffix in (".tar.bz2", ".tgz"):
-            if filename.endswith(suffix):
-                return Version(filename[: -len(suffix)].rsplit("-", 1)[1])
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion, IndexError):
-        return None
-    return None
-
-
 def releases_from_files(files: list[index.IndexFile]) -> list[Release]:
     """Group index files by version, oldest release first."""
     grouped: dict[Version, list[index.IndexFile]] = defaultdict(list)
     for file in files:
-        version = _file_version(file.filename)
+        version = index.file_version(file.filename)
         if version is not None:
             grouped[version].append(file)
     releases = []
@@ -111,3 +91,14 @@ def audited(releases: list[Release], include_prereleases: bool = False) -> list[
 
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def refresh(args: list[str], path: Path) -> int:
+    """Rebuild the stored catalogue from the index (``--index-url URL`` picks one); return its size."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="nox -s catalogue --")
+    parser.add_argument("--index-url", help="package index (Simple API); default: your uv/pip configuration")
+    releases = fetch(index.configured_index_url(parser.parse_args(args).index_url))
+    save(releases, path)
+    return len(releases)

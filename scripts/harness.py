@@ -24,13 +24,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.records import MODE_CALLS, ModeObservation
 from scripts.failures import first_error_line
+from scripts.records import MODE_CALLS, ModeObservation
 
 HOST = "127.0.0.1"
 PROBE_APP = Path(__file__).resolve().parent.parent / "probes" / "app.py"
@@ -100,7 +100,7 @@ class ProbeProcess:
     """A started probe: its process group, and its output captured in files (pipes could fill)."""
 
     def __init__(self, argv: Sequence[str], env: dict[str, str], cwd: Path) -> None:
-        self._output = tempfile.TemporaryFile()
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the probe
         self.argv = list(argv)
         self.process = subprocess.Popen(
             self.argv,
@@ -121,23 +121,19 @@ class ProbeProcess:
         self._output.seek(0)
         return self._output.read().decode("utf-8", "replace")
 
+    def signal_group(self, sig: int) -> None:
+        with suppress(ProcessLookupError):
+            os.killpg(self.pid, sig)
+
     def stop(self, timeout: float) -> None:
         """Stop the whole process group: TERM, then KILL if it outlives ``timeout``."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.process.wait(timeout=timeout)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # Forked workers may outlive the leader; the group must end with it.
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if self._output.closed:
+            return
+        self.signal_group(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+        # KILL in every case: forked workers may outlive the leader, and the group must end with it.
+        self.signal_group(signal.SIGKILL)
         self.process.wait(timeout=timeout)
         self._output.close()
 
@@ -218,10 +214,8 @@ class ControlServer:
             for entry in self.entries:
                 if not entry.released:
                     entry.released = True
-                    try:
+                    with suppress(OSError):
                         entry.connection.sendall(b"release\n")
-                    except OSError:
-                        pass
                     entry.connection.close()
 
     def close(self) -> None:
@@ -260,12 +254,12 @@ def get(port: int, path: str, timeout: float) -> Reply:
 # -- starting and observing --------------------------------------------------------------------
 
 
-def probe_command(python: Path, mode: str, port: int) -> tuple[list[str], dict[str, str]]:
-    """The command line (and extra environment) that starts the probe in ``mode``."""
+def probe_command(python: Path, mode: str, port: int, probe: Path = PROBE_APP) -> tuple[list[str], dict[str, str]]:
+    """The command line (and extra environment) that starts ``probe`` in ``mode``."""
     if mode == CLI_MODE:
         # The console script is what users type; it exists exactly where the release has a CLI.
-        return [str(cli_script(python)), "run", "--host", HOST, "--port", str(port)], {"FLASK_APP": str(PROBE_APP)}
-    return [str(python), str(PROBE_APP), mode, str(port)], {}
+        return [str(cli_script(python)), "run", "--host", HOST, "--port", str(port)], {"FLASK_APP": str(probe)}
+    return [str(python), str(probe), mode, str(port)], {}
 
 
 def cli_script(python: Path) -> Path:
@@ -281,27 +275,54 @@ def _wait_until_serving(probe: ProbeProcess, port: int, settings: Settings) -> R
     deadline = time.monotonic() + settings.start_timeout
     while True:
         if probe.exited():
-            raise ProbeError("error", first_error_line(probe.output()) or f"the server exited with {probe.process.returncode}")
+            raise ProbeError(
+                "error", first_error_line(probe.output()) or f"the server exited with {probe.process.returncode}"
+            )
         reply = get(port, "/info", timeout=max(0.1, min(2.0, deadline - time.monotonic())))
         if reply.status is not None:
             return reply
         if time.monotonic() >= deadline:
-            raise ProbeError("timeout", f"the server did not answer on {HOST}:{port} within {settings.start_timeout:g}s")
+            raise ProbeError(
+                "timeout", f"the server did not answer on {HOST}:{port} within {settings.start_timeout:g}s"
+            )
         time.sleep(0.02)  # polling interval for the port to open; not a verdict
 
 
-@contextmanager
-def running_probe(python: Path, mode: str, control: ControlServer, settings: Settings) -> Iterator[tuple[ProbeProcess, int]]:
-    """Start the probe, wait until it answers, yield it, and stop its process group whatever happens."""
-    port = free_port()
-    argv, extra = probe_command(python, mode, port)
-    with tempfile.TemporaryDirectory(prefix="flask-probe-") as cwd:
-        probe = ProbeProcess(argv, probe_environment(control.port, extra), Path(cwd))
+#: A port picked free can be taken by someone else before the probe binds it; try another.
+PORT_ATTEMPTS = 3
+
+
+def _start(
+    python: Path, mode: str, control: ControlServer, settings: Settings, probe: Path, cwd: Path
+) -> tuple[ProbeProcess, int]:
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = free_port()
+        argv, extra = probe_command(python, mode, port, probe)
+        process = ProbeProcess(argv, probe_environment(control.port, extra), cwd)
         try:
-            _wait_until_serving(probe, port, settings)
-            yield probe, port
+            _wait_until_serving(process, port, settings)
+            return process, port
+        except ProbeError as exc:
+            process.stop(settings.stop_timeout)
+            if "Address already in use" not in str(exc) or attempt == PORT_ATTEMPTS:
+                raise
+        except BaseException:
+            process.stop(settings.stop_timeout)
+            raise
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def running_probe(
+    python: Path, mode: str, control: ControlServer, settings: Settings, probe: Path = PROBE_APP
+) -> Iterator[tuple[ProbeProcess, int]]:
+    """Start the probe, wait until it answers, yield it, and stop its process group whatever happens."""
+    with tempfile.TemporaryDirectory(prefix="flask-probe-") as cwd:
+        process, port = _start(python, mode, control, settings, probe, Path(cwd))
+        try:
+            yield process, port
         finally:
-            probe.stop(settings.stop_timeout)
+            process.stop(settings.stop_timeout)
 
 
 def _fire(port: int, count: int, timeout: float) -> tuple[list[threading.Thread], list[Reply]]:
@@ -349,18 +370,18 @@ def _worker_kind(served: list[dict[str, Any]], server_pid: int) -> str:
     return "main thread only"
 
 
-def observe_mode(python: Path, mode: str, settings: Settings = Settings()) -> ModeObservation:
-    """Start the probe in ``mode``, observe it, stop it. Failures become the observation's outcome."""
+def observe_mode(python: Path, mode: str, settings: Settings = Settings(), probe: Path = PROBE_APP) -> ModeObservation:
+    """Start ``probe`` in ``mode``, observe it, stop it. Failures become the observation's outcome."""
     started = time.monotonic()
     control = ControlServer(read_timeout=settings.request_timeout)
     try:
-        with running_probe(python, mode, control, settings) as (probe, port):
+        with running_probe(python, mode, control, settings, probe) as (process, port):
             concurrency = _observe_concurrency(port, control, settings)
             sequential = [get(port, "/info", settings.request_timeout) for _ in range(settings.sequential_requests)]
-            server_pid = probe.pid
+            server_pid = process.pid
     except ProbeError as exc:
         return ModeObservation(
-            call=MODE_CALLS[mode], outcome=exc.outcome, error=str(exc), seconds=round(time.monotonic() - started, 3)
+            call=MODE_CALLS.get(mode, mode), outcome=exc.outcome, error=str(exc), seconds=round(time.monotonic() - started, 3)
         )
     finally:
         control.close()
@@ -368,7 +389,7 @@ def observe_mode(python: Path, mode: str, settings: Settings = Settings()) -> Mo
     served = concurrency.pop("held") + answered
     first = answered[0] if answered else (served[0] if served else {})
     return ModeObservation(
-        call=MODE_CALLS[mode],
+        call=MODE_CALLS.get(mode, mode),
         outcome="served",
         **concurrency,
         sequential=len(sequential),

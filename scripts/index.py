@@ -20,10 +20,13 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
+from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 PEP691_JSON = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{PEP691_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 TIMEOUT_SECONDS = 30.0
+_EGG = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-py\d.*)?\.egg$")
 
 
 class IndexUnavailable(RuntimeError):
@@ -174,6 +177,24 @@ def parse_json(data: dict, page_url: str) -> list[IndexFile]:
     return files
 
 
+def file_version(filename: str) -> Version | None:
+    """The version a distribution file's name carries (wheel, sdist or egg), or None."""
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[1]
+        if filename.endswith((".tar.gz", ".zip")):
+            return parse_sdist_filename(filename)[1]
+        match = _EGG.match(filename)
+        if match:
+            return Version(match["version"])
+        for suffix in (".tar.bz2", ".tgz"):
+            if filename.endswith(suffix):
+                return Version(filename[: -len(suffix)].rsplit("-", 1)[1])
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion, IndexError):
+        return None
+    return None
+
+
 def _read_file_url(url: str) -> str:
     path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
     if path.is_dir():
@@ -207,4 +228,3 @@ def project_files(project: str, index_url: str, timeout: float = TIMEOUT_SECONDS
         except (ValueError, KeyError) as exc:
             raise IndexUnavailable(f"the index sent malformed JSON for {page_url}: {exc}") from exc
     return parse_html(response.text, response.url)
-

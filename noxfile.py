@@ -1,0 +1,85 @@
+"""Does Flask's ``app.run()`` serve requests concurrently? One nox session per Flask release.
+
+    nox -s audit                  # every final release, then the report
+    nox -s "audit(1.0)"           # one release
+    nox -s audit -- --force       # re-observe where a cached observation exists
+    nox -s catalogue              # refresh reports/releases.json from the package index
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from scripts import audit as auditing  # noqa: E402
+from scripts import catalogue as catalogue_  # noqa: E402
+from scripts import report  # noqa: E402
+
+nox.needs_version = ">=2026.10"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+
+REQUIREMENTS = ROOT / "requirements"
+PLANS = {plan.version: plan for plan in auditing.plans()}
+
+
+def _nox_python(plan: auditing.Plan) -> str | bool:
+    """nox builds uv environments; Python 2.7 ones (and missing interpreters) are handled by the audit."""
+    return plan.interpreter.path if plan.interpreter and plan.installer == "uv" else False
+
+
+@nox.session(venv_backend="uv", default=False)
+@nox.parametrize(
+    "python,release",
+    [nox.param(_nox_python(plan), version, id=version) for version, plan in PLANS.items()],
+)
+def audit(session: nox.Session, release: str) -> None:
+    """Audit one Flask release under every mode, record the observation, re-render the report."""
+    options = auditing.options_from_args(session.posargs)
+    plan = PLANS[release]
+    hit = None if options.force else auditing.cached(plan)
+    if hit is not None:
+        session.log(f"Flask {release}: cached observation ({hit.status}); pass --force to re-observe")
+    else:
+        location = Path(session.virtualenv.location) if session.python else ROOT / ".nox" / f"audit-py27-{release}"
+        observation = auditing.run(plan, location, options, session.log)
+        session.log(f"Flask {release}: {observation.status} {observation.detail or ''}".rstrip())
+    report.write(ROOT)
+
+
+@nox.session(venv_backend="none", default=False)
+def catalogue(session: nox.Session) -> None:
+    """Refresh reports/releases.json from the package index (--index-url URL to choose one)."""
+    count = catalogue_.refresh(session.posargs, ROOT / "reports" / "releases.json")
+    session.log(f"{count} releases listed")
+
+
+@nox.session(venv_backend="none")
+def render(session: nox.Session) -> None:
+    """Render reports/matrix.md and docs/ from the observation records."""
+    for path in report.write(ROOT):
+        session.log(f"wrote {path.relative_to(ROOT)}")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Run ruff on the project."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pass pytest options after --, e.g. -- -m 'not slow')."""
+    session.install("-r", str(REQUIREMENTS / "tests.txt"))
+    session.run("pytest", *session.posargs)
+
+
+if __name__ == "__main__":
+    nox.main()

@@ -1,0 +1,59 @@
+"""A stand-in probe on the standard library's wsgiref: real servers whose behaviour is known.
+
+It speaks the probe's protocol (/info, /hold reporting to PROBE_CONTROL_PORT) so the harness
+can be tested without Flask, plus misbehaving modes: crash, silent (never listens), hang.
+"""
+
+import json
+import os
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class ThreadedServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class ForkingServer(socketserver.ForkingMixIn, WSGIServer):
+    max_children = 3
+
+
+def app(environ, start_response):
+    served_by = {
+        "pid": os.getpid(),
+        "thread": threading.current_thread().name,
+        "thread_id": threading.get_ident(),
+        "multithread": environ["wsgi.multithread"],
+        "multiprocess": environ["wsgi.multiprocess"],
+        "server_classes": [],
+    }
+    if environ["PATH_INFO"] == "/hold":
+        if MODE == "hang":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            time.sleep(3600)
+        with socket.create_connection(("127.0.0.1", int(os.environ["PROBE_CONTROL_PORT"])), 30) as control:
+            control.sendall((json.dumps(served_by) + "\n").encode())
+            control.makefile("rb").readline()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(served_by).encode()]
+
+
+SERVERS = {"default": WSGIServer, "threaded": ThreadedServer, "processes3": ForkingServer, "hang": ThreadedServer}
+
+if __name__ == "__main__":
+    MODE, port = sys.argv[1], int(sys.argv[2])
+    if MODE == "crash":
+        raise RuntimeError("the probe crashed on purpose")
+    if MODE == "silent":
+        time.sleep(3600)
+    make_server("127.0.0.1", port, app, server_class=SERVERS[MODE], handler_class=Quiet).serve_forever()

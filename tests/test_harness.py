@@ -1,0 +1,92 @@
+"""The harness against real servers: single-threaded, threaded, forking, and ones that misbehave."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scripts import harness
+from tests.conftest import STAND_IN
+
+PYTHON = Path(sys.executable)
+FAST = harness.Settings(start_timeout=5.0, entry_timeout=2.0, negative_window=0.3, request_timeout=10.0, stop_timeout=2.0)
+
+pytestmark = pytest.mark.usefixtures("no_stray_probes")
+
+
+def observe(mode: str, settings: harness.Settings = FAST):
+    return harness.observe_mode(PYTHON, mode, settings, probe=STAND_IN)
+
+
+def test_single_threaded_server_is_seen_serving_one_at_a_time():
+    seen = observe("default")
+    assert seen.outcome == "served"
+    assert seen.concurrent is False
+    assert seen.max_in_flight == 1
+    assert seen.completed == seen.sent == 5, "held requests are all answered once released"
+    assert seen.workers == "main thread only"
+    assert seen.distinct_pids == 1 and seen.distinct_threads == 1
+
+
+def test_threaded_server_has_every_held_request_in_flight():
+    seen = observe("threaded")
+    assert seen.concurrent is True
+    assert seen.max_in_flight == seen.sent == 5
+    assert seen.workers == "threads"
+    assert seen.distinct_threads == seen.sequential, "a new thread per request"
+
+
+def test_forking_server_caps_in_flight_at_max_children_and_forks_per_request():
+    seen = observe("processes3")
+    assert seen.concurrent is True
+    assert seen.max_in_flight == 3
+    assert seen.completed == 5
+    assert seen.workers == "forked processes"
+    assert seen.served_by_server_process is False
+    assert seen.distinct_pids == seen.sequential
+
+
+def test_more_requests_than_workers_are_sent():
+    assert FAST.concurrent_requests > 3
+
+
+def test_crash_is_an_error_outcome_with_the_exception_line():
+    seen = observe("crash")
+    assert seen.outcome == "error"
+    assert seen.error == "RuntimeError: the probe crashed on purpose"
+
+
+def test_server_that_never_listens_times_out_within_the_bound():
+    started = time.monotonic()
+    seen = observe("silent", harness.Settings(start_timeout=1.0, stop_timeout=1.0))
+    assert seen.outcome == "timeout"
+    assert "did not answer" in (seen.error or "")
+    assert time.monotonic() - started < 5
+
+
+def test_hanging_handler_times_out_and_is_killed_even_though_it_ignores_sigterm():
+    started = time.monotonic()
+    seen = observe("hang", harness.Settings(entry_timeout=1.0, request_timeout=2.0, stop_timeout=1.0))
+    assert seen.outcome == "timeout"
+    assert "no held request reached the handler" in (seen.error or "")
+    assert time.monotonic() - started < 10
+
+
+def test_probe_is_stopped_when_the_observer_raises(monkeypatch):
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(harness, "_observe_concurrency", explode)
+    with pytest.raises(KeyboardInterrupt):
+        observe("threaded")
+
+
+def test_clean_environment_drops_flask_and_python_variables(monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    monkeypatch.setenv("PYTHONPATH", "/nowhere")
+    env = harness.probe_environment(1234)
+    assert "FLASK_DEBUG" not in env and env.get("PYTHONPATH") is None
+    assert env["PROBE_CONTROL_PORT"] == "1234"
