@@ -1,9 +1,9 @@
 """Does Flask's ``app.run()`` serve requests concurrently? One nox session per Flask release.
 
-    nox -s audit                  # every final release, then the report
-    nox -s "audit(1.0)"           # one release
-    nox -s audit -- --force       # re-observe where a cached observation exists
-    nox -s catalogue              # refresh reports/releases.json from the package index
+nox -s audit                  # every final release, then the report
+nox -s "audit(1.0)"           # one release
+nox -s audit -- --force       # re-observe where a cached observation exists
+nox -s catalogue              # refresh reports/releases.json from the package index
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def _nox_python(plan: auditing.Plan) -> str | bool:
     return plan.interpreter.path if plan.interpreter and plan.installer == "uv" else False
 
 
-@nox.session(venv_backend="uv", default=False)
+# Audit sessions share nothing but the report, which is rendered under a lock: they may run in parallel.
+@nox.session(venv_backend="uv", default=False, allow_parallel=True)
 @nox.parametrize(
     "python,release",
     [nox.param(_nox_python(plan), version, id=version) for version, plan in PLANS.items()],
@@ -42,27 +43,27 @@ def audit(session: nox.Session, release: str) -> None:
     """Audit one Flask release under every mode, record the observation, re-render the report."""
     options = auditing.options_from_args(session.posargs)
     plan = PLANS[release]
-    hit = None if options.force else auditing.cached(plan)
+    hit = None if options.force else auditing.cached(plan, auditing.results_dir(options.output))
     if hit is not None:
         session.log(f"Flask {release}: cached observation ({hit.status}); pass --force to re-observe")
     else:
         location = Path(session.virtualenv.location) if session.python else ROOT / ".nox" / f"audit-py27-{release}"
         observation = auditing.run(plan, location, options, session.log)
         session.log(f"Flask {release}: {observation.status} {observation.detail or ''}".rstrip())
-    report.write(ROOT)
+    report.write(auditing.RELEASES, options.output)
 
 
 @nox.session(venv_backend="none", default=False)
 def catalogue(session: nox.Session) -> None:
     """Refresh reports/releases.json from the package index (--index-url URL to choose one)."""
-    count = catalogue_.refresh(session.posargs, ROOT / "reports" / "releases.json")
+    count = catalogue_.refresh(session.posargs, auditing.RELEASES)
     session.log(f"{count} releases listed")
 
 
 @nox.session(venv_backend="none")
 def render(session: nox.Session) -> None:
     """Render reports/matrix.md and docs/ from the observation records."""
-    for path in report.write(ROOT):
+    for path in report.write(auditing.RELEASES, ROOT):
         session.log(f"wrote {path.relative_to(ROOT)}")
 
 

@@ -19,7 +19,7 @@ from scripts.pins import Plan, cutoff
 from scripts.records import MODES, ModeObservation, Observation
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "reports" / "results"
+RELEASES = ROOT / "reports" / "releases.json"
 #: A change to any of these can change what is observed, so they key the cache.
 OBSERVING_SOURCES = (
     ROOT / "probes" / "app.py",
@@ -35,8 +35,11 @@ Log = Callable[[str], None]
 class Options:
     """What the user asked for on the command line (after ``--``)."""
 
-    index_url: str
+    #: The index given with --index-url; None means the user's uv/pip configuration (looked up when needed).
+    index_url: str | None = None
     force: bool = False
+    #: Where reports/ and docs/ are written; the repository itself unless --output says otherwise.
+    output: Path = ROOT
     modes: tuple[str, ...] = MODES
     settings: harness.Settings = field(default_factory=harness.Settings)
 
@@ -52,9 +55,13 @@ def cache_key(plan: Plan) -> str:
     return digest.hexdigest()[:16]
 
 
-def cached(plan: Plan, results_dir: Path = RESULTS_DIR) -> Observation | None:
+def results_dir(output: Path) -> Path:
+    return output / "reports" / "results"
+
+
+def cached(plan: Plan, results: Path) -> Observation | None:
     """The stored observation when it was made under the same key, else None."""
-    path = records.record_path(results_dir, plan.version)
+    path = records.record_path(results, plan.version)
     if not path.exists():
         return None
     observation = records.load(path)
@@ -88,7 +95,8 @@ def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Pa
     era = cutoff(plan.release)
     if era is None:
         raise SetupFailed("install-failed", "the index gives no upload date for this release, so no era cut-off")
-    request = InstallRequest(f"flask=={plan.version}", options.index_url, era, datetime.now(UTC))
+    index_url = index.configured_index_url(options.index_url)
+    request = InstallRequest(f"flask=={plan.version}", index_url, era, datetime.now(UTC))
     python = environment.venv_python(location)
     if plan.installer == "pip":
         environment.create_virtualenv(plan.interpreter.path, location, log)
@@ -108,6 +116,13 @@ def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Pa
     return python, built
 
 
+def describe(seen: ModeObservation) -> str:
+    """One log line for a mode's observation."""
+    if seen.outcome != "served":
+        return f"{seen.outcome}: {seen.error}"
+    return f"{seen.max_in_flight} of {seen.sent} held requests in flight at once ({seen.workers})"
+
+
 def status_from_default(default: ModeObservation | None) -> tuple[str, str | None]:
     """The release status follows plain ``app.run()``: the mode every user gets."""
     if default is None or default.outcome == "served":
@@ -115,12 +130,12 @@ def status_from_default(default: ModeObservation | None) -> tuple[str, str | Non
     return ("timeout" if default.outcome == "timeout" else "server-failed"), default.error
 
 
-def run(plan: Plan, location: Path, options: Options, log: Log = print, results_dir: Path = RESULTS_DIR) -> Observation:
+def run(plan: Plan, location: Path, options: Options, log: Log = print) -> Observation:
     """Audit one release and write its record atomically; a failure is recorded, not raised."""
     observation = not_runnable(plan)
     if observation is None:
         observation = _observe(plan, location, options, log)
-    records.save(observation, results_dir)
+    records.save(observation, results_dir(options.output))
     return observation
 
 
@@ -136,7 +151,7 @@ def _observe(plan: Plan, location: Path, options: Options, log: Log) -> Observat
         if mode == harness.CLI_MODE and not harness.has_cli(python):
             continue
         modes[mode] = harness.observe_mode(python, mode, options.settings)
-        log(f"{mode}: {modes[mode].outcome}, concurrent={modes[mode].concurrent}, {modes[mode].error or ''}".rstrip())
+        log(f"{mode}: {describe(modes[mode])}")
     status, detail = status_from_default(modes.get("default"))
     return _observation(
         plan,
@@ -149,7 +164,7 @@ def _observe(plan: Plan, location: Path, options: Options, log: Log) -> Observat
     )
 
 
-def plans(releases_path: Path = ROOT / "reports" / "releases.json") -> list[Plan]:
+def plans(releases_path: Path = RELEASES) -> list[Plan]:
     """One plan per audited release, from the stored catalogue and this machine's interpreters."""
     found = interpreters.discover()
     return [pins.plan(release, found) for release in catalogue.audited(catalogue.load(releases_path))]
@@ -160,6 +175,7 @@ def options_from_args(args: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="nox -s audit --", description="Options of the Flask audit.")
     parser.add_argument("--force", action="store_true", help="re-observe even where a cached observation exists")
     parser.add_argument("--index-url", help="package index (Simple API); default: your uv/pip configuration")
+    parser.add_argument("--output", type=Path, default=ROOT, help="write reports/ and docs/ under this folder")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="modes to observe")
     parser.add_argument(
         "--negative-window",
@@ -169,8 +185,9 @@ def options_from_args(args: list[str]) -> Options:
     )
     parsed = parser.parse_args(args)
     return Options(
-        index_url=index.configured_index_url(parsed.index_url),
+        index_url=parsed.index_url,
         force=parsed.force,
+        output=parsed.output.resolve(),
         modes=tuple(m for m in MODES if m in parsed.modes),
         settings=harness.Settings(negative_window=parsed.negative_window),
     )

@@ -9,11 +9,14 @@ _EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit
 # Installer errors: uv ("error:", "  × ", "  ╰─▶ ", "Caused by:") and pip ("ERROR:").
 _INSTALLER = re.compile(r"^\s*(?:error:|ERROR:|×|╰─▶|Caused by:|caused by:)\s*(?P<text>.+)")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/'\"]+")
+# An interpreter's install location says nothing about the failure and differs per machine.
+_INTERPRETER_PATH = re.compile(r"/[^\s'\"()]*?/lib/python\d\.\d+/(?:site-packages/)?")
 
 
 def scrub(text: str) -> str:
-    """Hide host names in URLs: records are committed and must not name a registry."""
-    return _URL.sub(lambda m: m.group(0).split("://", 1)[0] + "://<host>", text)
+    """Hide host names in URLs and machine paths: records are committed and must name neither."""
+    text = _URL.sub(lambda m: m.group(0).split("://", 1)[0] + "://<host>", text)
+    return _INTERPRETER_PATH.sub("", text)
 
 
 def first_error_line(output: str) -> str | None:

@@ -381,7 +381,10 @@ def observe_mode(python: Path, mode: str, settings: Settings = Settings(), probe
             server_pid = process.pid
     except ProbeError as exc:
         return ModeObservation(
-            call=MODE_CALLS.get(mode, mode), outcome=exc.outcome, error=str(exc), seconds=round(time.monotonic() - started, 3)
+            call=MODE_CALLS.get(mode, mode),
+            outcome=exc.outcome,
+            error=str(exc),
+            seconds=round(time.monotonic() - started, 3),
         )
     finally:
         control.close()

@@ -9,6 +9,7 @@ offers it, PEP 503 HTML otherwise), from ``http(s)://`` or ``file://`` URLs.
 from __future__ import annotations
 
 import html.parser
+import logging
 import os
 import re
 import subprocess
@@ -26,6 +27,8 @@ from packaging.version import InvalidVersion, Version
 PEP691_JSON = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{PEP691_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 TIMEOUT_SECONDS = 30.0
+# requests' connection pool logs every request at DEBUG, which nox shows; the index is not news.
+logging.getLogger("urllib3").setLevel(logging.WARNING)
 _EGG = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-py\d.*)?\.egg$")
 
 

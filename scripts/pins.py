@@ -15,11 +15,24 @@ from scripts.interpreters import Interpreter
 #: Flask and Werkzeug were often published together, minutes or hours apart.
 CUTOFF_GRACE = timedelta(days=1)
 
-#: The newest Python minor each release line runs on with its era's dependencies, found by
-#: installing and probing every release on every Python (see docs: "How interpreters are chosen").
-#: Each bound notes what breaks one minor higher. Lines not listed have no known ceiling.
+#: The newest Python minor each release runs on with its era's dependencies. Found by installing
+#: every release on every Python from 3.13 down and probing it; each bound says what breaks one
+#: minor higher (observed on this project's first survey, 2026-11-24). Releases not listed have no
+#: known ceiling: they get the newest interpreter their requires_python allows.
 PYTHON_CEILINGS: list[tuple[str, tuple[int, int], str]] = [
     ("<0.10", (2, 7), "Python 2 only: the code has Python 2 syntax"),
+    (
+        ">=0.10,<0.12.5",
+        (3, 9),
+        "on 3.10 the era's Werkzeug/Jinja2 import ABCs from collections (removed): "
+        "'No module named UserDict', 'cannot import name Mapping/Container'",
+    ),
+    (">=1.0,<1.0.3", (3, 9), "on 3.10 the era's Jinja2 imports Container from collections (removed)"),
+    (
+        ">=1.0.3,<1.1.2",
+        (3, 7),
+        "on 3.8 the era's Werkzeug 0.15.0-0.15.4 fails to start: 'required field \"type_ignores\" missing from Module'",
+    ),
 ]
 
 

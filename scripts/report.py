@@ -8,14 +8,14 @@ from pathlib import Path
 from scripts import render
 
 
-def write(root: Path) -> list[Path]:
-    """Render reports/ and docs/ from every record under ``root``, holding a lock while doing it.
+def write(releases: Path, output: Path) -> list[Path]:
+    """Render ``output``/reports and ``output``/docs from the catalogue and every record, under a lock.
 
     Each audit session writes its record, then renders: the lock makes the last session to
     finish render after every record is in place.
     """
-    reports = root / "reports"
+    reports = output / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     with (reports / ".render.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return render.write_reports(reports / "releases.json", reports / "results", reports, root / "docs")
+        return render.write_reports(releases, reports / "results", reports, output / "docs")

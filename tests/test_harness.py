@@ -12,7 +12,9 @@ from scripts import harness
 from tests.conftest import STAND_IN
 
 PYTHON = Path(sys.executable)
-FAST = harness.Settings(start_timeout=5.0, entry_timeout=2.0, negative_window=0.3, request_timeout=10.0, stop_timeout=2.0)
+FAST = harness.Settings(
+    start_timeout=5.0, entry_timeout=2.0, negative_window=0.3, request_timeout=10.0, stop_timeout=2.0
+)
 
 pytestmark = pytest.mark.usefixtures("no_stray_probes")
 

@@ -1,0 +1,72 @@
+"""Real releases through the whole pipeline: nox sessions, real environments, real servers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from scripts import audit, records
+from tests.conftest import processes_running
+
+ROOT = Path(__file__).resolve().parent.parent
+PLANS = {plan.version: plan for plan in audit.plans()}
+BEFORE_1_0, AFTER_1_0 = "0.12.5", "2.0.3"
+
+pytestmark = pytest.mark.slow
+
+
+def needs_interpreter(version: str) -> None:
+    if PLANS[version].interpreter is None:
+        pytest.skip(f"Flask {version} needs {PLANS[version].needs}, not found on this machine")
+
+
+def test_nox_audits_one_release_before_and_one_after_1_0(tmp_path):
+    for version in (BEFORE_1_0, AFTER_1_0):
+        needs_interpreter(version)
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir", str(tmp_path / "envs"),
+            "-s", f"audit({BEFORE_1_0})", f"audit({AFTER_1_0})", "--", "--output", str(tmp_path), "--force",
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=1200, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+    results = tmp_path / "reports" / "results"
+    schema = jsonschema.Draft202012Validator(records.schema())
+    for path in results.glob("*.json"):
+        schema.validate(json.loads(path.read_text()))
+    before = records.load(records.record_path(results, BEFORE_1_0))
+    after = records.load(records.record_path(results, AFTER_1_0))
+    assert before.status == after.status == "ok", (before.detail, after.detail)
+    assert before.modes["default"].concurrent is False and before.modes["default"].workers == "main thread only"
+    assert after.modes["default"].concurrent is True and after.modes["default"].workers == "threads"
+    assert before.packages["flask"] == BEFORE_1_0 and "werkzeug" in before.packages
+    for observation in (before, after):
+        assert set(observation.modes) == set(records.MODES), "both releases have the flask CLI"
+        assert observation.modes["processes3"].max_in_flight == 3
+        assert observation.modes["threaded_processes3"].outcome == "error"
+
+    matrix = (tmp_path / "reports" / "matrix.md").read_text()
+    assert f"| {BEFORE_1_0} |" in matrix and f"| {AFTER_1_0} |" in matrix
+    assert (tmp_path / "docs" / "index.md").exists() and (tmp_path / "docs" / "timeline.svg").exists()
+    assert processes_running(str(ROOT / "probes")) == []
+
+
+def test_python27_release_is_audited_with_virtualenv_and_pip(tmp_path):
+    version = "0.9"
+    needs_interpreter(version)
+    options = audit.Options(output=tmp_path)
+    observation = audit.run(PLANS[version], tmp_path / "env", options, log=lambda line: None)
+    assert observation.status == "ok", observation.detail
+    assert observation.python is not None and observation.python.startswith("2.7.")
+    assert observation.environment["installer"] == "pip"
+    assert observation.modes["default"].concurrent is False
+    assert observation.modes["threaded"].concurrent is True
+    assert "flask_run" not in observation.modes, "Flask 0.9 has no CLI"
+    assert records.record_path(audit.results_dir(tmp_path), version).exists()

@@ -1,0 +1,111 @@
+"""Rendering: summary numbers come from the records, tables are ordered and stable, the SVG is sound."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from scripts import catalogue, records, render, timeline
+from scripts.catalogue import Release
+from scripts.records import ModeObservation, Observation
+from scripts.timeline import render_timeline_svg
+
+
+def release(version: str, day: str) -> Release:
+    return Release(version, f"{day}T12:00:00Z", None, False, True, False)
+
+
+def served(concurrent: bool, **extra) -> ModeObservation:
+    fields = {
+        "call": "app.run()",
+        "outcome": "served",
+        "sent": 5,
+        "concurrent": concurrent,
+        "max_in_flight": 5 if concurrent else 1,
+        "workers": "threads" if concurrent else "main thread only",
+        "sequential": 6,
+    }
+    return ModeObservation(**{**fields, **extra})
+
+
+def observed(version: str, concurrent: bool, day: str) -> Observation:
+    return Observation(
+        flask=version,
+        released=day,
+        status="ok",
+        python="3.9.18",
+        packages={"werkzeug": "0.14.1"},
+        modes={
+            "default": served(concurrent),
+            "processes3": served(True, max_in_flight=3, workers="forked processes", distinct_pids=6),
+            "threaded_processes3": ModeObservation(call="x", outcome="error", error="ValueError: no | way"),
+        },
+    )
+
+
+RELEASES = [
+    release("0.9", "2012-07-01"),
+    release("0.10", "2013-06-13"),
+    release("0.12.5", "2020-02-10"),
+    release("1.0", "2018-04-26"),
+    release("1.1.1", "2019-07-08"),
+    release("3.0.0", "2023-09-30"),
+]
+
+
+def observations(**flips: bool) -> list[Observation]:
+    """0.9 not run, 0.10 and 0.12.5 serial, 1.0 and 1.1.1 concurrent, 3.0.0 without a record."""
+    concurrent = {"0.10": False, "0.12.5": False, "1.0": True, "1.1.1": True} | flips
+    days = {r.version: r.released or "" for r in RELEASES}
+    found = [observed(version, value, days[version]) for version, value in concurrent.items()]
+    found.append(Observation(flask="0.9", released="2012-07-01", status="no-interpreter", detail="not run: x"))
+    return found
+
+
+def test_summary_names_the_first_concurrent_release_with_counts():
+    line = render.summary(RELEASES, observations())[0]
+    assert "from Flask 1.0 (2018-04-26)" in line
+    assert "2 of 2 observed releases since" in line
+    assert "before 1.0: 2 of 2 observed releases serve one request at a time" in line
+
+
+def test_summary_follows_the_data_not_version_numbers():
+    line = render.summary(RELEASES, observations(**{"1.0": False}))[0]
+    assert "from Flask 1.1.1" in line
+    exception = render.summary(RELEASES, observations(**{"0.10": True}))[0]
+    assert "exceptions, concurrent: 0.10" in exception
+
+
+def test_coverage_counts_statuses_and_missing_records():
+    line = render.summary(RELEASES, observations())[-1]
+    assert line == "4 of 6 releases observed; not observed: 1 no-interpreter, 1 not audited yet."
+
+
+def test_rows_are_in_version_order_and_escaped():
+    table = render.matrix_table(RELEASES, observations())
+    rows = [line.split(" | ")[0].strip("| ") for line in table.splitlines()[2:]]
+    assert rows == ["0.9", "0.10", "0.12.5", "1.0", "1.1.1", "3.0.0"]
+    assert "`ValueError: no \\| way`" in table
+    assert "| 3.0.0 | 2023-09-30 |" in table and table.rstrip().endswith("not audited yet |")
+    assert "not run: x" in table
+    assert "fork per request, ≤3 in flight (6 pids / 6 requests)" in table
+
+
+def test_timeline_is_wellformed_and_deterministic():
+    svg = render_timeline_svg(RELEASES, observations())
+    root = ET.fromstring(svg)
+    circles = root.findall("{http://www.w3.org/2000/svg}circle")
+    assert len(circles) == len(RELEASES) + 3, "one dot per release plus the legend"
+    colours = [c.get("fill") for c in circles[: len(RELEASES)]]
+    assert colours.count(timeline.KINDS["concurrent"][0]) == 2
+    assert svg == render_timeline_svg(list(reversed(RELEASES)), list(reversed(observations())))
+
+
+def test_write_reports_is_stable(tmp_path):
+    catalogue.save(RELEASES, tmp_path / "releases.json")
+    for observation in observations():
+        records.save(observation, tmp_path / "results")
+    paths = render.write_reports(tmp_path / "releases.json", tmp_path / "results", tmp_path / "r", tmp_path / "d")
+    first = {p: p.read_bytes() for p in paths}
+    assert sorted(p.name for p in paths) == ["index.md", "matrix.md", "timeline.svg"]
+    render.write_reports(tmp_path / "releases.json", tmp_path / "results", tmp_path / "r", tmp_path / "d")
+    assert {p: p.read_bytes() for p in paths} == first
