@@ -20,18 +20,18 @@ CUTOFF_GRACE = timedelta(days=1)
 #: minor higher (observed on this project's first survey, 2026-11-24). Releases not listed have no
 #: known ceiling: they get the newest interpreter their requires_python allows.
 PYTHON_CEILINGS: list[tuple[str, tuple[int, int], str]] = [
-    ("<0.10", (2, 7), "Python 2 only: the code has Python 2 syntax"),
+    ("<0.10", (2, 7), "Python 2 only: the releases predate Python 3 support"),
     (
         ">=0.10,<0.12.5",
         (3, 9),
-        "on 3.10 the era's Werkzeug/Jinja2 import ABCs from collections (removed): "
+        "On 3.10 the era's Werkzeug/Jinja2 import ABCs from collections (removed): "
         "'No module named UserDict', 'cannot import name Mapping/Container'",
     ),
-    (">=1.0,<1.0.3", (3, 9), "on 3.10 the era's Jinja2 imports Container from collections (removed)"),
+    (">=1.0,<1.0.3", (3, 9), "On 3.10 the era's Jinja2 imports Container from collections (removed)"),
     (
         ">=1.0.3,<1.1.2",
         (3, 7),
-        "on 3.8 the era's Werkzeug 0.15.0-0.15.4 fails to start: 'required field \"type_ignores\" missing from Module'",
+        "On 3.8 the era's Werkzeug 0.15.0-0.15.4 fails to start: 'required field \"type_ignores\" missing from Module'",
     ),
 ]
 
@@ -78,7 +78,7 @@ def ceiling(version: str) -> tuple[tuple[int, int] | None, str]:
     for spec, bound, why in PYTHON_CEILINGS:
         if Version(version) in SpecifierSet(spec):
             return bound, why
-    return None, "no known ceiling: newest interpreter the release's requires_python allows"
+    return None, "No known ceiling: the newest interpreter its requires_python allows"
 
 
 def allowed(release: Release, interpreter: Interpreter) -> bool:

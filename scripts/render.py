@@ -28,6 +28,10 @@ HOW_MADE = (
 )
 
 
+def _releases(count: int) -> str:
+    return "1 release" if count == 1 else f"{count} releases"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -163,30 +167,45 @@ def _transition_sentence(label: str, releases: list[Release], found: dict[str, O
     return sentence + "."
 
 
+def _observed_with(releases: list[Release], found: dict[str, Observation], mode: str) -> list[Observation]:
+    """The observed releases in which ``mode`` was run, oldest first."""
+    return [found[r.version] for r in releases if _ok(found.get(r.version)) and mode in found[r.version].modes]
+
+
+def _werkzeug_span(observations: list[Observation]) -> str:
+    versions = sorted({o.packages.get("werkzeug", "?") for o in observations}, key=_version_or_zero)
+    return f"Werkzeug {versions[0]}" if len(versions) == 1 else f"Werkzeug {versions[0]} to {versions[-1]}"
+
+
+def _version_or_zero(text: str) -> Version:
+    try:
+        return Version(text)
+    except ValueError:
+        return Version("0")
+
+
 def _processes_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
-    served = [
-        found[r.version].modes["processes3"]
-        for r in releases
-        if _ok(found.get(r.version)) and "processes3" in found[r.version].modes
+    runs = [o for o in _observed_with(releases, found, "processes3") if o.modes["processes3"].outcome == "served"]
+    forked = [
+        o
+        for o in runs
+        if o.modes["processes3"].workers == "forked processes"
+        and o.modes["processes3"].distinct_pids == o.modes["processes3"].sequential
     ]
-    served = [m for m in served if m.outcome == "served"]
-    forked = [m for m in served if m.workers == "forked processes" and m.distinct_pids == m.sequential]
-    caps = Counter(m.max_in_flight for m in forked)
-    cap_text = ", ".join(f"at most {cap} in flight in {n}" for cap, n in sorted(caps.items(), key=lambda c: c[0] or 0))
+    caps = Counter(o.modes["processes3"].max_in_flight for o in forked)
+    cap_text = ", ".join(f"at most {cap} requests in flight at once in {n}" for cap, n in sorted(caps.items()))
     return (
-        f"`processes=3` forks a new process per request (not a pool of 3) in {len(forked)} of {len(served)} "
-        f"releases where it served: {cap_text or 'none observed'}."
+        f"`processes=3` forks a new process for every request (not a pool of 3 workers) in {len(forked)} of "
+        f"{len(runs)} releases where it served; {cap_text or 'no cap observed'}."
     )
 
 
 def _refusal_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
-    errors = Counter(
-        found[r.version].modes["threaded_processes3"].error
-        for r in releases
-        if _ok(found.get(r.version)) and "threaded_processes3" in found[r.version].modes
-    )
-    parts = [f"`{error}` ({count})" for error, count in sorted(errors.items(), key=lambda e: (-e[1], str(e[0])))]
-    return f"`threaded=True, processes=3` fails to start: {', '.join(parts) or 'not observed'}."
+    by_error: dict[str, list[Observation]] = {}
+    for observation in _observed_with(releases, found, "threaded_processes3"):
+        by_error.setdefault(str(observation.modes["threaded_processes3"].error), []).append(observation)
+    parts = [f"`{error}` ({len(group)} of them, {_werkzeug_span(group)})" for error, group in by_error.items()]
+    return f"`threaded=True, processes=3` refuses to start: {'; '.join(parts) or 'not observed'}."
 
 
 def _coverage_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
@@ -220,6 +239,27 @@ def render_matrix(releases: list[Release], observations: list[Observation]) -> s
     )
 
 
+def interpreter_rules(releases: list[Release], observations: list[Observation]) -> str:
+    """Which interpreter each run of releases got, and why, as the records state it."""
+    found = _by_version(observations)
+    runs: list[tuple[str, list[Observation]]] = []
+    for release in sorted(releases, key=lambda r: Version(r.version)):
+        observation = found.get(release.version)
+        if observation is None or not observation.environment:
+            continue
+        rule = observation.environment.get("interpreter_rule", "")
+        if runs and runs[-1][0] == rule:
+            runs[-1][1].append(observation)
+        else:
+            runs.append((rule, [observation]))
+    lines = []
+    for rule, group in runs:
+        pythons = sorted({".".join((o.python or "?").split(".")[:2]) for o in group}, key=_version_or_zero)
+        span = group[0].flask if len(group) == 1 else f"{group[0].flask} to {group[-1].flask}"
+        lines.append(f"- Flask {span} ({_releases(len(group))}): Python {', '.join(pythons)}. {rule}.")
+    return "\n".join(lines)
+
+
 def render_docs_page(releases: list[Release], observations: list[Observation]) -> str:
     bullets = "\n".join(f"- {line}" for line in summary(releases, observations))
     modes = "\n".join(f"| `{key}` | `{call}` |" for key, call in MODE_CALLS.items())
@@ -238,6 +278,11 @@ Generated from the observation records by `nox -s render`; do not edit.
 | mode | call |
 |---|---|
 {modes}
+
+Each release runs on the newest interpreter it works on with its era's dependencies (the
+bounds were found by installing every release on every Python and probing it):
+
+{interpreter_rules(releases, observations)}
 
 ## How to read the matrix
 

@@ -12,8 +12,9 @@ from scripts.records import Observation
 
 WIDTH, HEIGHT = 900, 250
 LEFT, RIGHT, AXIS_Y = 40, 20, 170
-#: Label rows above the axis; labels of neighbouring lines take turns so they do not overlap.
-LABEL_ROWS = (150, 132, 114, 96)
+#: Label rows above the axis. A label takes the lowest row with room; with none, it is left out.
+LABEL_ROWS = (150, 134, 118, 102, 86)
+CHAR_WIDTH = 6.5
 KINDS = {
     "concurrent": ("#2e7d32", "serves requests concurrently"),
     "serial": ("#e65100", "one request at a time"),
@@ -61,7 +62,8 @@ def render_timeline_svg(releases: list[Release], observations: list[Observation]
         parts.append(f'<line x1="{at}" y1="{AXIS_Y}" x2="{at}" y2="{AXIS_Y + 5}" stroke="#424242"/>')
         if year < last_year:
             parts.append(f'<text x="{at + 2}" y="{AXIS_Y + 17}" fill="#424242">{year}</text>')
-    seen_lines: list[str] = []
+    seen_lines: set[str] = set()
+    row_ends = [float("-inf")] * len(LABEL_ROWS)
     for release in dated:
         day = _day(release)
         assert day is not None
@@ -72,11 +74,17 @@ def render_timeline_svg(releases: list[Release], observations: list[Observation]
             f"<title>Flask {escape(release.version)} ({release.released})</title></circle>"
         )
         line = ".".join(release.version.split(".")[:2])
-        if line not in seen_lines:
-            row = LABEL_ROWS[len(seen_lines) % len(LABEL_ROWS)]
-            seen_lines.append(line)
-            parts.append(f'<line x1="{at}" y1="{row + 2}" x2="{at}" y2="{AXIS_Y - 5}" stroke="#bdbdbd"/>')
-            parts.append(f'<text x="{at}" y="{row}" text-anchor="middle">{escape(line)}</text>')
+        if line in seen_lines:
+            continue
+        seen_lines.add(line)
+        half = CHAR_WIDTH * len(line) / 2 + 3
+        free = [i for i, end in enumerate(row_ends) if end < at - half]
+        if not free:
+            continue
+        row_ends[free[0]] = at + half
+        row = LABEL_ROWS[free[0]]
+        parts.append(f'<line x1="{at}" y1="{row + 2}" x2="{at}" y2="{AXIS_Y - 5}" stroke="#bdbdbd"/>')
+        parts.append(f'<text x="{at}" y="{row}" text-anchor="middle">{escape(line)}</text>')
     legend_x = LEFT
     for colour, label in KINDS.values():
         parts.append(f'<circle cx="{legend_x}" cy="30" r="5" fill="{colour}"/>')
