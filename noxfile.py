@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from scripts import audit as auditing  # noqa: E402
 from scripts import catalogue as catalogue_  # noqa: E402
+from scripts import regression as regression_  # noqa: E402
 from scripts import report  # noqa: E402
 
 nox.needs_version = ">=2026.10"
@@ -58,6 +59,15 @@ def catalogue(session: nox.Session) -> None:
     """Refresh reports/releases.json from the package index (--index-url URL to choose one)."""
     count = catalogue_.refresh(session.posargs, auditing.RELEASES)
     session.log(f"{count} releases listed")
+
+
+@nox.session(venv_backend="none", default=False)
+def regression(session: nox.Session) -> None:
+    """Audit Flask releases newer than the baseline and fail if their behaviour changed."""
+    outcome = regression_.run(session.posargs, session.log)
+    if outcome.code != regression_.SAME:
+        session.error(outcome.last_line)
+    session.log(outcome.last_line)
 
 
 @nox.session(venv_backend="none")

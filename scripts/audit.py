@@ -93,8 +93,6 @@ def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Pa
     """Create (if needed) and fill the environment; return its python and how it was built."""
     assert plan.interpreter is not None
     era = cutoff(plan.release)
-    if era is None:
-        raise SetupFailed("install-failed", "the index gives no upload date for this release, so no era cut-off")
     index_url = index.configured_index_url(options.index_url)
     request = InstallRequest(f"flask=={plan.version}", index_url, era, datetime.now(UTC))
     python = environment.venv_python(location)
@@ -108,7 +106,8 @@ def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Pa
     environment.check_import(python)
     built = {
         "installer": plan.installer,
-        "cutoff": environment.utc(era),
+        # None: the index gives no upload dates (a local PEP 503 index), so its newest files were taken.
+        "cutoff": environment.utc(era) if era else None,
         "requirements": [request.requirement],
         "changes": changes,
         "interpreter_rule": plan.rule,
@@ -132,14 +131,16 @@ def status_from_default(default: ModeObservation | None) -> tuple[str, str | Non
 
 def run(plan: Plan, location: Path, options: Options, log: Log = print) -> Observation:
     """Audit one release and write its record atomically; a failure is recorded, not raised."""
-    observation = not_runnable(plan)
-    if observation is None:
-        observation = _observe(plan, location, options, log)
+    observation = observe(plan, location, options, log)
     records.save(observation, results_dir(options.output))
     return observation
 
 
-def _observe(plan: Plan, location: Path, options: Options, log: Log) -> Observation:
+def observe(plan: Plan, location: Path, options: Options, log: Log = print) -> Observation:
+    """Audit one release without writing anything; a failure is part of the observation, not raised."""
+    observation = not_runnable(plan)
+    if observation is not None:
+        return observation
     assert plan.interpreter is not None
     try:
         python, built = _prepare(plan, location, options, log)

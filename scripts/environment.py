@@ -82,25 +82,19 @@ class InstallRequest:
 
     requirement: str
     index_url: str
-    cutoff: datetime
+    #: None where the index gives no upload dates (a local PEP 503 index): then its newest files count.
+    cutoff: datetime | None
     now: datetime
 
 
 def uv_install(python: Path, request: InstallRequest, log: Log | None = None) -> list[str]:
     """Install with uv as of ``request.cutoff``; return the changes made to get it to install."""
-    base = [
-        *uv_command(),
-        "pip",
-        "install",
-        "--python",
-        str(python),
-        "--index-url",
-        request.index_url,
-        "--exclude-newer",
-        utc(request.cutoff),
-        *(f"--exclude-newer-package={tool}={utc(request.now)}" for tool in BUILD_TOOLS),
-        request.requirement,
-    ]
+    # uv leaves out every file without an upload time once --exclude-newer is given.
+    base = [*uv_command(), "pip", "install", "--python", str(python), "--index-url", request.index_url]
+    if request.cutoff:
+        base += ["--exclude-newer", utc(request.cutoff)]
+        base += [f"--exclude-newer-package={tool}={utc(request.now)}" for tool in BUILD_TOOLS]
+    base.append(request.requirement)
     done = run(base, INSTALL_TIMEOUT, log)
     if done.returncode == 0:
         return []
@@ -165,7 +159,7 @@ def create_virtualenv(interpreter: str, location: Path, log: Log | None = None) 
 def pip_install(python: Path, request: InstallRequest, log: Log | None = None) -> list[str]:
     """Install with pip and a constraints file as of ``request.cutoff`` (Python 2.7)."""
     constraints = python.parent.parent / "era-constraints.txt"
-    lines = py2_constraints(request.index_url, request.cutoff)
+    lines = py2_constraints(request.index_url, request.cutoff) if request.cutoff else []
     constraints.write_text("\n".join(lines) + "\n")
     done = run(
         [
