@@ -4,6 +4,7 @@ nox -s audit                  # every final release, then the report
 nox -s "audit(1.0)"           # one release
 nox -s audit -- --force       # re-observe where a cached observation exists
 nox -s catalogue              # refresh reports/releases.json from the package index
+nox -s regression             # audit releases newer than the baseline; fail if behaviour changed
 """
 
 from __future__ import annotations

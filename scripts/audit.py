@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,6 +77,7 @@ def _observation(plan: Plan, status: str, detail: str | None = None, **fields: o
         detail=detail,
         observed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         cache_key=cache_key(plan),
+        platform=sys.platform,
         **fields,  # type: ignore[arg-type]
     )
 

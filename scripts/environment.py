@@ -43,6 +43,8 @@ class SetupFailed(RuntimeError):
 
 
 def venv_python(location: Path) -> Path:
+    if sys.platform == "win32":  # pragma: no cover - CI's Windows runners
+        return location / "Scripts" / "python.exe"
     return location / "bin" / "python"
 
 

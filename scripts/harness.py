@@ -33,6 +33,7 @@ from scripts.failures import first_error_line
 from scripts.records import MODE_CALLS, ModeObservation
 
 HOST = "127.0.0.1"
+WINDOWS = sys.platform == "win32"
 PROBE_APP = Path(__file__).resolve().parent.parent / "probes" / "app.py"
 CLI_MODE = "flask_run"
 
@@ -102,6 +103,12 @@ class ProbeProcess:
     def __init__(self, argv: Sequence[str], env: dict[str, str], cwd: Path) -> None:
         self._output = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the probe
         self.argv = list(argv)
+        # Its own process group (a new session on POSIX), so that every worker it forks is stopped with it.
+        group: dict[str, Any] = (
+            {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+            if WINDOWS
+            else {"start_new_session": True, "preexec_fn": _die_with_parent}
+        )
         self.process = subprocess.Popen(
             self.argv,
             env=env,
@@ -109,8 +116,7 @@ class ProbeProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._output,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
+            **group,
         )
         self.pid = self.process.pid
 
@@ -129,11 +135,16 @@ class ProbeProcess:
         """Stop the whole process group: TERM, then KILL if it outlives ``timeout``."""
         if self._output.closed:
             return
-        self.signal_group(signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=timeout)
-        # KILL in every case: forked workers may outlive the leader, and the group must end with it.
-        self.signal_group(signal.SIGKILL)
+        if WINDOWS:  # pragma: no cover - CI's Windows runners
+            # No process groups to signal there: taskkill ends the probe and every process it started.
+            run = ["taskkill", "/F", "/T", "/PID", str(self.pid)]
+            subprocess.run(run, capture_output=True, timeout=timeout + 30, check=False)
+        else:
+            self.signal_group(signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=timeout)
+            # KILL in every case: forked workers may outlive the leader, and the group must end with it.
+            self.signal_group(signal.SIGKILL)
         self.process.wait(timeout=timeout)
         self._output.close()
 
@@ -263,7 +274,7 @@ def probe_command(python: Path, mode: str, port: int, probe: Path = PROBE_APP) -
 
 
 def cli_script(python: Path) -> Path:
-    return python.parent / "flask"
+    return python.parent / ("flask.exe" if sys.platform == "win32" else "flask")
 
 
 def has_cli(python: Path) -> bool:

@@ -75,6 +75,8 @@ class Observation:
     modes: dict[str, ModeObservation] = field(default_factory=dict)
     observed_at: str | None = None
     cache_key: str | None = None
+    #: ``sys.platform`` of the machine that observed it: CI runners add win32 and darwin cells.
+    platform: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> dict[str, Any]:

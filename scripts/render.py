@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from packaging.version import Version
@@ -230,12 +230,49 @@ def summary(releases: list[Release], observations: list[Observation]) -> list[st
     ]
 
 
-def render_matrix(releases: list[Release], observations: list[Observation]) -> str:
+PLATFORM_COLUMNS = (
+    "Flask",
+    "Platform",
+    "Python",
+    "Werkzeug",
+    "`app.run()`",
+    "`processes=3`",
+    "`threaded=True, processes=3`",
+)
+
+
+def platform_section(observations: Sequence[Observation]) -> str:
+    """Cells observed on other platforms (CI runners), or nothing when there are none."""
+    if not observations:
+        return ""
+    lines = ["| " + " | ".join(PLATFORM_COLUMNS) + " |", "|" + "---|" * len(PLATFORM_COLUMNS)]
+    for o in sorted(observations, key=lambda o: (Version(o.flask), o.platform or "")):
+        modes = o.modes
+        cells = [
+            o.flask,
+            o.platform or "?",
+            o.python or "",
+            o.packages.get("werkzeug", ""),
+            describe_concurrency(modes["default"]) if "default" in modes else _notes(o),
+            describe_processes(modes.get("processes3")),
+            describe_refusal(modes.get("threaded_processes3")),
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return (
+        "\n## Other platforms\n\nThe same probe on CI runners of other systems (Windows has no `os.fork`), "
+        "from `reports/platforms/`.\n\n" + "\n".join(lines) + "\n"
+    )
+
+
+def render_matrix(
+    releases: list[Release], observations: list[Observation], platforms: Sequence[Observation] = ()
+) -> str:
     bullets = "\n".join(f"- {line}" for line in summary(releases, observations))
     return (
         "# Flask development server: concurrency by release\n\n"
         "Generated from `reports/results/*.json` by `nox -s render`; do not edit.\n\n"
         f"{HOW_MADE}\n\n## Summary\n\n{bullets}\n\n## Matrix\n\n{matrix_table(releases, observations)}\n"
+        f"{platform_section(platforms)}"
     )
 
 
@@ -308,8 +345,9 @@ def write_reports(releases_path: Path, results_dir: Path, reports_dir: Path, doc
     """Render every generated page from the catalogue and the records; return the paths written."""
     releases = catalogue.audited(catalogue.load(releases_path))
     observations = records.load_all(results_dir)
+    platforms = [o for folder in sorted((reports_dir / "platforms").glob("*")) for o in records.load_all(folder)]
     pages = {
-        reports_dir / "matrix.md": render_matrix(releases, observations),
+        reports_dir / "matrix.md": render_matrix(releases, observations, platforms),
         docs_dir / "index.md": render_docs_page(releases, observations),
         docs_dir / "timeline.svg": render_timeline_svg(releases, observations),
     }

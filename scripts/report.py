@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-import fcntl
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from scripts import render
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (blocking) for the duration of the block."""
+    with path.open("a+b") as handle:
+        if sys.platform == "win32":  # pragma: no cover - CI's Windows runners
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def write(releases: Path, output: Path) -> list[Path]:
@@ -16,6 +34,5 @@ def write(releases: Path, output: Path) -> list[Path]:
     """
     reports = output / "reports"
     reports.mkdir(parents=True, exist_ok=True)
-    with (reports / ".render.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _exclusive(reports / ".render.lock"):
         return render.write_reports(releases, reports / "results", reports, output / "docs")
