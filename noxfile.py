@@ -5,6 +5,7 @@ nox -s "audit(1.0)"           # one release
 nox -s audit -- --force       # re-observe where a cached observation exists
 nox -s catalogue              # refresh reports/releases.json from the package index
 nox -s regression             # audit releases newer than the baseline; fail if behaviour changed
+nox -s grid                   # every release x every Python x Werkzeug lines
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 from scripts import audit as auditing  # noqa: E402
 from scripts import catalogue as catalogue_  # noqa: E402
+from scripts import grid as grid_  # noqa: E402
+from scripts import interpreters, report  # noqa: E402
 from scripts import regression as regression_  # noqa: E402
-from scripts import report  # noqa: E402
 
 nox.needs_version = ">=2026.10"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -55,11 +57,24 @@ def audit(session: nox.Session, release: str) -> None:
     report.write(auditing.RELEASES, options.output)
 
 
+@nox.session(venv_backend="none", default=False, allow_parallel=True)
+@nox.parametrize("release", list(PLANS), ids=list(PLANS))
+def grid(session: nox.Session, release: str) -> None:
+    """Observe one Flask release on every Python and Werkzeug line, then re-render the grid."""
+    options = grid_.options_from_args(session.posargs)
+    releases = catalogue_.load(auditing.RELEASES)
+    grid_.run(release, releases, interpreters.discover(), options, session.log)
+    report.write_grid(options.output)
+
+
 @nox.session(venv_backend="none", default=False)
 def catalogue(session: nox.Session) -> None:
-    """Refresh reports/releases.json from the package index (--index-url URL to choose one)."""
+    """Refresh reports/releases.json and werkzeug-lines.json from the package index (--index-url URL)."""
     count = catalogue_.refresh(session.posargs, auditing.RELEASES)
-    session.log(f"{count} releases listed")
+    lines = grid_.werkzeug_lines(
+        grid_.Options().werkzeug_lines, grid_.options_from_args(session.posargs).index_url, refresh=True
+    )
+    session.log(f"{count} Flask releases listed, {len(lines)} Werkzeug lines")
 
 
 @nox.session(venv_backend="none", default=False)

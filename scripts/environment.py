@@ -87,6 +87,10 @@ class InstallRequest:
     #: None where the index gives no upload dates (a local PEP 503 index): then its newest files count.
     cutoff: datetime | None
     now: datetime
+    #: Requirements that win over what any package declares (uv's --override), e.g. one Werkzeug line.
+    overrides: tuple[str, ...] = ()
+    #: Projects the cut-off does not apply to (e.g. that Werkzeug line, newer than the release).
+    exempt: tuple[str, ...] = ()
 
 
 def uv_install(python: Path, request: InstallRequest, log: Log | None = None) -> list[str]:
@@ -95,8 +99,12 @@ def uv_install(python: Path, request: InstallRequest, log: Log | None = None) ->
     base = [*uv_command(), "pip", "install", "--python", str(python), "--index-url", request.index_url]
     if request.cutoff:
         base += ["--exclude-newer", utc(request.cutoff)]
-        base += [f"--exclude-newer-package={tool}={utc(request.now)}" for tool in BUILD_TOOLS]
-    base.append(request.requirement)
+        base += [f"--exclude-newer-package={name}={utc(request.now)}" for name in (*BUILD_TOOLS, *request.exempt)]
+    if request.overrides:
+        overrides = python.parent.parent / "overrides.txt"
+        overrides.write_text("\n".join(request.overrides) + "\n")
+        base += ["--override", str(overrides)]
+    base += [request.requirement, *request.overrides]
     done = run(base, INSTALL_TIMEOUT, log)
     if done.returncode == 0:
         return []
@@ -122,10 +130,10 @@ def newest_before(project: str, index_url: str, cutoff: datetime) -> str | None:
     return str(max(versions)) if versions else None
 
 
-def py2_constraints(index_url: str, cutoff: datetime) -> list[str]:
+def py2_constraints(index_url: str, cutoff: datetime, exempt: tuple[str, ...] = ()) -> list[str]:
     """pip constraints equivalent to uv's ``--exclude-newer`` for the projects Flask pulls in."""
     lines = []
-    for project in PY2_ERA_PROJECTS:
+    for project in (p for p in PY2_ERA_PROJECTS if p not in exempt):
         try:
             newest = newest_before(project, index_url, cutoff)
         except index.IndexUnavailable as exc:
@@ -161,7 +169,7 @@ def create_virtualenv(interpreter: str, location: Path, log: Log | None = None) 
 def pip_install(python: Path, request: InstallRequest, log: Log | None = None) -> list[str]:
     """Install with pip and a constraints file as of ``request.cutoff`` (Python 2.7)."""
     constraints = python.parent.parent / "era-constraints.txt"
-    lines = py2_constraints(request.index_url, request.cutoff) if request.cutoff else []
+    lines = py2_constraints(request.index_url, request.cutoff, request.exempt) if request.cutoff else []
     constraints.write_text("\n".join(lines) + "\n")
     done = run(
         [
@@ -176,6 +184,8 @@ def pip_install(python: Path, request: InstallRequest, log: Log | None = None) -
             "-c",
             constraints,
             request.requirement,
+            # Python 2's pip keeps the legacy resolver: a top-level requirement wins, with a warning.
+            *request.overrides,
         ],
         INSTALL_TIMEOUT,
         log,

@@ -6,8 +6,8 @@ import re
 
 # A Python exception line: "ValueError: ...", "jinja2.exceptions.X: ...", "ImportError: cannot ...".
 _EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)\b.*")
-# Installer errors: uv ("error:", "  × ", "  ╰─▶ ", "Caused by:") and pip ("ERROR:").
-_INSTALLER = re.compile(r"^\s*(?:error:|ERROR:|×|╰─▶|Caused by:|caused by:)\s*(?P<text>.+)")
+# Installer errors: uv ("error:", "  × ", "  ╰─▶ ", "Caused by:", "  cause:") and pip ("ERROR:").
+_INSTALLER = re.compile(r"^\s*(?:error:|ERROR:|×|╰─▶|Caused by:|caused by:|cause:)\s*(?P<text>.+)")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/'\"]+")
 # An interpreter's install location says nothing about the failure and differs per machine.
 _INTERPRETER_PATH = re.compile(r"/[^\s'\"()]*?/lib/python\d\.\d+/(?:site-packages/)?")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from scripts import render
+from scripts import grid_report, render
 
 
 @contextmanager
@@ -36,3 +36,11 @@ def write(releases: Path, output: Path) -> list[Path]:
     reports.mkdir(parents=True, exist_ok=True)
     with _exclusive(reports / ".render.lock"):
         return render.write_reports(releases, reports / "results", reports, output / "docs")
+
+
+def write_grid(output: Path) -> list[Path]:
+    """Render the grid pages from the grid records, under the same lock as the report."""
+    reports = output / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    with _exclusive(reports / ".render.lock"):
+        return grid_report.write(reports / "grid", reports / "werkzeug-lines.json", reports, output / "docs")

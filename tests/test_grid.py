@@ -1,0 +1,149 @@
+"""The compatibility grid: which cells a release gets, caching, rendering, and real cells."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from scripts import catalogue, grid, grid_report, index, interpreters
+from scripts.catalogue import Release
+from scripts.grid import Cell, CellSpec, GridRecord, Line
+from scripts.interpreters import Interpreter
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED = sorted((ROOT / "reports" / "grid").glob("flask-*.json"))
+MACHINE = [Interpreter((2, 7, 18), "/py27"), Interpreter((3, 7, 16), "/py37"), Interpreter((3, 13, 0), "/py313")]
+WZ = [Line("0.14", "0.14.1", "2017-11-29T00:00:00Z", None), Line("3.0", "3.0.6", "2024-10-25T00:00:00Z", ">=3.8")]
+
+
+def release(version: str, requires_python: str | None = None) -> Release:
+    return Release(version, "2018-04-26T20:13:58Z", requires_python, False, True, False)
+
+
+def test_every_python_the_metadata_allows_gets_an_era_cell_and_one_plain_install():
+    cells = grid.specs(release("1.1.4"), MACHINE, WZ, flask_lines=[])
+    assert [(c.kind, c.python) for c in cells] == [
+        ("era", "2.7"),
+        ("era", "3.7"),
+        ("era", "3.13"),
+        ("declared", "3.13"),
+    ]
+    assert cells[-1].cutoff is None, "a plain install of today has no era"
+
+
+def test_requires_python_rules_out_cells_without_running_them():
+    spec = grid.specs(release("3.1.3", ">=3.9"), MACHINE, [], [])[0]
+    cell = grid.observe(spec, "file:///nowhere/", grid.harness.Settings())
+    assert (cell.status, cell.detail) == ("not-allowed", "requires_python >=3.9")
+
+
+def test_line_heads_get_werkzeug_cells_on_the_audits_interpreter_or_the_next_newer():
+    head = release("1.0.4")
+    cells = [c for c in grid.specs(head, MACHINE, WZ, [Line("1.0", "1.0.4", None, None)]) if c.kind == "werkzeug"]
+    assert [(c.werkzeug.line, c.python) for c in cells] == [("0.14", "3.7"), ("3.0", "3.13")]
+    request = cells[1].request("file:///i/", datetime.now(UTC))
+    assert request.overrides == ("werkzeug==3.0.*",) and request.exempt == ("werkzeug",)
+    assert request.cutoff == grid.pins.cutoff(head)
+
+
+def test_a_python2_only_release_is_not_moved_to_python3_for_a_newer_werkzeug():
+    cells = [
+        c for c in grid.specs(release("0.9"), MACHINE, WZ, [Line("0.9", "0.9", None, None)]) if c.kind == "werkzeug"
+    ]
+    assert [c.python for c in cells] == ["2.7", "2.7"]
+    cell = grid.observe(cells[1], "file:///nowhere/", grid.harness.Settings())
+    assert (cell.status, cell.detail) == ("not-allowed", "Werkzeug 3.0 requires >=3.8")
+
+
+def test_cached_cells_are_not_observed_again(tmp_path, monkeypatch):
+    spec = CellSpec("era", release("2.0.3"), MACHINE[2], "3.13")
+    calls = []
+
+    def fake_observe(spec, url, settings, log):  # stands in for a real install: this test is about the cache
+        calls.append(spec)
+        return Cell("era", spec.release.version, spec.python, "ok", cache_key=spec.key())
+
+    monkeypatch.setattr(grid, "observe", fake_observe)
+    monkeypatch.setattr(index, "configured_index_url", lambda explicit=None: "file:///i/")
+    grid.audit_release(spec.release, [spec], tmp_path, log=lambda line: None)
+    grid.audit_release(spec.release, [spec], tmp_path, log=lambda line: None)
+    assert len(calls) == 1
+    grid.audit_release(spec.release, [spec], tmp_path, force=True, log=lambda line: None)
+    assert len(calls) == 2
+
+
+def cell(kind: str, flask: str, python: str, status: str = "ok", **extra) -> Cell:
+    return Cell(kind, flask, python, status, **extra)
+
+
+def sample() -> list[GridRecord]:
+    declared = ["Werkzeug>=2.0", "Jinja2>=3.0"]
+    url_quote = "ImportError: cannot import name 'url_quote' from 'werkzeug.urls'"
+    return [
+        GridRecord(
+            "2.0.3",
+            "2022-02-14",
+            ">=3.6",
+            [
+                cell("era", "2.0.3", "3.7", declared=declared, packages={"werkzeug": "2.0.3"}),
+                cell("era", "2.0.3", "3.13", "import-failed", detail="ImportError: x", declared=declared),
+                cell("declared", "2.0.3", "3.13", "import-failed", detail=url_quote, packages={"werkzeug": "3.1.9"}),
+                cell("werkzeug", "2.0.3", "3.13", werkzeug_line="2.0", declared=declared),
+                cell("werkzeug", "2.0.3", "3.13", "import-failed", werkzeug_line="3.0", detail=url_quote),
+                cell("werkzeug", "2.0.3", "3.13", "import-failed", werkzeug_line="0.14", detail="ImportError: old"),
+            ],
+        ),
+        GridRecord("0.9", "2012-07-01", None, [cell("era", "0.9", "3.7", "not-allowed", detail="x")]),
+    ]
+
+
+def test_report_marks_declared_but_broken_and_numbers_each_error_once():
+    lines = [Line("0.14", "0.14.1", None, None), Line("2.0", "2.0.3", None, None), Line("3.0", "3.0.6", None, None)]
+    page = grid_report.render(sample(), lines, "T", "x")
+    assert "| 2.0.3 | `Werkzeug>=2.0` | ✗ [3] | ✓ | ✗! [1] |" in page, page
+    assert "| 2.0.3 | ✓ | ✗ [2] | ✗ [1] (Python 3.13) |" in page
+    assert "Flask 2.0.3 declares `Werkzeug>=2.0`, yet Werkzeug 3.0 fails" in page
+    assert page.count("cannot import name 'url_quote'") == 3, "footnote, breakage and declared-but-broken lines"
+    assert "werkzeug after 2.0.3 (the newest seen working with these releases), at or before 3.1.9" in page
+    assert "The Werkzeug table first shows it with the 3.0 line." in page
+    assert page == grid_report.render(list(reversed(sample())), lines, "T", "x"), "order of records does not matter"
+
+
+def test_grid_records_validate_against_the_schema():
+    validator = jsonschema.Draft202012Validator(grid.schema())
+    jsonschema.Draft202012Validator.check_schema(grid.schema())
+    for record in sample():
+        validator.validate(record.to_json())
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**sample()[0].to_json(), "cells": [{"kind": "sometimes", "flask": "1", "python": None}]})
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=[p.stem for p in COMMITTED])
+def test_committed_grid_record_is_valid(path):
+    data = json.loads(path.read_text())
+    jsonschema.Draft202012Validator(grid.schema()).validate(data)
+    assert GridRecord.from_json(data).to_json() == data
+
+
+@pytest.mark.slow
+def test_real_cells_show_a_declared_werkzeug_line_that_breaks(tmp_path):
+    found = interpreters.discover()
+    flask = next(r for r in catalogue.load(ROOT / "reports" / "releases.json") if r.version == "2.0.3")
+    plan = grid.pins.plan(flask, found)
+    if plan.interpreter is None or plan.interpreter.version < (3, 8):
+        pytest.skip("needs Python 3.8+ for Werkzeug 3.0")
+    lines = [
+        Line("2.0", "2.0.3", "2022-02-14T00:00:00Z", ">=3.6"),
+        Line("3.0", "3.0.6", "2024-10-25T00:00:00Z", ">=3.8"),
+    ]
+    cells = [c for c in grid.specs(flask, found, lines, [Line("2.0", "2.0.3", None, None)]) if c.kind == "werkzeug"]
+    record = grid.audit_release(flask, cells, tmp_path, log=lambda line: None)
+    works, breaks = record.cells
+    assert works.status == "ok" and works.packages["werkzeug"].startswith("2.0.")
+    assert breaks.status == "import-failed" and "url_quote" in (breaks.detail or "")
+    assert breaks.packages["werkzeug"].startswith("3.0.") and breaks.packages["flask"] == "2.0.3"
+    assert any(d.lower().startswith("werkzeug") for d in breaks.declared)
