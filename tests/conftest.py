@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import http.server
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,3 +34,16 @@ def no_stray_probes():
     """Fails the test if any process started from the stand-in probe outlives it."""
     yield
     assert processes_running(str(STAND_IN)) == []
+
+
+@contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler] | object) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 from a thread; yield the base URL; always shut the server down."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
 from scripts import catalogue, index
+from tests.conftest import serving
 
 PEP503_PAGE = """<!DOCTYPE html><html><body>
 <a href="../../files/Flask-0.1.tar.gz#sha256=00">Flask-0.1.tar.gz</a>
@@ -110,12 +110,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def loopback_index():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
-    server.shutdown()
-    server.server_close()
+    with serving(_Handler) as url:
+        yield url + "simple/"
 
 
 def test_pep691_json_gives_upload_times_and_absolute_urls(loopback_index):

@@ -7,7 +7,6 @@ import http.server
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from scripts import interpreters, pins, records, regression
 from scripts.catalogue import Release
 from scripts.records import ModeObservation
 from tests import local_index
-from tests.conftest import processes_running
+from tests.conftest import processes_running, serving
 from tests.test_render import observed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,13 +124,8 @@ def fake_index(wheels: list[Path], root: Path, flip: bool) -> str:
 @pytest.fixture
 def loopback(tmp_path):
     """Serves ``tmp_path`` over HTTP on 127.0.0.1; yields the base URL."""
-    handler = functools.partial(QuietHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serving(functools.partial(QuietHandler, directory=str(tmp_path))) as url:
+        yield url
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
