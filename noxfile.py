@@ -4,6 +4,7 @@ nox -s audit                  # every final release, then the report
 nox -s "audit(1.0)"           # one release
 nox -s audit -- --force       # re-observe where a cached observation exists
 nox -s catalogue              # refresh reports/releases.json from the package index
+nox -s servers                # the dev server next to waitress and gunicorn, under the same load
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from scripts import audit as auditing  # noqa: E402
 from scripts import catalogue as catalogue_  # noqa: E402
-from scripts import report  # noqa: E402
+from scripts import environment, index, report  # noqa: E402
+from scripts import servers as servers_  # noqa: E402
 
 nox.needs_version = ">=2026.10"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -58,6 +60,17 @@ def catalogue(session: nox.Session) -> None:
     """Refresh reports/releases.json from the package index (--index-url URL to choose one)."""
     count = catalogue_.refresh(session.posargs, auditing.RELEASES)
     session.log(f"{count} releases listed")
+
+
+@nox.session(default=False)
+def servers(session: nox.Session) -> None:
+    """Serve one app with the dev server, waitress and gunicorn; load each the same way; report (--rounds N …)."""
+    settings, output, index_url = servers_.options_from_args(session.posargs)
+    requirements = str(REQUIREMENTS / "servers.txt")
+    session.install("--index-url", index.configured_index_url(index_url), "-r", requirements)
+    run = servers_.run(environment.venv_python(Path(session.virtualenv.location)), settings, session.log)
+    session.log(f"wrote {servers_.save(run, output)}")
+    report.write(auditing.RELEASES, output)
 
 
 @nox.session(venv_backend="none")
