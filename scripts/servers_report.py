@@ -15,6 +15,10 @@ CHART = "servers.svg"
 COLOURS = ("#c62828", "#ef9a9a", "#1565c0", "#2e7d32", "#f9a825", "#6a1b9a", "#00838f")
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def _number(value: float | None, digits: int = 0) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
@@ -40,14 +44,14 @@ def route_table(run: ServersRun, route: str) -> str:
     ]
     for server in run.servers:
         if server.outcome != "measured":
-            lines.append(f"| {server.label} | | | | | | did not start: `{server.error}` |")
+            lines.append(f"| {_cell(server.label)} | | | | | | did not start: `{_cell(server.error or '')}` |")
             continue
         for concurrency in run.load["concurrency"]:
             m = server.measurement(route, concurrency)
             if m is None:
                 continue
             lines.append(
-                f"| {server.label} | {concurrency} | {_number(m.requests_per_second)} | {_spread(m)} | "
+                f"| {_cell(server.label)} | {concurrency} | {_number(m.requests_per_second)} | {_spread(m)} | "
                 f"{_number(m.p50_ms, 1)} | {_number(m.p99_ms, 1)} | {_errors(m)} |"
             )
     return "\n".join(lines)
@@ -56,7 +60,7 @@ def route_table(run: ServersRun, route: str) -> str:
 def render_page(run: ServersRun) -> str:
     machine, load, packages = run.machine, run.load, run.packages
     versions = ", ".join(f"{name} {version}" for name, version in packages.items())
-    servers = "\n".join(f"| {s.label} | `{s.command}` |" for s in run.servers)
+    servers = "\n".join(f"| {_cell(s.label)} | `{_cell(s.command)}` |" for s in run.servers)
     routes = "\n\n".join(
         f"## `{route}` — {what}\n\n{route_table(run, route)}" for route, what in load["routes"].items()
     )
