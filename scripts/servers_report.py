@@ -78,6 +78,10 @@ by the same client, one server at a time. Measured {run.measured_at} on {machine
   over the rounds (latency of successful requests, connect to last byte). Each request has a
   {load["request_timeout"]:g} s bound.
 - **Concurrency** is the number of clients that each keep one request in flight.
+- **Slots:** a production server handles at most (workers times threads) requests at once (see the
+  labels); the threaded dev server starts a thread for every connection, without a cap;
+  `threaded=False` handles one request at a time. Every server keeps its default logging (the dev
+  server logs each request; waitress and gunicorn log no access lines by default).
 
 | server | started as |
 |---|---|
@@ -111,6 +115,10 @@ def _nice_ceiling(value: float) -> float:
     return 10 * power
 
 
+def _clients(count: int) -> str:
+    return "1 client" if count == 1 else f"{count} clients"
+
+
 def _panel(run: ServersRun, route: str, x0: float) -> list[str]:
     measured = [s for s in run.servers if s.outcome == "measured"]
     levels = run.load["concurrency"]
@@ -124,20 +132,19 @@ def _panel(run: ServersRun, route: str, x0: float) -> list[str]:
     parts = [
         f'<text x="{x0 + LEFT + plot_w / 2:.1f}" y="22" text-anchor="middle" font-weight="bold">'
         f"{escape(route)}: requests/s (median)</text>",
-        f'<line x1="{x0 + LEFT}" y1="{base}" x2="{x0 + LEFT + plot_w}" y2="{base}" stroke="#424242"/>',
     ]
     for tick in range(5):
         value = top * tick / 4
         y = base - plot_h * tick / 4
         parts.append(f'<line x1="{x0 + LEFT}" y1="{y:.1f}" x2="{x0 + LEFT + plot_w}" y2="{y:.1f}" stroke="#eeeeee"/>')
         parts.append(f'<text x="{x0 + LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value:,.0f}</text>')
+    parts.append(f'<line x1="{x0 + LEFT}" y1="{base}" x2="{x0 + LEFT + plot_w}" y2="{base}" stroke="#424242"/>')
     group_w = plot_w / max(1, len(levels))
     bar_w = (group_w - 16) / max(1, len(run.servers))
     for g, concurrency in enumerate(levels):
         gx = x0 + LEFT + g * group_w + 8
-        parts.append(
-            f'<text x="{gx + (group_w - 16) / 2:.1f}" y="{base + 16}" text-anchor="middle">{concurrency} clients</text>'
-        )
+        centre = gx + (group_w - 16) / 2
+        parts.append(f'<text x="{centre:.1f}" y="{base + 16}" text-anchor="middle">{_clients(concurrency)}</text>')
         for i, server in enumerate(run.servers):
             m = server.measurement(route, concurrency)
             if m is None or m.requests_per_second is None:
@@ -145,8 +152,12 @@ def _panel(run: ServersRun, route: str, x0: float) -> list[str]:
             h = plot_h * m.requests_per_second / top
             parts.append(
                 f'<rect x="{gx + i * bar_w:.1f}" y="{base - h:.1f}" width="{bar_w - 1:.1f}" height="{h:.1f}" '
-                f'fill="{COLOURS[i % len(COLOURS)]}"><title>{escape(server.label)}, {concurrency} clients: '
+                f'fill="{COLOURS[i % len(COLOURS)]}"><title>{escape(server.label)}, {_clients(concurrency)}: '
                 f"{m.requests_per_second:,.0f} req/s</title></rect>"
+            )
+            parts.append(
+                f'<text x="{gx + i * bar_w + (bar_w - 1) / 2:.1f}" y="{base - h - 3:.1f}" text-anchor="middle" '
+                f'font-size="8">{m.requests_per_second:.0f}</text>'
             )
     return parts
 
