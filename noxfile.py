@@ -6,6 +6,7 @@ nox -s audit -- --force       # re-observe where a cached observation exists
 nox -s catalogue              # refresh reports/releases.json from the package index
 nox -s regression             # audit releases newer than the baseline; fail if behaviour changed
 nox -s grid                   # every release x every Python x Werkzeug lines
+nox -s servers                # the dev server next to waitress and gunicorn, under the same load
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ sys.path.insert(0, str(ROOT))
 
 from scripts import audit as auditing  # noqa: E402
 from scripts import catalogue as catalogue_  # noqa: E402
+from scripts import environment, index, interpreters, report  # noqa: E402
 from scripts import grid as grid_  # noqa: E402
-from scripts import interpreters, report  # noqa: E402
 from scripts import regression as regression_  # noqa: E402
+from scripts import servers as servers_  # noqa: E402
 
 nox.needs_version = ">=2026.10"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -84,6 +86,17 @@ def regression(session: nox.Session) -> None:
     if outcome.code != regression_.SAME:
         session.error(outcome.last_line)
     session.log(outcome.last_line)
+
+
+@nox.session(default=False)
+def servers(session: nox.Session) -> None:
+    """Serve one app with the dev server, waitress and gunicorn; load each the same way; report (--rounds N …)."""
+    settings, output, index_url = servers_.options_from_args(session.posargs)
+    requirements = str(REQUIREMENTS / "servers.txt")
+    session.install("--index-url", index.configured_index_url(index_url), "-r", requirements)
+    run = servers_.run(environment.venv_python(Path(session.virtualenv.location)), settings, session.log)
+    session.log(f"wrote {servers_.save(run, output)}")
+    report.write(auditing.RELEASES, output)
 
 
 @nox.session(venv_backend="none")

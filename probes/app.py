@@ -3,7 +3,8 @@
 Runs unchanged on Python 2.7-3.13 and Flask 0.1-3.x, with the standard library and
 Flask only. Usage (the harness does this; a person can too):
 
-    python probes/app.py MODE PORT        # MODE: default, threaded, processes3, threaded_processes3
+    python probes/app.py MODE PORT        # MODE: default, threaded, processes3, threaded_processes3,
+                                          #       processes3_nofork
     FLASK_APP=probes/app.py flask run --host 127.0.0.1 --port PORT
 
 Routes:
@@ -13,11 +14,20 @@ Routes:
             requests are inside the handler at the same time, without timing guesses.
 """
 
+import os
+import sys
+
+# Modes that run as on a platform without os.fork (Windows). The functions are removed before
+# socketserver or Werkzeug is imported, because both decide at import time whether they can fork.
+FORKLESS_MODES = ("processes3_nofork",)
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] in FORKLESS_MODES:
+    for _name in ("fork", "forkpty"):
+        if hasattr(os, _name):
+            delattr(os, _name)
+
 import inspect
 import json
-import os
 import socket
-import sys
 import threading
 
 from flask import Flask, request
@@ -92,6 +102,7 @@ MODE_OPTIONS = {
     "threaded": {"threaded": True},
     "processes3": {"threaded": False, "processes": 3},
     "threaded_processes3": {"threaded": True, "processes": 3},
+    "processes3_nofork": {"threaded": False, "processes": 3},
 }
 
 

@@ -39,7 +39,7 @@ CLI_MODE = "flask_run"
 
 
 class ProbeError(RuntimeError):
-    """The probe did not get to serving; ``outcome`` is "error" or "timeout"."""
+    """The probe did not get to serving; ``outcome`` is "error", "requests-failed" or "timeout"."""
 
     def __init__(self, outcome: str, message: str) -> None:
         super().__init__(message)
@@ -242,6 +242,8 @@ class Reply:
     status: int | None = None
     body: dict[str, Any] | None = None
     error: str | None = None
+    #: The server accepted the connection and closed it without an HTTP response.
+    dropped: bool = False
 
 
 def get(port: int, path: str, timeout: float) -> Reply:
@@ -257,7 +259,8 @@ def get(port: int, path: str, timeout: float) -> Reply:
             body = None
         return Reply(response.status, body)
     except (OSError, http.client.HTTPException) as exc:
-        return Reply(error=f"{type(exc).__name__}: {exc}")
+        dropped = isinstance(exc, ConnectionResetError | http.client.BadStatusLine)
+        return Reply(error=f"{type(exc).__name__}: {exc}", dropped=dropped)
     finally:
         connection.close()
 
@@ -282,8 +285,14 @@ def has_cli(python: Path) -> bool:
     return cli_script(python).exists()
 
 
+#: Requests in a row the server may accept and drop unanswered before the mode counts as failing
+#: (e.g. a forking server without os.fork: it listens, but every request dies in process_request).
+DROPPED_REQUESTS = 3
+
+
 def _wait_until_serving(probe: ProbeProcess, port: int, settings: Settings) -> Reply:
     deadline = time.monotonic() + settings.start_timeout
+    dropped = 0
     while True:
         if probe.exited():
             raise ProbeError(
@@ -292,6 +301,14 @@ def _wait_until_serving(probe: ProbeProcess, port: int, settings: Settings) -> R
         reply = get(port, "/info", timeout=max(0.1, min(2.0, deadline - time.monotonic())))
         if reply.status is not None:
             return reply
+        dropped = dropped + 1 if reply.dropped else 0
+        if dropped >= DROPPED_REQUESTS:
+            logged = first_error_line(probe.output())
+            raise ProbeError(
+                "requests-failed",
+                f"{dropped} requests in a row closed without a response ({reply.error})"
+                + (f"; the server logged: {logged}" if logged else ""),
+            )
         if time.monotonic() >= deadline:
             raise ProbeError(
                 "timeout", f"the server did not answer on {HOST}:{port} within {settings.start_timeout:g}s"

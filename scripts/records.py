@@ -24,14 +24,16 @@ MODE_CALLS: dict[str, str] = {
     "processes3": "app.run(threaded=False, processes=3)",
     "threaded_processes3": "app.run(threaded=True, processes=3)",
     "flask_run": "flask run",
+    "processes3_nofork": "app.run(threaded=False, processes=3) without os.fork",
 }
 MODES = tuple(MODE_CALLS)
 
 #: Release-level outcomes. Everything but "ok" names the step that failed.
 STATUSES = ("ok", "install-failed", "import-failed", "server-failed", "timeout", "no-interpreter", "no-distribution")
 
-#: Mode-level outcomes: the server answered, exited with an error, or never answered in time.
-OUTCOMES = ("served", "error", "timeout")
+#: Mode-level outcomes: the server answered, exited with an error, listened but dropped every
+#: request unanswered, or never answered in time.
+OUTCOMES = ("served", "error", "requests-failed", "timeout")
 
 #: How a served mode handled requests, as observed from inside the handler.
 WORKER_KINDS = ("threads", "forked processes", "main thread only")

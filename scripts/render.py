@@ -13,8 +13,9 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from scripts import catalogue, records
+from scripts import catalogue, claims, records, server_records, servers_report
 from scripts.catalogue import Release
+from scripts.claims import Verdict
 from scripts.records import MODE_CALLS, ModeObservation, Observation
 from scripts.timeline import render_timeline_svg
 
@@ -297,7 +298,34 @@ def interpreter_rules(releases: list[Release], observations: list[Observation]) 
     return "\n".join(lines)
 
 
-def render_docs_page(releases: list[Release], observations: list[Observation]) -> str:
+def claims_section(verdicts: list[Verdict], with_servers: bool = False) -> str:
+    """The article's claims and the extra points, each with its verdict, where it was seen, and evidence."""
+    lines = [
+        "## Claims",
+        "",
+        "A widely read article makes the claims below about `app.run()`; each verdict is computed from the "
+        "records (claim 7 from the server comparison), never written by hand.",
+        "",
+    ]
+    for verdict in verdicts:
+        label = f"Claim {verdict.key}" if verdict.key.isdigit() else f"Point {verdict.key}"
+        lines += [
+            f"- **{label}:** {verdict.claim}",
+            f"  - Verdict: **{verdict.verdict}**",
+            f"  - Shown by: {verdict.shown_by}",
+            f"  - Evidence: {verdict.evidence}",
+        ]
+    if with_servers:
+        lines += [
+            "",
+            "The server comparison behind claim 7, round by round: [`reports/servers.md`](../reports/servers.md).",
+            "",
+            "![Requests per second by server, route and concurrency](servers.svg)",
+        ]
+    return "\n".join(lines) + "\n\n"
+
+
+def render_docs_page(releases: list[Release], observations: list[Observation], claims_text: str = "") -> str:
     bullets = "\n".join(f"- {line}" for line in summary(releases, observations))
     modes = "\n".join(f"| `{key}` | `{call}` |" for key, call in MODE_CALLS.items())
     return f"""# Does Flask's `app.run()` serve requests concurrently?
@@ -308,7 +336,7 @@ Generated from the observation records by `nox -s render`; do not edit.
 
 ![Flask releases on a timeline, coloured by what plain app.run() did](timeline.svg)
 
-## How this was observed
+{claims_text}## How this was observed
 
 {HOW_MADE}
 
@@ -346,11 +374,15 @@ def write_reports(releases_path: Path, results_dir: Path, reports_dir: Path, doc
     releases = catalogue.audited(catalogue.load(releases_path))
     observations = records.load_all(results_dir)
     platforms = [o for folder in sorted((reports_dir / "platforms").glob("*")) for o in records.load_all(folder)]
+    servers = server_records.load_if_present(reports_dir / server_records.DATA)
+    claims_text = claims_section(claims.evaluate(observations, servers), with_servers=servers is not None)
     pages = {
         reports_dir / "matrix.md": render_matrix(releases, observations, platforms),
-        docs_dir / "index.md": render_docs_page(releases, observations),
+        docs_dir / "index.md": render_docs_page(releases, observations, claims_text),
         docs_dir / "timeline.svg": render_timeline_svg(releases, observations),
     }
+    if servers is not None:
+        pages.update(servers_report.pages(servers, reports_dir, docs_dir))
     for path, text in pages.items():
         records.write_text_atomic(path, text)
     return list(pages)

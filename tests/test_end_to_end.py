@@ -51,10 +51,12 @@ def test_nox_audits_one_release_before_and_one_after_1_0(tmp_path):
         assert set(observation.modes) == set(records.MODES), "both releases have the flask CLI"
         assert observation.modes["processes3"].max_in_flight == 3
         assert observation.modes["threaded_processes3"].outcome == "error"
+        assert observation.modes["processes3_nofork"].outcome != "served", "no fork, no forking server"
 
     matrix = (tmp_path / "reports" / "matrix.md").read_text()
     assert f"| {BEFORE_1_0} |" in matrix and f"| {AFTER_1_0} |" in matrix
     assert (tmp_path / "docs" / "index.md").exists() and (tmp_path / "docs" / "timeline.svg").exists()
+    assert "## Claims" in (tmp_path / "docs" / "index.md").read_text()
     assert processes_running(str(ROOT / "probes")) == []
 
 
@@ -69,4 +71,8 @@ def test_python27_release_is_audited_with_virtualenv_and_pip(tmp_path):
     assert observation.modes["default"].concurrent is False
     assert observation.modes["threaded"].concurrent is True
     assert "flask_run" not in observation.modes, "Flask 0.9 has no CLI"
+    # Python 2's SocketServer still has ForkingMixIn without os.fork: it listens, then every request dies.
+    nofork = observation.modes["processes3_nofork"]
+    assert nofork.outcome == "requests-failed"
+    assert "the server logged: AttributeError" in (nofork.error or "") and "fork" in (nofork.error or "")
     assert records.record_path(audit.results_dir(tmp_path), version).exists()

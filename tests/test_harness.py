@@ -55,6 +55,14 @@ def test_more_requests_than_workers_are_sent():
     assert FAST.concurrent_requests > 3
 
 
+def test_forking_server_without_fork_is_seen_dropping_requests_with_the_servers_error():
+    seen = observe("processes3_nofork")
+    assert seen.outcome == "requests-failed"
+    assert f"{harness.DROPPED_REQUESTS} requests in a row closed without a response" in (seen.error or "")
+    assert "the server logged: AttributeError: module 'os' has no attribute 'fork'" in (seen.error or "")
+    assert seen.sent == 0, "no observation phase runs against a server that answers nothing"
+
+
 def test_crash_is_an_error_outcome_with_the_exception_line():
     seen = observe("crash")
     assert seen.outcome == "error"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from scripts import catalogue, records, render, timeline
+from scripts import catalogue, claims, records, render, timeline
 from scripts.catalogue import Release
 from scripts.records import ModeObservation, Observation
 from scripts.timeline import render_timeline_svg
@@ -109,3 +109,14 @@ def test_write_reports_is_stable(tmp_path):
     assert sorted(p.name for p in paths) == ["index.md", "matrix.md", "timeline.svg"]
     render.write_reports(tmp_path / "releases.json", tmp_path / "results", tmp_path / "r", tmp_path / "d")
     assert {p: p.read_bytes() for p in paths} == first
+
+
+def test_docs_page_has_a_claims_section_with_every_verdict():
+    verdicts = claims.evaluate(observations(), None)
+    page = render.render_docs_page(RELEASES, observations(), render.claims_section(verdicts))
+    section = page.split("## Claims", 1)[1].split("## How this was observed", 1)[0]
+    for verdict in verdicts:
+        assert f"  - Verdict: **{verdict.verdict}**" in section
+        assert verdict.evidence in section
+    assert "**Claim 7:**" in section and "**Point C:**" in section
+    assert "servers.svg" not in section, "the chart is linked only when a server comparison exists"

@@ -1,7 +1,8 @@
 """A stand-in probe on the standard library's wsgiref: real servers whose behaviour is known.
 
 It speaks the probe's protocol (/info, /hold reporting to PROBE_CONTROL_PORT) so the harness
-can be tested without Flask, plus misbehaving modes: crash, silent (never listens), hang.
+can be tested without Flask, plus misbehaving modes: crash, silent (never listens), hang, and
+processes3_nofork (a forking server on a platform without os.fork: it listens, every request dies).
 """
 
 import json
@@ -48,7 +49,13 @@ def app(environ, start_response):
     return [json.dumps(served_by).encode()]
 
 
-SERVERS = {"default": WSGIServer, "threaded": ThreadedServer, "processes3": ForkingServer, "hang": ThreadedServer}
+SERVERS = {
+    "default": WSGIServer,
+    "threaded": ThreadedServer,
+    "processes3": ForkingServer,
+    "processes3_nofork": ForkingServer,
+    "hang": ThreadedServer,
+}
 
 if __name__ == "__main__":
     MODE, port = sys.argv[1], int(sys.argv[2])
@@ -56,4 +63,7 @@ if __name__ == "__main__":
         raise RuntimeError("the probe crashed on purpose")
     if MODE == "silent":
         time.sleep(3600)
+    if MODE == "processes3_nofork":
+        # What Python 2's SocketServer does on Windows: ForkingMixIn exists, os.fork does not.
+        del os.fork
     make_server("127.0.0.1", port, app, server_class=SERVERS[MODE], handler_class=Quiet).serve_forever()
