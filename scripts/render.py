@@ -325,7 +325,12 @@ def claims_section(verdicts: list[Verdict], with_servers: bool = False) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def render_docs_page(releases: list[Release], observations: list[Observation], claims_text: str = "") -> str:
+def render_docs_page(
+    releases: list[Release],
+    observations: list[Observation],
+    claims_text: str = "",
+    platforms: Sequence[Observation] = (),
+) -> str:
     bullets = "\n".join(f"- {line}" for line in summary(releases, observations))
     modes = "\n".join(f"| `{key}` | `{call}` |" for key, call in MODE_CALLS.items())
     return f"""# Does Flask's `app.run()` serve requests concurrently?
@@ -335,6 +340,9 @@ Generated from the observation records by `nox -s render`; do not edit.
 {bullets}
 
 ![Flask releases on a timeline, coloured by what plain app.run() did](timeline.svg)
+
+Also here: [which Python and Werkzeug each release runs with](grid.md) (observed, next to what the
+metadata declares) and [the development server next to production servers](../reports/servers.md).
 
 {claims_text}## How this was observed
 
@@ -366,7 +374,7 @@ alone in [`reports/matrix.md`](../reports/matrix.md).
 ## The matrix
 
 {matrix_table(releases, observations)}
-"""
+{platform_section(platforms)}"""
 
 
 def write_reports(releases_path: Path, results_dir: Path, reports_dir: Path, docs_dir: Path) -> list[Path]:
@@ -378,7 +386,7 @@ def write_reports(releases_path: Path, results_dir: Path, reports_dir: Path, doc
     claims_text = claims_section(claims.evaluate(observations, servers), with_servers=servers is not None)
     pages = {
         reports_dir / "matrix.md": render_matrix(releases, observations, platforms),
-        docs_dir / "index.md": render_docs_page(releases, observations, claims_text),
+        docs_dir / "index.md": render_docs_page(releases, observations, claims_text, platforms),
         docs_dir / "timeline.svg": render_timeline_svg(releases, observations),
     }
     if servers is not None:
