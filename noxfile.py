@@ -33,8 +33,9 @@ def _nox_python(plan: auditing.Plan) -> str | bool:
     return plan.interpreter.path if plan.interpreter and plan.installer == "uv" else False
 
 
-# Audit sessions share nothing but the report, which is rendered under a lock: they may run in parallel.
-@nox.session(venv_backend="uv", default=False, allow_parallel=True)
+# Audit sessions share nothing but the report, which is rendered under a lock: they may run in parallel
+# (nox -s audit -j N). Their environments are kept between runs; a filled one is not filled again.
+@nox.session(venv_backend="uv", default=False, allow_parallel=True, reuse_venv=True)
 @nox.parametrize(
     "python,release",
     [nox.param(_nox_python(plan), version, id=version) for version, plan in PLANS.items()],
@@ -43,11 +44,12 @@ def audit(session: nox.Session, release: str) -> None:
     """Audit one Flask release under every mode, record the observation, re-render the report."""
     options = auditing.options_from_args(session.posargs)
     plan = PLANS[release]
-    hit = None if options.force else auditing.cached(plan, auditing.results_dir(options.output))
+    # nox makes the uv environments; the Python 2.7 ones are made by the audit in the session's own folder.
+    location = Path(session.virtualenv.location) if session.python else session.env_dir
+    hit = None if options.force else auditing.cached(plan, auditing.results_dir(options.output), location)
     if hit is not None:
-        session.log(f"Flask {release}: cached observation ({hit.status}); pass --force to re-observe")
+        session.log(f"Flask {release}: cached observation of {hit.observed_at} ({hit.status}); --force re-observes")
     else:
-        location = Path(session.virtualenv.location) if session.python else ROOT / ".nox" / f"audit-py27-{release}"
         observation = auditing.run(plan, location, options, session.log)
         session.log(f"Flask {release}: {observation.status} {observation.detail or ''}".rstrip())
     report.write(auditing.RELEASES, options.output)

@@ -7,10 +7,11 @@ index's upload times, since uv neither creates nor installs into Python 2 enviro
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -205,25 +206,94 @@ for entry in sys.path:
                 version = version.split('-py')[0]
                 if project and version:
                     seen[project] = version
+sys.stdout.write('python==%d.%d.%d\\n' % sys.version_info[:3])
 for project in sorted(seen):
     sys.stdout.write('%s==%s\\n' % (project, seen[project]))
 """
+#: Installer tooling: present in every environment, left out of the record's package list.
+TOOLING = frozenset({"pip", "setuptools", "wheel", "distribute"})
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What an environment holds, read in one interpreter start: its Python and every distribution."""
+
+    python: str | None
+    #: Every installed distribution (normalized name -> version), installer tooling included.
+    distributions: dict[str, str]
+
+    @property
+    def packages(self) -> dict[str, str]:
+        """The distributions without installer tooling, as the record lists them."""
+        return {name: version for name, version in self.distributions.items() if name not in TOOLING}
+
+
+def inventory(python: Path) -> Inventory:
+    """Ask ``python`` for its version and installed distributions; an empty inventory if it does not run."""
+    if not python.exists():
+        return Inventory(None, {})
+    done = run([python, "-c", _LIST_PROGRAM], IMPORT_TIMEOUT)
+    interpreter = None
+    distributions = {}
+    for line in done.stdout.splitlines():
+        name, _, version = line.partition("==")
+        if name == "python":
+            interpreter = version
+            continue
+        try:
+            distributions[index.normalize(name)] = str(Version(version))
+        except InvalidVersion:
+            distributions[index.normalize(name)] = version
+    return Inventory(interpreter if done.returncode == 0 else None, dict(sorted(distributions.items())))
 
 
 def installed_packages(python: Path) -> dict[str, str]:
-    """Every distribution importable by ``python`` (normalized name -> version), pip and setuptools left out."""
-    done = run([python, "-c", _LIST_PROGRAM], IMPORT_TIMEOUT)
-    packages = {}
-    for line in done.stdout.splitlines():
-        name, _, version = line.partition("==")
-        name = index.normalize(name)
-        if name in {"pip", "setuptools", "wheel", "distribute"}:
-            continue
-        try:
-            packages[name] = str(Version(version))
-        except InvalidVersion:
-            packages[name] = version
-    return dict(sorted(packages.items()))
+    """Every distribution importable by ``python`` (normalized name -> version), installer tooling left out."""
+    return inventory(python).packages
+
+
+# -- reusing a filled environment ----------------------------------------------------------------
+
+BUILD_STAMP = "audit-build.json"
+
+
+@dataclass(frozen=True)
+class Build:
+    """How an environment was filled. Stored in it once filling and the import check succeeded,
+    so that the next run reuses it instead of installing again (no installer, no network)."""
+
+    installer: str
+    interpreter: str
+    requirement: str
+    cutoff: str
+    index_url: str = ""
+    changes: list[str] = field(default_factory=list)
+
+    def same_request(self, other: Build) -> bool:
+        """Filled for the same release, interpreter and era (how it went is not part of the request)."""
+        return (self.installer, self.interpreter, self.requirement, self.cutoff) == (
+            other.installer,
+            other.interpreter,
+            other.requirement,
+            other.cutoff,
+        )
+
+
+def recorded_build(location: Path) -> Build | None:
+    """The build stamped into the environment at ``location``, or None (never filled, or unreadable)."""
+    try:
+        return Build(**json.loads((location / BUILD_STAMP).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def record_build(location: Path, build: Build) -> None:
+    (location / BUILD_STAMP).write_text(json.dumps(asdict(build), indent=2) + "\n", encoding="utf-8")
+
+
+def forget_build(location: Path) -> None:
+    """Drop the stamp before filling, so an interrupted install is never taken for a finished one."""
+    (location / BUILD_STAMP).unlink(missing_ok=True)
 
 
 def check_import(python: Path) -> None:
