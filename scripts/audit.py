@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,8 @@ OBSERVING_SOURCES = (
     ROOT / "scripts" / "audit.py",
 )
 PROBES = ROOT / "probes"
+#: Interpreter versions remembered between nox start-ups (see interpreters.discover).
+INTERPRETER_CACHE = ROOT / ".nox" / ".cache" / "interpreters.json"
 
 Log = Callable[[str], None]
 
@@ -198,14 +201,17 @@ def run(plan: Plan, location: Path, options: Options, log: Log = print) -> Obser
 
 def _observe(plan: Plan, location: Path, options: Options, log: Log) -> Observation:
     assert plan.interpreter is not None
+    started = time.monotonic()
     try:
         python, built = _prepare(plan, location, options, log)
     except SetupFailed as exc:
         log(f"{exc.status}: {exc.detail}")
         return _observation(plan, exc.status, exc.detail, python=plan.interpreter.version_text)
+    ready = time.monotonic()
     modes = observe_modes(python, options)
     for mode, seen in modes.items():
         log(f"{mode}: {describe(seen)}")
+    log(f"environment ready in {ready - started:.2f}s, {len(modes)} modes observed in {time.monotonic() - ready:.2f}s")
     status, detail = status_from_default(modes.get("default"))
     held = environment.inventory(python)
     return _observation(
@@ -234,7 +240,7 @@ def observe_modes(python: Path, options: Options) -> dict[str, ModeObservation]:
 
 def plans(releases_path: Path = RELEASES) -> list[Plan]:
     """One plan per audited release, from the stored catalogue and this machine's interpreters."""
-    found = interpreters.discover()
+    found = interpreters.discover(INTERPRETER_CACHE)
     return [pins.plan(release, found) for release in catalogue.audited(catalogue.load(releases_path))]
 
 

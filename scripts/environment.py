@@ -93,6 +93,9 @@ def uv_install(python: Path, request: InstallRequest, log: Log | None = None) ->
         *uv_command(),
         "pip",
         "install",
+        # Compiled once here: every probe start would otherwise compile Flask and its dependencies
+        # again (they run with PYTHONDONTWRITEBYTECODE, and so may the user's shell).
+        "--compile-bytecode",
         "--python",
         str(python),
         "--index-url",
