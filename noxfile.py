@@ -4,6 +4,7 @@ nox -s audit                  # every final release, then the report
 nox -s "audit(1.0)"           # one release
 nox -s audit -- --force       # re-observe where a cached observation exists
 nox -s catalogue              # refresh reports/releases.json from the package index
+nox -s bench                  # time the audit (writes reports/bench.md)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from scripts import audit as auditing  # noqa: E402
+from scripts import bench as bench_  # noqa: E402
 from scripts import catalogue as catalogue_  # noqa: E402
 from scripts import report  # noqa: E402
 
@@ -60,6 +62,12 @@ def catalogue(session: nox.Session) -> None:
     """Refresh reports/releases.json from the package index (--index-url URL to choose one)."""
     count = catalogue_.refresh(session.posargs, auditing.RELEASES)
     session.log(f"{count} releases listed")
+
+
+@nox.session(venv_backend="none", default=False)
+def bench(session: nox.Session) -> None:
+    """Time the audit cold, warm, cached and for one release, and uv against venv + pip (-- --releases all)."""
+    bench_.main(session.posargs, session.log)
 
 
 @nox.session(venv_backend="none")

@@ -48,7 +48,7 @@ class Options:
     modes: tuple[str, ...] = MODES
     settings: harness.Settings = field(default_factory=harness.Settings)
     #: How many modes of one release are observed at once (each its own probe, port and control socket).
-    mode_jobs: int = 1
+    mode_jobs: int = 3
 
 
 def observing_sources() -> list[Path]:

@@ -87,9 +87,9 @@ class InstallRequest:
     now: datetime
 
 
-def uv_install(python: Path, request: InstallRequest, log: Log | None = None) -> list[str]:
-    """Install with uv as of ``request.cutoff``; return the changes made to get it to install."""
-    base = [
+def uv_install_command(python: Path, request: InstallRequest) -> list[str]:
+    """The ``uv pip install`` command line for ``request`` (as of its cut-off)."""
+    return [
         *uv_command(),
         "pip",
         "install",
@@ -105,6 +105,11 @@ def uv_install(python: Path, request: InstallRequest, log: Log | None = None) ->
         *(f"--exclude-newer-package={tool}={utc(request.now)}" for tool in BUILD_TOOLS),
         request.requirement,
     ]
+
+
+def uv_install(python: Path, request: InstallRequest, log: Log | None = None) -> list[str]:
+    """Install with uv as of ``request.cutoff``; return the changes made to get it to install."""
+    base = uv_install_command(python, request)
     done = run(base, INSTALL_TIMEOUT, log)
     if done.returncode == 0:
         return []
