@@ -109,3 +109,12 @@ def test_write_reports_is_stable(tmp_path):
     assert sorted(p.name for p in paths) == ["index.md", "matrix.md", "timeline.svg"]
     render.write_reports(tmp_path / "releases.json", tmp_path / "results", tmp_path / "r", tmp_path / "d")
     assert {p: p.read_bytes() for p in paths} == first
+
+
+def test_matrix_states_when_the_observations_were_made():
+    early = Observation("1.0", "2018-04-26", "ok", observed_at="2026-11-24T10:00:00Z")
+    late = Observation("2.0.3", "2022-02-14", "ok", observed_at="2026-11-25T07:00:00Z")
+    assert render.observed_span([late, early]) == (
+        "Observed from 2026-11-24T10:00:00Z to 2026-11-25T07:00:00Z (UTC, each record's `observed_at`)."
+    )
+    assert render.observed_span([]) == "No observation made yet."
