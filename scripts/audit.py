@@ -206,6 +206,8 @@ def _observe(plan: Plan, location: Path, options: Options, log: Log) -> Observat
         python, built = _prepare(plan, location, options, log)
     except SetupFailed as exc:
         log(f"{exc.status}: {exc.detail}")
+        # Keyed on nothing installed, which an existing environment never matches: the next run tries
+        # again, since the cause (the network, the index) may have gone away.
         return _observation(plan, exc.status, exc.detail, python=plan.interpreter.version_text)
     ready = time.monotonic()
     modes = observe_modes(python, options)
