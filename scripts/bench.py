@@ -24,6 +24,7 @@ from pathlib import Path
 from scripts import audit, environment, harness, index, pins, records
 from scripts.bench_report import Bench, EnvironmentPair, Measurement, Phase, median, render, table
 from scripts.environment import InstallRequest
+from scripts.failures import first_error_line
 from scripts.pins import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,28 +184,43 @@ def pair(plan: Plan, work: Path, index_url: str, log: Log) -> EnvironmentPair | 
         shutil.rmtree(folder, ignore_errors=True)
     start = time.monotonic()
     python = environment.create_uv_venv(plan.interpreter.path, uv_dir)
-    done = environment.run(environment.uv_install_command(python, request), environment.INSTALL_TIMEOUT)
-    if done.returncode != 0:
-        environment.uv_install(python, request)  # the audit's retry for old sdists
+    outputs: list[str] = []
+    try:
+        environment.uv_install(python, request, outputs=outputs)
+    except environment.SetupFailed as exc:
+        log(f"{plan.version}: uv failed ({exc.detail}), left out of the comparison")
+        return None
     uv_seconds = time.monotonic() - start
-    built = sum(line.strip().startswith("Built ") for line in done.stderr.splitlines())
-    pinned = pip_dir.parent / f"pins-{plan.version}.txt"
+    built = sum(line.strip().startswith("Built ") for output in outputs for line in output.splitlines())
+    pinned = work / f"pins-{plan.version}.txt"
     pinned.write_text("".join(f"{n}=={v}\n" for n, v in environment.inventory(python).packages.items()))
-    start = time.monotonic()
-    made = environment.run([plan.interpreter.path, "-m", "venv", pip_dir], environment.INSTALL_TIMEOUT)
-    pip_python = environment.venv_python(pip_dir)
-    pip_argv = [pip_python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
-    installed = environment.run(
-        [*pip_argv, "--index-url", index_url, "-c", pinned, request.requirement], environment.INSTALL_TIMEOUT
-    )
-    pip_seconds = time.monotonic() - start
-    if made.returncode != 0 or installed.returncode != 0:
-        log(f"{plan.version}: venv + pip failed, left out of the comparison")
+    pip_seconds, failure = _venv_and_pip(plan.interpreter.path, pip_dir, index_url, pinned, request.requirement)
+    if failure:
+        log(f"{plan.version}: venv + pip failed ({failure}), left out of the comparison")
         return None
     for folder in (uv_dir, pip_dir):
         shutil.rmtree(folder, ignore_errors=True)
     python_version = plan.interpreter.version_text
     return EnvironmentPair(plan.version, python_version, round(uv_seconds, 3), round(pip_seconds, 3), built)
+
+
+def _venv_and_pip(
+    interpreter: str, location: Path, index_url: str, pinned: Path, requirement: str
+) -> tuple[float, str]:
+    """``python -m venv`` and ``pip install``, retried like the audit's uv path with an old setuptools
+    when an old sdist's setup.py needs one; the seconds it took and the failure, if any."""
+    start = time.monotonic()
+    made = environment.run([interpreter, "-m", "venv", location], environment.INSTALL_TIMEOUT)
+    if made.returncode != 0:
+        return time.monotonic() - start, first_error_line(made.stdout + made.stderr) or "venv failed"
+    pip = [environment.venv_python(location), "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    install = [*pip, "--index-url", index_url, "-c", pinned, requirement]
+    done = environment.run(install, environment.INSTALL_TIMEOUT)
+    if done.returncode != 0:
+        legacy = environment.run([*pip, "--index-url", index_url, environment.LEGACY_BUILD_CONSTRAINT], 600)
+        done = environment.run(install, environment.INSTALL_TIMEOUT) if legacy.returncode == 0 else done
+    failure = "" if done.returncode == 0 else first_error_line(done.stdout + done.stderr) or "pip install failed"
+    return time.monotonic() - start, failure
 
 
 def median_pair(samples: list[EnvironmentPair]) -> EnvironmentPair:

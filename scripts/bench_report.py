@@ -182,12 +182,31 @@ def limits(bench: Bench) -> list[str]:
         sentences.append(sentence + ".")
     ratio = uv_pip_ratio(bench.pairs)
     if ratio is not None and ratio < UV_TARGET_RATIO:
+        measured = f"uv is {ratio:.1f}x faster than venv + pip, target ≥ {UV_TARGET_RATIO:g}x."
         built = sum(p.built_from_source for p in bench.pairs)
-        sentences.append(
-            f"uv is {ratio:.1f}x faster than venv + pip, target ≥ {UV_TARGET_RATIO:g}x; "
-            f"uv built {built} distributions from source for these releases, a cost both paths pay."
+        rebuilt = (
+            f" uv built {built} distributions from sdists here although the audit runs before had installed the "
+            "same releases: its cache did not give back the wheels it had built on this machine."
+            if built
+            else ""
         )
+        sentences.append(f"{measured} {split(bench.pairs)}{rebuilt}")
     return sentences
+
+
+def split(pairs: Sequence[EnvironmentPair]) -> str:
+    """The ratio apart for releases whose dependencies are all wheels and for those uv built from sdists."""
+    parts = []
+    for label, group in (
+        ("all dependencies wheels", [p for p in pairs if not p.built_from_source]),
+        ("uv built sdists (a build both paths pay)", [p for p in pairs if p.built_from_source]),
+    ):
+        ratio = uv_pip_ratio(group)
+        if ratio is not None:
+            uv = median([p.uv for p in group])
+            count = f"{len(group)} release" + ("" if len(group) == 1 else "s")
+            parts.append(f"{label}: {count}, {ratio:.1f}x (uv median {_s(uv)})")
+    return "; ".join(parts).capitalize() + "." if parts else ""
 
 
 def render(bench: Bench) -> str:
@@ -227,4 +246,6 @@ Each release's environment is made twice: `uv venv` + `uv pip install` (the audi
 `python -m venv` + `pip install` pinned to the very package set uv installed.
 
 {pairs_table(bench.pairs)}
+
+{split(bench.pairs)}
 """

@@ -107,10 +107,17 @@ def uv_install_command(python: Path, request: InstallRequest) -> list[str]:
     ]
 
 
-def uv_install(python: Path, request: InstallRequest, log: Log | None = None) -> list[str]:
-    """Install with uv as of ``request.cutoff``; return the changes made to get it to install."""
+def uv_install(
+    python: Path, request: InstallRequest, log: Log | None = None, outputs: list[str] | None = None
+) -> list[str]:
+    """Install with uv as of ``request.cutoff``; return the changes made to get it to install.
+
+    ``outputs`` (when given) collects uv's output of every attempt, for the benchmark.
+    """
     base = uv_install_command(python, request)
     done = run(base, INSTALL_TIMEOUT, log)
+    if outputs is not None:
+        outputs.append(done.stdout + done.stderr)
     if done.returncode == 0:
         return []
     first_failure = done.stdout + done.stderr
@@ -118,6 +125,8 @@ def uv_install(python: Path, request: InstallRequest, log: Log | None = None) ->
         constraint = python.parent.parent / "build-constraints.txt"
         constraint.write_text(LEGACY_BUILD_CONSTRAINT + "\n")
         retry = run([*base, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log)
+        if outputs is not None:
+            outputs.append(retry.stdout + retry.stderr)
         if retry.returncode == 0:
             return [f"built old sdists with {LEGACY_BUILD_CONSTRAINT}: {first_error_line(first_failure)}"]
     raise SetupFailed("install-failed", first_error_line(first_failure) or "install failed", first_failure)

@@ -62,6 +62,10 @@ def test_page_is_generated_from_the_data():
     assert len(limits) == 2, "cold and cached miss their targets; the uv ratio meets it"
     assert limits[1].startswith("cached rerun: measured 11.50 s for 62 releases, target ≤ 10 s")
     assert "environment ready (uv) 3.5 s" in limits[1]
+    assert bench_report.split(sample().pairs) == (
+        "All dependencies wheels: 1 release, 10.0x (uv median 0.50 s); "
+        "uv built sdists (a build both paths pay): 1 release, 4.0x (uv median 1.00 s)."
+    )
 
 
 def test_data_round_trips_and_validates():
