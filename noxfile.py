@@ -2,6 +2,7 @@
 
 nox -s audit                  # every final release, then the report
 nox -s "audit(1.0)"           # one release
+nox -s audit -j 2             # two releases at a time
 nox -s audit -- --force       # re-observe where a cached observation exists
 nox -s catalogue              # refresh reports/releases.json from the package index
 nox -s bench                  # time the audit (writes reports/bench.md)
