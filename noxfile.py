@@ -2,11 +2,13 @@
 
 nox -s audit                  # every final release, then the report
 nox -s "audit(1.0)"           # one release
+nox -s audit -j 2             # two releases at a time
 nox -s audit -- --force       # re-observe where a cached observation exists
 nox -s catalogue              # refresh reports/releases.json from the package index
 nox -s regression             # audit releases newer than the baseline; fail if behaviour changed
 nox -s grid                   # every release x every Python x Werkzeug lines
 nox -s servers                # the dev server next to waitress and gunicorn, under the same load
+nox -s bench                  # time the audit (writes reports/bench.md)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from scripts import audit as auditing  # noqa: E402
+from scripts import bench as bench_  # noqa: E402
 from scripts import catalogue as catalogue_  # noqa: E402
 from scripts import environment, index, interpreters, report  # noqa: E402
 from scripts import grid as grid_  # noqa: E402
@@ -39,8 +42,9 @@ def _nox_python(plan: auditing.Plan) -> str | bool:
     return plan.interpreter.path if plan.interpreter and plan.installer == "uv" else False
 
 
-# Audit sessions share nothing but the report, which is rendered under a lock: they may run in parallel.
-@nox.session(venv_backend="uv", default=False, allow_parallel=True)
+# Audit sessions share nothing but the report, which is rendered under a lock: they may run in parallel
+# (nox -s audit -j N). Their environments are kept between runs; a filled one is not filled again.
+@nox.session(venv_backend="uv", default=False, allow_parallel=True, reuse_venv=True)
 @nox.parametrize(
     "python,release",
     [nox.param(_nox_python(plan), version, id=version) for version, plan in PLANS.items()],
@@ -49,11 +53,12 @@ def audit(session: nox.Session, release: str) -> None:
     """Audit one Flask release under every mode, record the observation, re-render the report."""
     options = auditing.options_from_args(session.posargs)
     plan = PLANS[release]
-    hit = None if options.force else auditing.cached(plan, auditing.results_dir(options.output))
+    # nox makes the uv environments; the Python 2.7 ones are made by the audit in the session's own folder.
+    location = Path(session.virtualenv.location) if session.python else session.env_dir
+    hit = None if options.force else auditing.cached(plan, auditing.results_dir(options.output), location)
     if hit is not None:
-        session.log(f"Flask {release}: cached observation ({hit.status}); pass --force to re-observe")
+        session.log(f"Flask {release}: cached observation of {hit.observed_at} ({hit.status}); --force re-observes")
     else:
-        location = Path(session.virtualenv.location) if session.python else ROOT / ".nox" / f"audit-py27-{release}"
         observation = auditing.run(plan, location, options, session.log)
         session.log(f"Flask {release}: {observation.status} {observation.detail or ''}".rstrip())
     report.write(auditing.RELEASES, options.output)
@@ -65,7 +70,7 @@ def grid(session: nox.Session, release: str) -> None:
     """Observe one Flask release on every Python and Werkzeug line, then re-render the grid."""
     options = grid_.options_from_args(session.posargs)
     releases = catalogue_.load(auditing.RELEASES)
-    grid_.run(release, releases, interpreters.discover(), options, session.log)
+    grid_.run(release, releases, interpreters.discover(auditing.INTERPRETER_CACHE), options, session.log)
     report.write_grid(options.output)
 
 
@@ -97,6 +102,12 @@ def servers(session: nox.Session) -> None:
     run = servers_.run(environment.venv_python(Path(session.virtualenv.location)), settings, session.log)
     session.log(f"wrote {servers_.save(run, output)}")
     report.write(auditing.RELEASES, output)
+
+
+@nox.session(venv_backend="none", default=False)
+def bench(session: nox.Session) -> None:
+    """Time the audit cold, warm, cached and for one release, and uv against venv + pip (-- --releases all)."""
+    bench_.main(session.posargs, session.log)
 
 
 @nox.session(venv_backend="none")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,13 +23,16 @@ from scripts.records import MODES, ModeObservation, Observation
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASES = ROOT / "reports" / "releases.json"
-#: A change to any of these can change what is observed, so they key the cache.
+#: A change to any of these can change what is observed, so they key the cache (with every probe).
 OBSERVING_SOURCES = (
-    ROOT / "probes" / "app.py",
     ROOT / "scripts" / "harness.py",
     ROOT / "scripts" / "environment.py",
     ROOT / "scripts" / "pins.py",
+    ROOT / "scripts" / "audit.py",
 )
+PROBES = ROOT / "probes"
+#: Interpreter versions remembered between nox start-ups (see interpreters.discover).
+INTERPRETER_CACHE = ROOT / ".nox" / ".cache" / "interpreters.json"
 
 Log = Callable[[str], None]
 
@@ -43,40 +48,76 @@ class Options:
     output: Path = ROOT
     modes: tuple[str, ...] = MODES
     settings: harness.Settings = field(default_factory=harness.Settings)
+    #: How many modes of one release are observed at once (each its own probe, port and control socket).
+    mode_jobs: int = 3
 
 
-def cache_key(plan: Plan) -> str:
-    """Everything known before installing that decides the result: release, interpreter, era, sources."""
+def observing_sources() -> list[Path]:
+    return [*OBSERVING_SOURCES, *sorted(PROBES.glob("*.py"))]
+
+
+def plan_key(plan: Plan) -> str:
+    """What is known before installing: release, interpreter version, installer, era, observing sources."""
     digest = hashlib.sha256()
     interpreter = plan.interpreter.version_text if plan.interpreter else "none"
     era = cutoff(plan.release)
     digest.update(f"{plan.version}|{interpreter}|{plan.installer}|{era}".encode())
-    for source in OBSERVING_SOURCES:
-        digest.update(source.read_bytes())
+    for source in observing_sources():
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def environment_key(held: environment.Inventory) -> str:
+    """What the environment holds: its exact Python and every installed distribution (tooling included)."""
+    listing = [f"python=={held.python}", *(f"{name}=={version}" for name, version in held.distributions.items())]
+    return hashlib.sha256("\n".join(listing).encode()).hexdigest()[:16]
+
+
+NOTHING_INSTALLED = environment.Inventory(None, {})
+
+
+def cache_key(plan: Plan, held: environment.Inventory = NOTHING_INSTALLED) -> str:
+    """``<plan key>-<environment key>``: a record is reused only when both parts match."""
+    return f"{plan_key(plan)}-{environment_key(held)}"
 
 
 def results_dir(output: Path) -> Path:
     return output / "reports" / "results"
 
 
-def cached(plan: Plan, results: Path) -> Observation | None:
-    """The stored observation when it was made under the same key, else None."""
+def cached(plan: Plan, results: Path, location: Path | None = None) -> Observation | None:
+    """The stored observation when it was made under the same key, else None.
+
+    With ``location`` (the release's environment) the whole key is checked against what the
+    environment holds now, which costs one interpreter start; without it only the plan part is,
+    and the record's own package list is taken on trust.
+    """
     path = records.record_path(results, plan.version)
     if not path.exists():
         return None
     observation = records.load(path)
-    return observation if observation.cache_key == cache_key(plan) else None
+    stored = observation.cache_key or ""
+    if location is None:
+        return observation if stored.split("-")[0] == plan_key(plan) else None
+    runnable = not_runnable(plan) is None
+    held = environment.inventory(environment.venv_python(location)) if runnable else NOTHING_INSTALLED
+    return observation if stored == cache_key(plan, held) else None
 
 
-def _observation(plan: Plan, status: str, detail: str | None = None, **fields: object) -> Observation:
+def _observation(
+    plan: Plan,
+    status: str,
+    detail: str | None = None,
+    held: environment.Inventory = NOTHING_INSTALLED,
+    **fields: object,
+) -> Observation:
     return Observation(
         flask=plan.version,
         released=plan.release.released,
         status=status,
         detail=detail,
         observed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        cache_key=cache_key(plan),
+        cache_key=cache_key(plan, held),
         platform=sys.platform,
         **fields,  # type: ignore[arg-type]
     )
@@ -95,9 +136,34 @@ def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Pa
     """Create (if needed) and fill the environment; return its python and how it was built."""
     assert plan.interpreter is not None
     era = cutoff(plan.release)
-    index_url = index.configured_index_url(options.index_url)
-    request = InstallRequest(f"flask=={plan.version}", index_url, era, datetime.now(UTC))
     python = environment.venv_python(location)
+    # No era where the index gives no upload dates (a local PEP 503 index): its newest files are taken.
+    era_text = environment.utc(era) if era else None
+    wanted = environment.Build(plan.installer, plan.interpreter.path, f"flask=={plan.version}", era_text)
+    previous = environment.recorded_build(location)
+    if python.exists() and previous is not None and previous.same_request(wanted):
+        log(f"reusing the environment filled for {wanted.requirement} ({location})")
+        changes = previous.changes
+    else:
+        changes = _fill(plan, location, options, wanted, log)
+    built = {
+        "installer": plan.installer,
+        "cutoff": wanted.cutoff,
+        "requirements": [wanted.requirement],
+        "changes": changes,
+        "interpreter_rule": plan.rule,
+    }
+    return python, built
+
+
+def _fill(plan: Plan, location: Path, options: Options, wanted: environment.Build, log: Log) -> list[str]:
+    """Install the release into the environment (creating it if needed) and stamp it when it imports."""
+    assert plan.interpreter is not None
+    index_url = index.configured_index_url(options.index_url)
+    request = InstallRequest(wanted.requirement, index_url, cutoff(plan.release), datetime.now(UTC))
+    python = environment.venv_python(location)
+    if location.exists():
+        environment.forget_build(location)
     if plan.installer == "pip":
         environment.create_virtualenv(plan.interpreter.path, location, log)
         changes = environment.pip_install(python, request, log)
@@ -106,15 +172,8 @@ def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Pa
             environment.create_uv_venv(plan.interpreter.path, location, log)
         changes = environment.uv_install(python, request, log)
     environment.check_import(python)
-    built = {
-        "installer": plan.installer,
-        # None: the index gives no upload dates (a local PEP 503 index), so its newest files were taken.
-        "cutoff": environment.utc(era) if era else None,
-        "requirements": [request.requirement],
-        "changes": changes,
-        "interpreter_rule": plan.rule,
-    }
-    return python, built
+    environment.record_build(location, replace(wanted, index_url=index_url, changes=changes))
+    return changes
 
 
 def describe(seen: ModeObservation) -> str:
@@ -144,32 +203,48 @@ def observe(plan: Plan, location: Path, options: Options, log: Log = print) -> O
     if observation is not None:
         return observation
     assert plan.interpreter is not None
+    started = time.monotonic()
     try:
         python, built = _prepare(plan, location, options, log)
     except SetupFailed as exc:
         log(f"{exc.status}: {exc.detail}")
+        # Keyed on nothing installed, which an existing environment never matches: the next run tries
+        # again, since the cause (the network, the index) may have gone away.
         return _observation(plan, exc.status, exc.detail, python=plan.interpreter.version_text)
-    modes: dict[str, ModeObservation] = {}
-    for mode in options.modes:
-        if mode == harness.CLI_MODE and not harness.has_cli(python):
-            continue
-        modes[mode] = harness.observe_mode(python, mode, options.settings)
-        log(f"{mode}: {describe(modes[mode])}")
+    ready = time.monotonic()
+    modes = observe_modes(python, options)
+    for mode, seen in modes.items():
+        log(f"{mode}: {describe(seen)}")
+    log(f"environment ready in {ready - started:.2f}s, {len(modes)} modes observed in {time.monotonic() - ready:.2f}s")
     status, detail = status_from_default(modes.get("default"))
+    held = environment.inventory(python)
     return _observation(
         plan,
         status,
         detail,
-        python=environment.interpreter_version(python),
-        packages=environment.installed_packages(python),
+        held,
+        python=held.python,
+        packages=held.packages,
         environment=built,
         modes=modes,
     )
 
 
+def observe_modes(python: Path, options: Options) -> dict[str, ModeObservation]:
+    """Every requested mode the environment supports, ``options.mode_jobs`` probes at a time, in mode order.
+
+    Modes share nothing (each probe gets its own free port and control socket), so running them
+    side by side overlaps their start-up and their negative windows.
+    """
+    wanted = [m for m in options.modes if m != harness.CLI_MODE or harness.has_cli(python)]
+    with ThreadPoolExecutor(max_workers=max(1, options.mode_jobs), thread_name_prefix="mode") as pool:
+        seen = list(pool.map(lambda mode: harness.observe_mode(python, mode, options.settings), wanted))
+    return dict(zip(wanted, seen, strict=True))
+
+
 def plans(releases_path: Path = RELEASES) -> list[Plan]:
     """One plan per audited release, from the stored catalogue and this machine's interpreters."""
-    found = interpreters.discover()
+    found = interpreters.discover(INTERPRETER_CACHE)
     return [pins.plan(release, found) for release in catalogue.audited(catalogue.load(releases_path))]
 
 
@@ -186,6 +261,12 @@ def options_from_args(args: list[str]) -> Options:
         default=harness.Settings.negative_window,
         help="seconds to wait for another held request before concluding the server serialises",
     )
+    parser.add_argument(
+        "--mode-jobs",
+        type=int,
+        default=Options.mode_jobs,
+        help="how many modes of one release to observe at once (default %(default)s)",
+    )
     parsed = parser.parse_args(args)
     return Options(
         index_url=parsed.index_url,
@@ -193,4 +274,5 @@ def options_from_args(args: list[str]) -> Options:
         output=parsed.output.resolve(),
         modes=tuple(m for m in MODES if m in parsed.modes),
         settings=harness.Settings(negative_window=parsed.negative_window),
+        mode_jobs=parsed.mode_jobs,
     )

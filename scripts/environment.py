@@ -7,10 +7,11 @@ index's upload times, since uv neither creates nor installs into Python 2 enviro
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,19 +94,42 @@ class InstallRequest:
     exempt: tuple[str, ...] = ()
 
 
-def uv_install(python: Path, request: InstallRequest, log: Log | None = None) -> list[str]:
-    """Install with uv as of ``request.cutoff``; return the changes made to get it to install."""
+def uv_install_command(python: Path, request: InstallRequest) -> list[str]:
+    """The ``uv pip install`` command line for ``request`` (writes its overrides file beside the environment)."""
+    command = [
+        *uv_command(),
+        "pip",
+        "install",
+        # Compiled once here: every probe start would otherwise compile Flask and its dependencies
+        # again (they run with PYTHONDONTWRITEBYTECODE, and so may the user's shell).
+        "--compile-bytecode",
+        "--python",
+        str(python),
+        "--index-url",
+        request.index_url,
+    ]
     # uv leaves out every file without an upload time once --exclude-newer is given.
-    base = [*uv_command(), "pip", "install", "--python", str(python), "--index-url", request.index_url]
     if request.cutoff:
-        base += ["--exclude-newer", utc(request.cutoff)]
-        base += [f"--exclude-newer-package={name}={utc(request.now)}" for name in (*BUILD_TOOLS, *request.exempt)]
+        command += ["--exclude-newer", utc(request.cutoff)]
+        command += [f"--exclude-newer-package={name}={utc(request.now)}" for name in (*BUILD_TOOLS, *request.exempt)]
     if request.overrides:
         overrides = python.parent.parent / "overrides.txt"
         overrides.write_text("\n".join(request.overrides) + "\n")
-        base += ["--override", str(overrides)]
-    base += [request.requirement, *request.overrides]
+        command += ["--override", str(overrides)]
+    return [*command, request.requirement, *request.overrides]
+
+
+def uv_install(
+    python: Path, request: InstallRequest, log: Log | None = None, outputs: list[str] | None = None
+) -> list[str]:
+    """Install with uv as of ``request.cutoff``; return the changes made to get it to install.
+
+    ``outputs`` (when given) collects uv's output of every attempt, for the benchmark.
+    """
+    base = uv_install_command(python, request)
     done = run(base, INSTALL_TIMEOUT, log)
+    if outputs is not None:
+        outputs.append(done.stdout + done.stderr)
     if done.returncode == 0:
         return []
     first_failure = done.stdout + done.stderr
@@ -113,6 +137,8 @@ def uv_install(python: Path, request: InstallRequest, log: Log | None = None) ->
         constraint = python.parent.parent / "build-constraints.txt"
         constraint.write_text(LEGACY_BUILD_CONSTRAINT + "\n")
         retry = run([*base, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log)
+        if outputs is not None:
+            outputs.append(retry.stdout + retry.stderr)
         if retry.returncode == 0:
             return [f"built old sdists with {LEGACY_BUILD_CONSTRAINT}: {first_error_line(first_failure)}"]
     raise SetupFailed("install-failed", first_error_line(first_failure) or "install failed", first_failure)
@@ -211,25 +237,94 @@ for entry in sys.path:
                 version = version.split('-py')[0]
                 if project and version:
                     seen[project] = version
+sys.stdout.write('python==%d.%d.%d\\n' % sys.version_info[:3])
 for project in sorted(seen):
     sys.stdout.write('%s==%s\\n' % (project, seen[project]))
 """
+#: Installer tooling: present in every environment, left out of the record's package list.
+TOOLING = frozenset({"pip", "setuptools", "wheel", "distribute"})
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What an environment holds, read in one interpreter start: its Python and every distribution."""
+
+    python: str | None
+    #: Every installed distribution (normalized name -> version), installer tooling included.
+    distributions: dict[str, str]
+
+    @property
+    def packages(self) -> dict[str, str]:
+        """The distributions without installer tooling, as the record lists them."""
+        return {name: version for name, version in self.distributions.items() if name not in TOOLING}
+
+
+def inventory(python: Path) -> Inventory:
+    """Ask ``python`` for its version and installed distributions; an empty inventory if it does not run."""
+    if not python.exists():
+        return Inventory(None, {})
+    done = run([python, "-c", _LIST_PROGRAM], IMPORT_TIMEOUT)
+    interpreter = None
+    distributions = {}
+    for line in done.stdout.splitlines():
+        name, _, version = line.partition("==")
+        if name == "python":
+            interpreter = version
+            continue
+        try:
+            distributions[index.normalize(name)] = str(Version(version))
+        except InvalidVersion:
+            distributions[index.normalize(name)] = version
+    return Inventory(interpreter if done.returncode == 0 else None, dict(sorted(distributions.items())))
 
 
 def installed_packages(python: Path) -> dict[str, str]:
-    """Every distribution importable by ``python`` (normalized name -> version), pip and setuptools left out."""
-    done = run([python, "-c", _LIST_PROGRAM], IMPORT_TIMEOUT)
-    packages = {}
-    for line in done.stdout.splitlines():
-        name, _, version = line.partition("==")
-        name = index.normalize(name)
-        if name in {"pip", "setuptools", "wheel", "distribute"}:
-            continue
-        try:
-            packages[name] = str(Version(version))
-        except InvalidVersion:
-            packages[name] = version
-    return dict(sorted(packages.items()))
+    """Every distribution importable by ``python`` (normalized name -> version), installer tooling left out."""
+    return inventory(python).packages
+
+
+# -- reusing a filled environment ----------------------------------------------------------------
+
+BUILD_STAMP = "audit-build.json"
+
+
+@dataclass(frozen=True)
+class Build:
+    """How an environment was filled. Stored in it once filling and the import check succeeded,
+    so that the next run reuses it instead of installing again (no installer, no network)."""
+
+    installer: str
+    interpreter: str
+    requirement: str
+    cutoff: str | None
+    index_url: str = ""
+    changes: list[str] = field(default_factory=list)
+
+    def same_request(self, other: Build) -> bool:
+        """Filled for the same release, interpreter and era (how it went is not part of the request)."""
+        return (self.installer, self.interpreter, self.requirement, self.cutoff) == (
+            other.installer,
+            other.interpreter,
+            other.requirement,
+            other.cutoff,
+        )
+
+
+def recorded_build(location: Path) -> Build | None:
+    """The build stamped into the environment at ``location``, or None (never filled, or unreadable)."""
+    try:
+        return Build(**json.loads((location / BUILD_STAMP).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def record_build(location: Path, build: Build) -> None:
+    (location / BUILD_STAMP).write_text(json.dumps(asdict(build), indent=2) + "\n", encoding="utf-8")
+
+
+def forget_build(location: Path) -> None:
+    """Drop the stamp before filling, so an interrupted install is never taken for a finished one."""
+    (location / BUILD_STAMP).unlink(missing_ok=True)
 
 
 def check_import(python: Path) -> None:

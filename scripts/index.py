@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import requests
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
@@ -216,6 +215,9 @@ def project_files(project: str, index_url: str, timeout: float = TIMEOUT_SECONDS
     page_url = urllib.parse.urljoin(index_url.rstrip("/") + "/", normalize(project) + "/")
     if page_url.startswith("file:"):
         return parse_html(_read_file_url(page_url), page_url)
+    # Imported here: the noxfile imports this module at every nox start-up, where the index is not read.
+    import requests
+
     try:
         response = requests.get(page_url, headers={"Accept": ACCEPT}, timeout=timeout)
     except requests.RequestException as exc:

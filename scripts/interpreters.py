@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -68,25 +69,65 @@ def probe_version(path: Path, timeout: float = 10.0) -> tuple[int, int, int] | N
     return major, minor, micro
 
 
-def discover() -> list[Interpreter]:
+def _identity(real: Path) -> str:
+    """Changes when the binary is replaced or rebuilt, so a remembered version is asked again."""
+    stat = real.stat()
+    return f"{real}|{stat.st_ino}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+def _remembered(cache: Path | None) -> dict[str, list[int] | None]:
+    if cache is None:
+        return {}
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(cache: Path | None, versions: dict[str, list[int] | None]) -> None:
+    if cache is None:
+        return
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(versions, indent=1), encoding="utf-8")
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run the same subprocesses
+
+
+def discover(cache: Path | None = None) -> list[Interpreter]:
     """One interpreter per minor version (its newest patch), oldest first.
 
     pyenv shims are skipped: they re-dispatch to whichever version pyenv selects,
-    so the real binaries under ``versions/`` stand for them.
+    so the real binaries under ``versions/`` stand for them. With ``cache``, each binary's
+    version is remembered by its identity (inode, size, mtime): nox imports the noxfile once per
+    session under ``-j``, and asking nine interpreters costs a tenth of a second each time.
     """
     best: dict[tuple[int, int], Interpreter] = {}
     seen: set[Path] = set()
+    remembered = _remembered(cache)
+    versions: dict[str, list[int] | None] = {}
     for path in _candidates():
         if "shims" in path.parts:
             continue
         real = path.resolve()
-        if real in seen:
+        if real in seen or not real.exists():
             continue
         seen.add(real)
-        version = probe_version(real)
+        identity = _identity(real)
+        if identity in remembered:
+            known = remembered[identity]
+            version = (known[0], known[1], known[2]) if known else None
+        else:
+            version = probe_version(real)
+        versions[identity] = list(version) if version else None
         if version is None:
             continue
         current = best.get(version[:2])
         if current is None or version > current.version:
             best[version[:2]] = Interpreter(version, str(path))
+    if versions != remembered:
+        _remember(cache, versions)
     return sorted(best.values())

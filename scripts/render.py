@@ -265,13 +265,23 @@ def platform_section(observations: Sequence[Observation]) -> str:
     )
 
 
+def observed_span(observations: list[Observation]) -> str:
+    """When the observations were made, from their records (cached ones keep their own date)."""
+    moments = sorted(o.observed_at for o in observations if o.observed_at)
+    if not moments:
+        return "No observation made yet."
+    span = moments[0] if moments[0] == moments[-1] else f"from {moments[0]} to {moments[-1]}"
+    return f"Observed {span} (UTC, each record's `observed_at`)."
+
+
 def render_matrix(
     releases: list[Release], observations: list[Observation], platforms: Sequence[Observation] = ()
 ) -> str:
     bullets = "\n".join(f"- {line}" for line in summary(releases, observations))
     return (
         "# Flask development server: concurrency by release\n\n"
-        "Generated from `reports/results/*.json` by `nox -s render`; do not edit.\n\n"
+        "Generated from `reports/results/*.json` by `nox -s render`; do not edit. "
+        f"{observed_span(observations)}\n\n"
         f"{HOW_MADE}\n\n## Summary\n\n{bullets}\n\n## Matrix\n\n{matrix_table(releases, observations)}\n"
         f"{platform_section(platforms)}"
     )

@@ -25,16 +25,20 @@ def needs_interpreter(version: str) -> None:
         pytest.skip(f"Flask {version} needs {PLANS[version].needs}, not found on this machine")
 
 
-def test_nox_audits_one_release_before_and_one_after_1_0(tmp_path):
-    for version in (BEFORE_1_0, AFTER_1_0):
-        needs_interpreter(version)
-    done = subprocess.run(
+def audit_with_nox(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir", str(tmp_path / "envs"),
-            "-s", f"audit({BEFORE_1_0})", f"audit({AFTER_1_0})", "--", "--output", str(tmp_path), "--force",
+            "-s", f"audit({BEFORE_1_0})", f"audit({AFTER_1_0})", *args, "--output", str(tmp_path),
         ],
         cwd=ROOT, capture_output=True, text=True, timeout=1200, check=False,
     )  # fmt: skip
+
+
+def test_nox_audits_one_release_before_and_one_after_1_0_two_at_a_time(tmp_path):
+    for version in (BEFORE_1_0, AFTER_1_0):
+        needs_interpreter(version)
+    done = audit_with_nox(tmp_path, "-j", "2", "--", "--force")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
     results = tmp_path / "reports" / "results"
@@ -58,6 +62,11 @@ def test_nox_audits_one_release_before_and_one_after_1_0(tmp_path):
     assert (tmp_path / "docs" / "index.md").exists() and (tmp_path / "docs" / "timeline.svg").exists()
     assert "## Claims" in (tmp_path / "docs" / "index.md").read_text()
     assert processes_running(str(ROOT / "probes")) == []
+
+    rerun = audit_with_nox(tmp_path, "--")
+    assert rerun.returncode == 0, rerun.stdout[-4000:] + rerun.stderr[-4000:]
+    assert (rerun.stdout + rerun.stderr).count("cached observation of") == 2, "the environments are unchanged"
+    assert records.load(records.record_path(results, AFTER_1_0)).observed_at == after.observed_at
 
 
 def test_python27_release_is_audited_with_virtualenv_and_pip(tmp_path):

@@ -120,3 +120,12 @@ def test_docs_page_has_a_claims_section_with_every_verdict():
         assert verdict.evidence in section
     assert "**Claim 7:**" in section and "**Point C:**" in section
     assert "servers.svg" not in section, "the chart is linked only when a server comparison exists"
+
+
+def test_matrix_states_when_the_observations_were_made():
+    early = Observation("1.0", "2018-04-26", "ok", observed_at="2026-11-24T10:00:00Z")
+    late = Observation("2.0.3", "2022-02-14", "ok", observed_at="2026-11-25T07:00:00Z")
+    assert render.observed_span([late, early]) == (
+        "Observed from 2026-11-24T10:00:00Z to 2026-11-25T07:00:00Z (UTC, each record's `observed_at`)."
+    )
+    assert render.observed_span([]) == "No observation made yet."

@@ -1,0 +1,251 @@
+"""The benchmark's data (``reports/bench.json``) and its rendering (``reports/bench.md``).
+
+The runner (``scripts/bench.py``) measures and stores seconds; everything shown is computed
+here from that data: medians, the uv/pip ratio, whether each target is met, extrapolations.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scripts.records import read_json
+
+SCHEMA_PATH = Path(__file__).with_name("bench.schema.json")
+SCHEMA_VERSION = 1
+#: The uv path must be at least this many times faster than plain venv + pip.
+UV_TARGET_RATIO = 5.0
+
+
+@dataclass
+class Measurement:
+    """One thing timed, several rounds of it: wall seconds, and the CPU seconds its processes used."""
+
+    name: str
+    what: str
+    #: How many releases one round covers.
+    releases: int
+    rounds: list[float]
+    cpu: list[float] = field(default_factory=list)
+    #: The issue's target, in seconds, for ``target_releases`` releases (None: no target).
+    target: float | None = None
+    target_releases: int | None = None
+
+
+@dataclass
+class EnvironmentPair:
+    """One release's environment made both ways: uv (venv + install) and plain ``venv`` + pip."""
+
+    release: str
+    python: str
+    uv: float
+    pip: float
+    #: Distributions uv had to build from source distributions (they dominate a cold fill).
+    built_from_source: int = 0
+
+
+@dataclass
+class Phase:
+    """Where the time of one run went, summed over its sessions."""
+
+    run: str
+    phase: str
+    seconds: float
+
+
+@dataclass
+class Bench:
+    """Everything one ``nox -s bench`` run measured."""
+
+    made_at: str
+    machine: dict[str, Any]
+    settings: dict[str, Any]
+    measurements: list[Measurement]
+    pairs: list[EnvironmentPair]
+    profile: list[Phase]
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Bench:
+        data = dict(data)
+        data["measurements"] = [Measurement(**m) for m in data["measurements"]]
+        data["pairs"] = [EnvironmentPair(**p) for p in data["pairs"]]
+        data["profile"] = [Phase(**p) for p in data["profile"]]
+        return cls(**data)
+
+
+def load(path: Path) -> Bench:
+    return Bench.from_json(read_json(path))
+
+
+def schema() -> dict[str, Any]:
+    return read_json(SCHEMA_PATH)
+
+
+# -- the numbers ----------------------------------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def uv_pip_ratio(pairs: Sequence[EnvironmentPair]) -> float | None:
+    """How many times longer plain venv + pip took than uv, over the same releases (totals)."""
+    uv = sum(p.uv for p in pairs)
+    return sum(p.pip for p in pairs) / uv if pairs and uv > 0 else None
+
+
+def scaled(measurement: Measurement) -> float | None:
+    """The median scaled to the target's number of releases (itself when they are the same)."""
+    value = median(measurement.rounds)
+    if value is None or not measurement.target_releases or measurement.releases == measurement.target_releases:
+        return value
+    return value * measurement.target_releases / measurement.releases
+
+
+def verdict(measurement: Measurement) -> str:
+    """ "met", "not met", or the same for an extrapolation; "" without a target."""
+    value = scaled(measurement)
+    if measurement.target is None or value is None:
+        return ""
+    met = "met" if value <= measurement.target else "not met"
+    return met if measurement.releases == measurement.target_releases else f"{met} (extrapolated)"
+
+
+# -- the markdown -----------------------------------------------------------------------------------
+
+
+def _s(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} s"
+
+
+def table(bench: Bench) -> str:
+    """Medians against targets, one row per measurement, then the uv/pip ratio."""
+    lines = [
+        "| measurement | releases | rounds | median | CPU (median) | target | for 62 / target count | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in bench.measurements:
+        target = f"≤ {m.target:g} s for {m.target_releases}" if m.target is not None else ""
+        extrapolated = _s(scaled(m)) if m.target_releases and m.releases != m.target_releases else ""
+        lines.append(
+            f"| {m.what} | {m.releases} | {len(m.rounds)} | {_s(median(m.rounds))} | {_s(median(m.cpu))} "
+            f"| {target} | {extrapolated} | {verdict(m)} |"
+        )
+    ratio = uv_pip_ratio(bench.pairs)
+    if ratio is not None:
+        met = "met" if ratio >= UV_TARGET_RATIO else "not met"
+        uv, pip = sum(p.uv for p in bench.pairs), sum(p.pip for p in bench.pairs)
+        totals = f"pip {pip:.2f} s / uv {uv:.2f} s = **{ratio:.1f}x**"
+        lines.append(
+            f"| environments, plain venv + pip vs uv (total) | {len(bench.pairs)} | 1 | {totals} "
+            f"| | ≥ {UV_TARGET_RATIO:g}x | | {met} |"
+        )
+    return "\n".join(lines)
+
+
+def pairs_table(pairs: Sequence[EnvironmentPair]) -> str:
+    lines = ["| release | Python | uv | venv + pip | pip / uv | built from sdists |", "|---|---|---|---|---|---|"]
+    for p in pairs:
+        ratio = f"{p.pip / p.uv:.1f}x" if p.uv > 0 else "—"
+        lines.append(f"| {p.release} | {p.python} | {_s(p.uv)} | {_s(p.pip)} | {ratio} | {p.built_from_source} |")
+    return "\n".join(lines)
+
+
+def profile_table(phases: Sequence[Phase]) -> str:
+    lines = ["| run | phase | seconds |", "|---|---|---|"]
+    lines.extend(f"| {p.run} | {p.phase} | {p.seconds:.2f} |" for p in phases)
+    return "\n".join(lines)
+
+
+def limits(bench: Bench) -> list[str]:
+    """One sentence per target not met, naming the measured figure and where its time went."""
+    sentences = []
+    cores = bench.machine.get("cores") or 1
+    for m in bench.measurements:
+        if m.target is None or verdict(m).startswith("met"):
+            continue
+        wall, cpu = median(m.rounds), median(m.cpu)
+        sentence = f"{m.what}: measured {_s(wall)} for {m.releases} releases, target ≤ {m.target:g} s"
+        if cpu is not None and wall:
+            busy = cpu / (wall * cores)
+            sentence += f"; its processes used {cpu:.1f} CPU-seconds, {busy:.0%} of {cores} cores over the run"
+        phases = [p for p in bench.profile if p.run == m.name]
+        if phases:
+            sentence += "; summed over sessions: " + ", ".join(f"{p.phase} {p.seconds:.1f} s" for p in phases)
+        sentences.append(sentence + ".")
+    ratio = uv_pip_ratio(bench.pairs)
+    if ratio is not None and ratio < UV_TARGET_RATIO:
+        measured = f"uv is {ratio:.1f}x faster than venv + pip, target ≥ {UV_TARGET_RATIO:g}x."
+        built = sum(p.built_from_source for p in bench.pairs)
+        rebuilt = (
+            f" uv built {built} distributions from sdists here although the audit runs before had installed the "
+            "same releases: its cache did not give back the wheels it had built on this machine."
+            if built
+            else ""
+        )
+        sentences.append(f"{measured} {split(bench.pairs)}{rebuilt}")
+    return sentences
+
+
+def split(pairs: Sequence[EnvironmentPair]) -> str:
+    """The ratio apart for releases whose dependencies are all wheels and for those uv built from sdists."""
+    parts = []
+    for label, group in (
+        ("all dependencies wheels", [p for p in pairs if not p.built_from_source]),
+        ("uv built sdists (a build both paths pay)", [p for p in pairs if p.built_from_source]),
+    ):
+        ratio = uv_pip_ratio(group)
+        if ratio is not None:
+            uv = median([p.uv for p in group])
+            count = f"{len(group)} release" + ("" if len(group) == 1 else "s")
+            parts.append(f"{label}: {count}, {ratio:.1f}x (uv median {_s(uv)})")
+    return "; ".join(parts).capitalize() + "." if parts else ""
+
+
+def render(bench: Bench) -> str:
+    settings = bench.settings
+    machine = bench.machine
+    limit_lines = "\n".join(f"- {s}" for s in limits(bench)) or "- Every target is met."
+    return f"""# Benchmark: how long the audit takes
+
+Generated from `reports/bench.json` by `nox -s bench`; do not edit. Made {bench.made_at} on
+{machine.get("cores")} cores (load average before: {machine.get("load_before")}, after:
+{machine.get("load_after")}), nox {machine.get("nox")}, {machine.get("uv")}.
+
+Releases: {", ".join(settings["releases"])} ({len(settings["releases"])} of {settings["catalogue"]}).
+Sessions ran with `nox -s audit -j {settings["jobs"]} -- --mode-jobs {settings["mode_jobs"]}`
+(negative window {settings["negative_window"]:g} s). Cold means a fresh nox environment folder and
+no observation records (uv's and pip's download caches stay as they are); warm means the
+environments are built and every release is observed again (`--force`); cached means nothing
+changed since the last run.
+
+## Medians against the targets
+
+{table(bench)}
+
+## Where targets are not met, and why
+
+{limit_lines}
+
+## Where the time goes
+
+Summed over the sessions of one round (sessions overlap under `-j`, so sums exceed the wall time).
+
+{profile_table(bench.profile)}
+
+## Environments: uv against plain `venv` + pip, same releases, side by side
+
+Each release's environment is made twice: `uv venv` + `uv pip install` (the audit's path) and
+`python -m venv` + `pip install` pinned to the very package set uv installed.
+
+{pairs_table(bench.pairs)}
+
+{split(bench.pairs)}
+"""

@@ -1,0 +1,120 @@
+"""The benchmark's plumbing: its numbers from data, its page from its numbers, and a tiny real run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from scripts import bench, bench_report
+from scripts.bench_report import Bench, EnvironmentPair, Measurement, Phase
+
+COMMITTED = Path(__file__).resolve().parent.parent / "reports" / "bench.json"
+
+
+def sample() -> Bench:
+    return Bench(
+        made_at="2026-11-25T08:00:00Z",
+        machine={"cores": 2, "load_before": [0.1, 0.2, 0.3], "load_after": [1.0, 0.5, 0.4], "nox": "x", "uv": "uv"},
+        settings={"releases": ["1.0", "2.0.3"], "catalogue": 62, "jobs": 2, "mode_jobs": 3, "negative_window": 0.5},
+        measurements=[
+            Measurement("cold", "cold audit", 2, [9.0, 7.0, 8.0], [12.0, 10.0, 11.0], 180, 62),
+            Measurement("cached", "cached rerun", 62, [12.0, 11.0], [20.0, 18.0], 10, 62),
+            Measurement("one", "one release cold", 1, [3.0], [2.0], 10, 1),
+            Measurement("verdict-threaded", "threaded verdict", 1, [0.2, 0.3, 0.1]),
+        ],
+        pairs=[EnvironmentPair("1.0", "3.9.18", 1.0, 4.0, 2), EnvironmentPair("2.0.3", "3.13.0", 0.5, 5.0, 0)],
+        profile=[Phase("cached", "environment ready (uv)", 3.5), Phase("cold", "modes observed", 2.0)],
+    )
+
+
+def validator() -> jsonschema.Draft202012Validator:
+    schema = bench_report.schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_median_and_ratio():
+    assert bench_report.median([3.0, 1.0, 2.0]) == 2.0
+    assert bench_report.median([1.0, 2.0]) == 1.5
+    assert bench_report.median([]) is None
+    assert bench_report.uv_pip_ratio(sample().pairs) == pytest.approx(9.0 / 1.5)
+    assert bench_report.uv_pip_ratio([]) is None
+
+
+def test_targets_are_judged_on_the_median_and_extrapolated_to_the_target_count():
+    cold, cached, one, threaded = sample().measurements
+    assert bench_report.scaled(cold) == pytest.approx(8.0 * 62 / 2)
+    assert bench_report.verdict(cold) == "not met (extrapolated)"
+    assert bench_report.verdict(cached) == "not met"
+    assert bench_report.verdict(one) == "met"
+    assert bench_report.verdict(threaded) == ""
+
+
+def test_page_is_generated_from_the_data():
+    page = bench_report.render(sample())
+    assert "| cold audit | 2 | 3 | 8.00 s | 11.00 s | ≤ 180 s for 62 | 248.00 s | not met (extrapolated) |" in page
+    assert "pip 9.00 s / uv 1.50 s = **6.0x**" in page
+    assert "| 1.0 | 3.9.18 | 1.00 s | 4.00 s | 4.0x | 2 |" in page
+    limits = bench_report.limits(sample())
+    assert len(limits) == 2, "cold and cached miss their targets; the uv ratio meets it"
+    assert limits[1].startswith("cached rerun: measured 11.50 s for 62 releases, target ≤ 10 s")
+    assert "environment ready (uv) 3.5 s" in limits[1]
+    assert bench_report.split(sample().pairs) == (
+        "All dependencies wheels: 1 release, 10.0x (uv median 0.50 s); "
+        "uv built sdists (a build both paths pay): 1 release, 4.0x (uv median 1.00 s)."
+    )
+
+
+def test_data_round_trips_and_validates():
+    data = json.loads(json.dumps(sample().to_json()))
+    validator().validate(data)
+    assert Bench.from_json(data) == sample()
+
+
+@pytest.mark.skipif(not COMMITTED.exists(), reason="no committed benchmark yet")
+def test_committed_benchmark_validates_and_renders_to_the_committed_page():
+    data = json.loads(COMMITTED.read_text())
+    validator().validate(data)
+    assert (COMMITTED.parent / "bench.md").read_text() == bench_report.render(Bench.from_json(data))
+
+
+def test_session_phases_are_summed_per_installer_from_the_session_logs():
+    plans = {plan.version: plan for plan in bench.audit.plans()}
+    log = "\n".join(
+        [
+            "nox > Running session audit(0.9)",
+            "nox > environment ready in 2.50s, 4 modes observed in 1.00s",
+            "nox > Running session audit(2.0.3)",
+            "nox > environment ready in 0.50s, 5 modes observed in 0.75s",
+            "nox > Running session audit(3.1.3)",
+            "nox > Flask 3.1.3: cached observation of 2026-11-25T07:27:58Z (ok); --force re-observes",
+        ]
+    )
+    phases = bench.session_phases("cold", log, [plans["0.9"], plans["2.0.3"], plans["3.1.3"]])
+    found = {p.phase: p.seconds for p in phases}
+    if plans["0.9"].installer == "pip":
+        assert found["environment ready (pip, Python 2.7)"] == 2.5
+    assert found["modes observed (wall per release)"] == 1.75
+
+
+@pytest.mark.slow
+def test_a_tiny_bench_run_completes_and_writes_valid_data(tmp_path):
+    releases = "0.12.5,2.0.3"
+    plans = {plan.version: plan for plan in bench.audit.plans()}
+    if any(plans[v].interpreter is None for v in releases.split(",")):
+        pytest.skip("the interpreters for these releases are not on this machine")
+    committed = {path: path.stat().st_mtime_ns for path in (bench.ROOT / "reports" / "results").glob("*.json")}
+    result = bench.main(
+        ["--releases", releases, "--rounds", "1", "--workdir", str(tmp_path / "work"), "--report-dir", str(tmp_path)],
+        log=lambda line: None,
+    )
+    data = json.loads((tmp_path / "bench.json").read_text())
+    validator().validate(data)
+    assert {m.name for m in result.measurements} >= {"cold", "warm", "cached", "cached-j1", "one", "verdict-default"}
+    assert [p.release for p in result.pairs] == ["0.12.5", "2.0.3"]
+    assert (tmp_path / "bench.md").read_text() == bench_report.render(result)
+    assert len(list((tmp_path / "work" / "out" / "reports" / "results").glob("flask-*.json"))) == 2
+    assert {path: path.stat().st_mtime_ns for path in committed} == committed, "committed records untouched"
