@@ -44,6 +44,12 @@ def test_changed_refusal_and_new_cli_are_changes():
     assert aspects == ["`app.run(threaded=True, processes=3)`", "`flask run`"]
 
 
+def test_a_mode_the_baseline_never_ran_is_not_a_change():
+    before, after = observed("3.1.2", True, "x"), observed("3.1.3", True, "y")
+    del before.modes["threaded_processes3"]
+    assert regression.compare(before, after) == []
+
+
 def test_status_change_is_reported_alone():
     broken = records.Observation(flask=FAKE, released=None, status="import-failed", detail="ImportError: x")
     (change,) = regression.compare(observed("3.1.3", True, "x"), broken)
