@@ -54,7 +54,7 @@ def audit(session: nox.Session, release: str) -> None:
     options = auditing.options_from_args(session.posargs)
     plan = PLANS[release]
     # nox makes the uv environments; the Python 2.7 ones are made by the audit in the session's own folder.
-    location = Path(session.virtualenv.location) if session.python else session.env_dir
+    location = Path(session.virtualenv.location if session.python else session.env_dir).resolve()
     hit = None if options.force else auditing.cached(plan, auditing.results_dir(options.output), location)
     if hit is not None:
         session.log(f"Flask {release}: cached observation of {hit.observed_at} ({hit.status}); --force re-observes")

@@ -109,15 +109,19 @@ class ProbeProcess:
             if WINDOWS
             else {"start_new_session": True, "preexec_fn": _die_with_parent}
         )
-        self.process = subprocess.Popen(
-            self.argv,
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=self._output,
-            stderr=subprocess.STDOUT,
-            **group,
-        )
+        try:
+            self.process = subprocess.Popen(
+                self.argv,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=self._output,
+                stderr=subprocess.STDOUT,
+                **group,
+            )
+        except OSError as exc:
+            self._output.close()
+            raise ProbeError("error", f"could not start the server: {type(exc).__name__}: {exc}") from exc
         self.pid = self.process.pid
 
     def exited(self) -> bool:

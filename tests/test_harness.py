@@ -100,3 +100,9 @@ def test_clean_environment_drops_flask_and_python_variables(monkeypatch):
     env = harness.probe_environment(1234)
     assert "FLASK_DEBUG" not in env and env.get("PYTHONPATH") is None
     assert env["PROBE_CONTROL_PORT"] == "1234"
+
+
+def test_missing_interpreter_is_an_error_outcome_not_an_exception(tmp_path):
+    seen = harness.observe_mode(tmp_path / "no-such-python", "default", FAST, probe=STAND_IN)
+    assert seen.outcome == "error"
+    assert (seen.error or "").startswith("could not start the server: FileNotFoundError")
