@@ -70,8 +70,12 @@ def grid(session: nox.Session, release: str) -> None:
     """Observe one Flask release on every Python and Werkzeug line, then re-render the grid."""
     options = grid_.options_from_args(session.posargs)
     releases = catalogue_.load(auditing.RELEASES)
+    record = grid_.record_path(options.records, release)
+    before = record.read_bytes() if record.exists() else None
     grid_.run(release, releases, interpreters.discover(auditing.INTERPRETER_CACHE), options, session.log)
-    report.write_grid(options.output)
+    # Re-rendered by whichever session changed a record last; a rerun that observed nothing renders nothing.
+    if before != record.read_bytes() or not (options.output / "reports" / "grid.md").exists():
+        report.write_grid(options.output)
 
 
 @nox.session(venv_backend="none", default=False)

@@ -100,14 +100,16 @@ def uv_install_command(python: Path, request: InstallRequest) -> list[str]:
         *uv_command(),
         "pip",
         "install",
-        # Compiled once here: every probe start would otherwise compile Flask and its dependencies
-        # again (they run with PYTHONDONTWRITEBYTECODE, and so may the user's shell).
-        "--compile-bytecode",
         "--python",
         str(python),
         "--index-url",
         request.index_url,
     ]
+    # Compiled once here: every probe start would otherwise compile Flask and its dependencies again
+    # (they run with PYTHONDONTWRITEBYTECODE, and so may the user's shell). uv's compiler does not run
+    # on Python 3.6, where it fails the whole install.
+    if (probe_version(python) or (0, 0, 0)) >= (3, 7):
+        command.append("--compile-bytecode")
     # uv leaves out every file without an upload time once --exclude-newer is given.
     if request.cutoff:
         command += ["--exclude-newer", utc(request.cutoff)]

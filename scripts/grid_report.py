@@ -22,7 +22,12 @@ LEGEND = (
     "– ruled out by the metadata (requires_python) · ? no such interpreter on the machine that ran it"
 )
 #: Which upstream project an error line points at, by the module it names.
-_CULPRIT = re.compile(r"(?:from|module named) '(?P<module>[A-Za-z_]+)")
+_CULPRIT = re.compile(r"(?:from|module named) '(?P<module>[A-Za-z_][A-Za-z0-9_]*)")
+
+
+def code(text: str) -> str:
+    """``text`` as a markdown code span, even when it holds backticks (uv quotes package names in them)."""
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
 class Footnotes:
@@ -41,7 +46,7 @@ class Footnotes:
         return f"✗ [{number}]"
 
     def render(self) -> str:
-        return "\n".join(f"{n}. `{text}`" for text, n in self.numbers.items())
+        return "\n".join(f"{n}. {code(text)}" for text, n in self.numbers.items())
 
 
 def _table(header: list[str], rows: Iterable[list[str]]) -> str:
@@ -138,7 +143,7 @@ def breakages(grids: list[GridRecord]) -> list[str]:
     for error, members in groups.items():
         culprit = _culprit(error)
         flasks = ", ".join(g.flask for g, _ in members)
-        text = f"- `{error}` — Flask {flasks}"
+        text = f"- {code(error)} — Flask {flasks}"
         if culprit:
             text += f". {_upstream_span(culprit, members)}"
         first_line = _first_werkzeug_line(grids, error) if culprit == "werkzeug" else None
@@ -185,7 +190,7 @@ def render(grids: list[GridRecord], lines: list[grid.Line], title: str, source: 
     pythons = python_table(grids, notes)
     werkzeug, broken = werkzeug_table(grids, lines, notes)
     declared_broken = "\n".join(
-        f"- Flask {b.flask} declares `{b.requirement}`, yet {b.upstream} fails: `{b.error}`" for b in broken
+        f"- Flask {b.flask} declares `{b.requirement}`, yet {b.upstream} fails: {code(b.error)}" for b in broken
     )
     cells = sum(len(g.cells) for g in grids)
     observed = sum(1 for g in grids for c in g.cells if c.status not in ("not-allowed", "no-interpreter"))

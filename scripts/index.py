@@ -8,6 +8,7 @@ offers it, PEP 503 HTML otherwise), from ``http(s)://`` or ``file://`` URLs.
 
 from __future__ import annotations
 
+import functools
 import html.parser
 import logging
 import os
@@ -51,8 +52,12 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@functools.cache
 def _pip_configured_index() -> str | None:
-    """index-url from pip's configuration files, as ``pip config list`` reports it."""
+    """index-url from pip's configuration files, as ``pip config list`` reports it.
+
+    Asked once per process: it costs a pip start, and nox runs many sessions in one process.
+    """
     try:
         out = subprocess.run(
             [sys.executable, "-m", "pip", "config", "list"],

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from packaging.version import Version
 
-from scripts import catalogue, grid, grid_report, index, interpreters
+from scripts import audit, catalogue, grid, grid_report, index, interpreters
 from scripts.catalogue import Release
 from scripts.grid import Cell, CellSpec, GridRecord, Line
 from scripts.interpreters import Interpreter
@@ -129,6 +130,27 @@ def test_committed_grid_record_is_valid(path):
     assert GridRecord.from_json(data).to_json() == data
 
 
+@pytest.mark.skipif(not COMMITTED, reason="no grid records committed yet")
+def test_the_audit_runs_each_release_on_the_newest_python_the_grid_saw_it_work_on():
+    """pins.PYTHON_CEILINGS is a table; the grid is the observation that must agree with it."""
+    found = interpreters.discover()
+    here = {grid.minor_text(i) for i in found}
+    plans = {plan.version: plan for plan in audit.plans()}
+    disagree = []
+    for path in COMMITTED:
+        record = grid.load(path)
+        working = [c.python for c in record.cells if c.kind == "era" and c.status == "ok" and c.python in here]
+        plan = plans.get(record.flask)
+        if plan is None or not working:
+            continue
+        chosen = grid.minor_text(plan.interpreter) if plan.interpreter else None
+        if chosen != max(working, key=Version):
+            disagree.append(
+                f"Flask {record.flask}: audit uses {chosen}, grid saw it work up to {max(working, key=Version)}"
+            )
+    assert disagree == []
+
+
 @pytest.mark.slow
 def test_real_cells_show_a_declared_werkzeug_line_that_breaks(tmp_path):
     found = interpreters.discover()
@@ -147,3 +169,9 @@ def test_real_cells_show_a_declared_werkzeug_line_that_breaks(tmp_path):
     assert breaks.status == "import-failed" and "url_quote" in (breaks.detail or "")
     assert breaks.packages["werkzeug"].startswith("3.0.") and breaks.packages["flask"] == "2.0.3"
     assert any(d.lower().startswith("werkzeug") for d in breaks.declared)
+
+
+def test_error_lines_quoting_names_in_backticks_stay_one_code_span():
+    assert grid_report.code("Failed to build `flask==0.7`") == "`` Failed to build `flask==0.7` ``"
+    assert grid_report.code("ImportError: x") == "`ImportError: x`"
+    assert grid_report._culprit("cannot import name 'Markup' from 'jinja2' (jinja2/__init__.py)") == "jinja2"
