@@ -191,8 +191,17 @@ def status_from_default(default: ModeObservation | None) -> tuple[str, str | Non
 
 
 def run(plan: Plan, location: Path, options: Options, log: Log = print) -> Observation:
-    """Audit one release and write its record atomically; a failure is recorded, not raised."""
+    """Audit one release and write its record atomically; a failure is recorded, not raised.
+
+    A machine without the release's interpreter does not overwrite an observation made on one that had it.
+    """
     observation = observe(plan, location, options, log)
+    path = records.record_path(results_dir(options.output), plan.version)
+    if observation.status == "no-interpreter" and path.exists():
+        kept = records.load(path)
+        if kept.status != "no-interpreter":
+            log(f"{observation.detail}; kept the observation of {kept.observed_at} ({kept.status})")
+            return kept
     records.save(observation, results_dir(options.output))
     return observation
 

@@ -75,3 +75,17 @@ def test_release_status_follows_plain_app_run():
     assert audit.status_from_default(crashed) == ("server-failed", "TypeError: x")
     hung = ModeObservation(call="app.run()", outcome="timeout", error="no answer")
     assert audit.status_from_default(hung) == ("timeout", "no answer")
+
+
+def test_a_machine_without_the_interpreter_keeps_an_earlier_real_observation(tmp_path: Path):
+    served = records.Observation(flask="0.9", released="2012-07-01", status="ok", python="2.7.18")
+    records.save(served, audit.results_dir(tmp_path))
+    missing = pins.plan(release("0.9"), [i for i in MACHINE if i.version[0] == 3])
+    kept = audit.run(missing, tmp_path / "env", audit.Options(output=tmp_path), log=lambda line: None)
+    assert (
+        kept.status == "ok" and records.load(records.record_path(audit.results_dir(tmp_path), "0.9")).python == "2.7.18"
+    )
+    fresh = pins.plan(release("0.8"), [i for i in MACHINE if i.version[0] == 3])
+    assert audit.run(fresh, tmp_path / "env", audit.Options(output=tmp_path), log=lambda line: None).status == (
+        "no-interpreter"
+    ), "with nothing observed before, the missing interpreter is the record"
