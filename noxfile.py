@@ -116,8 +116,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def render(session: nox.Session) -> None:
-    """Render reports/matrix.md and docs/ from the observation records."""
-    for path in report.write(auditing.RELEASES, ROOT):
+    """Render reports/ and docs/ pages from the observation, grid and server records."""
+    for path in [*report.write(auditing.RELEASES, ROOT), *report.write_grid(ROOT)]:
         session.log(f"wrote {path.relative_to(ROOT)}")
 
 
