@@ -6,14 +6,13 @@ Reads grid records only (``reports/grid/*.json``); same records, same bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
-from scripts import grid, records
+from scripts import grid, markdown, records
 from scripts.grid import Cell, GridRecord
 
 SYMBOLS = {"ok": "✓", "not-allowed": "–", "no-interpreter": "?"}
@@ -49,12 +48,6 @@ class Footnotes:
         return "\n".join(f"{n}. {code(text)}" for text, n in self.numbers.items())
 
 
-def _table(header: list[str], rows: Iterable[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _cells(record: GridRecord, kind: str) -> list[Cell]:
     return [c for c in record.cells if c.kind == kind]
 
@@ -73,7 +66,7 @@ def python_table(grids: list[GridRecord], notes: Footnotes) -> str:
         declared = _cells(g, "declared")
         today = f"{notes.mark(declared[0])} (Python {declared[0].python})" if declared else ""
         rows.append([g.flask, *(notes.mark(by_python.get(p)) for p in pythons), today])
-    return _table(header, rows)
+    return markdown.table(header, rows)
 
 
 def werkzeug_requirement(record: GridRecord) -> Requirement | None:
@@ -124,7 +117,7 @@ def werkzeug_table(grids: list[GridRecord], lines: list[grid.Line], notes: Footn
                 broken.append(Breakage(g.flask, f"Werkzeug {line}", str(requirement), cell.detail or cell.status))
             row.append(mark)
         rows.append(row)
-    return _table(header, rows), broken
+    return markdown.table(header, rows), broken
 
 
 def _culprit(error: str) -> str | None:

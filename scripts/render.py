@@ -13,7 +13,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from scripts import catalogue, claims, records, server_records, servers_report
+from scripts import catalogue, claims, markdown, records, server_records, servers_report
 from scripts.catalogue import Release
 from scripts.claims import Verdict
 from scripts.records import MODE_CALLS, ModeObservation, Observation
@@ -31,10 +31,6 @@ HOW_MADE = (
 
 def _releases(count: int) -> str:
     return "1 release" if count == 1 else f"{count} releases"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _by_version(observations: Iterable[Observation]) -> dict[str, Observation]:
@@ -124,10 +120,8 @@ def _row(release: Release, observation: Observation | None) -> list[str]:
 def matrix_table(releases: list[Release], observations: list[Observation]) -> str:
     """The one-row-per-release markdown table, oldest release first."""
     found = _by_version(observations)
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for release in sorted(releases, key=lambda r: Version(r.version)):
-        lines.append("| " + " | ".join(_cell(c) for c in _row(release, found.get(release.version))) + " |")
-    return "\n".join(lines)
+    ordered = sorted(releases, key=lambda r: Version(r.version))
+    return markdown.table(COLUMNS, (_row(release, found.get(release.version)) for release in ordered))
 
 
 def _first_of_run(
@@ -246,7 +240,7 @@ def platform_section(observations: Sequence[Observation]) -> str:
     """Cells observed on other platforms (CI runners), or nothing when there are none."""
     if not observations:
         return ""
-    lines = ["| " + " | ".join(PLATFORM_COLUMNS) + " |", "|" + "---|" * len(PLATFORM_COLUMNS)]
+    rows = []
     for o in sorted(observations, key=lambda o: (Version(o.flask), o.platform or "")):
         modes = o.modes
         cells = [
@@ -258,10 +252,10 @@ def platform_section(observations: Sequence[Observation]) -> str:
             describe_processes(modes.get("processes3")),
             describe_refusal(modes.get("threaded_processes3")),
         ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        rows.append(cells)
     return (
         "\n## Other platforms\n\nThe same probe on CI runners of other systems (Windows has no `os.fork`), "
-        "from `reports/platforms/`.\n\n" + "\n".join(lines) + "\n"
+        "from `reports/platforms/`.\n\n" + markdown.table(PLATFORM_COLUMNS, rows) + "\n"
     )
 
 

@@ -8,15 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from scripts import markdown, svg
 from scripts.server_records import DATA, Measurement, ServersRun
 
 PAGE = "servers.md"
 CHART = "servers.svg"
 COLOURS = ("#c62828", "#ef9a9a", "#1565c0", "#2e7d32", "#f9a825", "#6a1b9a", "#00838f")
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _number(value: float | None, digits: int = 0) -> str:
@@ -44,14 +41,15 @@ def route_table(run: ServersRun, route: str) -> str:
     ]
     for server in run.servers:
         if server.outcome != "measured":
-            lines.append(f"| {_cell(server.label)} | | | | | | did not start: `{_cell(server.error or '')}` |")
+            error = markdown.cell(server.error or "")
+            lines.append(f"| {markdown.cell(server.label)} | | | | | | did not start: `{error}` |")
             continue
         for concurrency in run.load["concurrency"]:
             m = server.measurement(route, concurrency)
             if m is None:
                 continue
             lines.append(
-                f"| {_cell(server.label)} | {concurrency} | {_number(m.requests_per_second)} | {_spread(m)} | "
+                f"| {markdown.cell(server.label)} | {concurrency} | {_number(m.requests_per_second)} | {_spread(m)} | "
                 f"{_number(m.p50_ms, 1)} | {_number(m.p99_ms, 1)} | {_errors(m)} |"
             )
     return "\n".join(lines)
@@ -60,7 +58,7 @@ def route_table(run: ServersRun, route: str) -> str:
 def render_page(run: ServersRun) -> str:
     machine, load, packages = run.machine, run.load, run.packages
     versions = ", ".join(f"{name} {version}" for name, version in packages.items())
-    servers = "\n".join(f"| {_cell(s.label)} | `{_cell(s.command)}` |" for s in run.servers)
+    servers = "\n".join(f"| {markdown.cell(s.label)} | `{markdown.cell(s.command)}` |" for s in run.servers)
     routes = "\n\n".join(
         f"## `{route}` — {what}\n\n{route_table(run, route)}" for route, what in load["routes"].items()
     )
@@ -167,12 +165,7 @@ def render_chart(run: ServersRun) -> str:
     routes = list(run.load["routes"])
     width = PANEL_WIDTH * max(1, len(routes))
     height = PANEL_HEIGHT + LEGEND_HEIGHT * ((len(run.servers) + 2) // 3) + 10
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
-        "<title>Requests per second: Flask's development server and production WSGI servers</title>",
-        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
-    ]
+    parts = svg.start(width, height, "Requests per second: Flask's development server and production WSGI servers")
     for p, route in enumerate(routes):
         parts.extend(_panel(run, route, p * PANEL_WIDTH))
     for i, server in enumerate(run.servers):

@@ -7,6 +7,7 @@ from xml.sax.saxutils import escape
 
 from packaging.version import Version
 
+from scripts import svg
 from scripts.catalogue import Release
 from scripts.records import Observation
 
@@ -37,12 +38,7 @@ def render_timeline_svg(releases: list[Release], observations: list[Observation]
     """A self-contained, deterministic SVG."""
     found = {o.flask: o for o in observations}
     dated = sorted((r for r in releases if r.released), key=lambda r: Version(r.version))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">',
-        "<title>Flask releases: does plain app.run() serve requests concurrently?</title>",
-        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
-    ]
+    parts = svg.start(WIDTH, HEIGHT, "Flask releases: does plain app.run() serve requests concurrently?")
     if not dated:
         parts.append('<text x="20" y="40">No dated releases.</text></svg>')
         return "\n".join(parts) + "\n"
