@@ -76,6 +76,10 @@ class Options:
     accept: bool = False
     accept_changes: bool = False
 
+    def accepts(self, code: int) -> bool:
+        """Whether candidates of an outcome go into the baseline: never when the alarm could not run."""
+        return (self.accept and code == SAME) or (self.accept_changes and code in (SAME, CHANGED))
+
     @property
     def baseline(self) -> Path:
         return audit.results_dir(self.output)
@@ -206,13 +210,13 @@ def run(argv: list[str], log: Log = print) -> Outcome:
         index_url=args.index_url,
         output=output,
         envs=args.envs or output / ".nox" / "regression",
-        accept=args.accept or args.accept_changes,
+        accept=args.accept,
         accept_changes=args.accept_changes,
     )
     outcome = check(options, log)
     for change in outcome.changes:
         log(f"  {change}")
-    if options.accept and (outcome.code == SAME or (outcome.code == CHANGED and options.accept_changes)):
+    if options.accepts(outcome.code):
         for path in accept(options, outcome.listed):
             log(f"wrote {path}")
         log(f"accepted {', '.join(outcome.audited)} into the baseline")

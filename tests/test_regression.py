@@ -70,6 +70,13 @@ def test_new_releases_and_the_newest_are_audited():
     assert [r.version for r in regression.to_audit(listed[:2], baseline)] == ["3.1.3"]
 
 
+def test_only_the_asked_outcomes_are_accepted_and_never_a_failed_run():
+    plain, changes = regression.Options(accept=True), regression.Options(accept_changes=True)
+    assert [plain.accepts(c) for c in (0, 1, 2)] == [True, False, False]
+    assert [changes.accepts(c) for c in (0, 1, 2)] == [True, True, False]
+    assert not regression.Options().accepts(0)
+
+
 def copy_baseline(output: Path) -> Path:
     """The committed baseline (records and catalogue) copied to ``output``, as the alarm's starting point."""
     shutil.copytree(REPORTS / "results", output / "reports" / "results")
