@@ -21,13 +21,15 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from scripts import audit as auditing  # noqa: E402
-from scripts import bench as bench_  # noqa: E402
-from scripts import catalogue as catalogue_  # noqa: E402
-from scripts import environment, index, interpreters, report  # noqa: E402
-from scripts import grid as grid_  # noqa: E402
-from scripts import regression as regression_  # noqa: E402
-from scripts import servers as servers_  # noqa: E402
+from scripts.audit import run as auditing  # noqa: E402
+from scripts.bench import run as bench_  # noqa: E402
+from scripts.ci import regression as regression_  # noqa: E402
+from scripts.grid import run as grid_  # noqa: E402
+from scripts.packages import catalogue as catalogue_  # noqa: E402
+from scripts.packages import environments as environment  # noqa: E402
+from scripts.packages import index, interpreters  # noqa: E402
+from scripts.report import pages as report  # noqa: E402
+from scripts.servers import run as servers_  # noqa: E402
 
 nox.needs_version = ">=2026.10"
 nox.options.default_venv_backend = "uv|virtualenv"

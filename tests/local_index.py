@@ -17,7 +17,7 @@ import zipfile
 from email.parser import HeaderParser
 from pathlib import Path
 
-from scripts import index
+from scripts.packages import index
 
 THREADED_DEFAULT = 'options.setdefault("threaded", True)'
 

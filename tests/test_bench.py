@@ -8,8 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from scripts import bench, bench_report
-from scripts.bench_report import Bench, EnvironmentPair, Measurement, Phase
+from scripts.bench import run as bench
+from scripts.report import bench as bench_report
+from scripts.report.bench import Bench, EnvironmentPair, Measurement, Phase
 
 COMMITTED = Path(__file__).resolve().parent.parent / "reports" / "bench.json"
 

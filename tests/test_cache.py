@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scripts import audit, environment, interpreters, pins, records
-from scripts.environment import Build, Inventory
+from scripts.audit import records
+from scripts.audit import run as audit
+from scripts.packages import environments as environment
+from scripts.packages import era as pins
+from scripts.packages import interpreters
+from scripts.packages.environments import Build, Inventory
 from tests.test_plans import MACHINE, release
 
 PLAN = pins.plan(release("1.0"), MACHINE)

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from scripts import claims, records, server_records
-from scripts.claims import DOES_NOT_HOLD, HOLDS, HOLDS_ONLY_FOR, NOT_OBSERVED
-from scripts.records import ModeObservation, Observation
-from scripts.server_records import Measurement, Round, ServerResult, ServersRun
+from scripts.audit import records
+from scripts.audit.records import ModeObservation, Observation
+from scripts.report import claims
+from scripts.report.claims import DOES_NOT_HOLD, HOLDS, HOLDS_ONLY_FOR, NOT_OBSERVED
+from scripts.servers import records as server_records
+from scripts.servers.records import Measurement, Round, ServerResult, ServersRun
 
 ROOT = Path(__file__).resolve().parent.parent
 WERKZEUG_CHAIN = [

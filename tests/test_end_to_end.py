@@ -10,7 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from scripts import audit, records
+from scripts.audit import records
+from scripts.audit import run as audit
 from tests.conftest import processes_running
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from scripts.failures import first_error_line, scrub
+from scripts.common.failures import first_error_line, scrub
 
 CHAINED = """Traceback (most recent call last):
   File "x.py", line 1, in <module>

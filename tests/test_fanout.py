@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import catalogue, fanout, records
+from scripts.audit import records
+from scripts.ci import fanout
+from scripts.packages import catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -49,7 +51,7 @@ def test_shards_deal_every_audit_session_exactly_once():
     sessions = json.loads(listed.stdout)
     matrix = json.loads(
         subprocess.run(
-            [sys.executable, "-m", "scripts.fanout", "shards", "--count", "8"],
+            [sys.executable, "-m", "scripts.ci.fanout", "shards", "--count", "8"],
             cwd=ROOT,
             input=listed.stdout,
             capture_output=True,

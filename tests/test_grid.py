@@ -10,10 +10,13 @@ import jsonschema
 import pytest
 from packaging.version import Version
 
-from scripts import audit, catalogue, grid, grid_report, index, interpreters
-from scripts.catalogue import Release
-from scripts.grid import Cell, CellSpec, GridRecord, Line
-from scripts.interpreters import Interpreter
+from scripts.audit import run as audit
+from scripts.grid import run as grid
+from scripts.grid.run import Cell, CellSpec, GridRecord, Line
+from scripts.packages import catalogue, index, interpreters
+from scripts.packages.catalogue import Release
+from scripts.packages.interpreters import Interpreter
+from scripts.report import grid as grid_report
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = sorted((ROOT / "reports" / "grid").glob("flask-*.json"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import harness
+from scripts.audit import harness
 from tests.conftest import STAND_IN
 
 PYTHON = Path(sys.executable)

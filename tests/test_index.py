@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import catalogue, index
+from scripts.packages import catalogue, index
 from tests.conftest import serving
 
 PEP503_PAGE = """<!DOCTYPE html><html><body>

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts import audit, pins, records
-from scripts.catalogue import Release
-from scripts.interpreters import Interpreter
-from scripts.records import ModeObservation
+from scripts.audit import records
+from scripts.audit import run as audit
+from scripts.audit.records import ModeObservation
+from scripts.packages import era as pins
+from scripts.packages.catalogue import Release
+from scripts.packages.interpreters import Interpreter
 
 MACHINE = [Interpreter((2, 7, 18), "/py27"), Interpreter((3, 7, 16), "/py37"), Interpreter((3, 9, 18), "/py39"),
            Interpreter((3, 13, 0), "/py313")]  # fmt: skip

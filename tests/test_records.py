@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from scripts import records
-from scripts.records import ModeObservation, Observation
+from scripts.audit import records
+from scripts.audit.records import ModeObservation, Observation
 
 RESULTS = Path(__file__).resolve().parent.parent / "reports" / "results"
 COMMITTED = sorted(RESULTS.glob("flask-*.json"))

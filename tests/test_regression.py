@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from scripts import interpreters, pins, records, regression
-from scripts.catalogue import Release
-from scripts.records import ModeObservation
+from scripts.audit import records
+from scripts.audit.records import ModeObservation
+from scripts.ci import regression
+from scripts.packages import era as pins
+from scripts.packages import interpreters
+from scripts.packages.catalogue import Release
 from tests import local_index
 from tests.conftest import processes_running, serving
 from tests.test_render import observed
@@ -92,7 +95,9 @@ def snapshot(output: Path) -> dict[str, bytes]:
 
 def run_alarm(*args: str, nox: bool = False) -> subprocess.CompletedProcess[str]:
     command = (
-        [sys.executable, "-m", "nox", "-s", "regression", "--"] if nox else [sys.executable, "-m", "scripts.regression"]
+        [sys.executable, "-m", "nox", "-s", "regression", "--"]
+        if nox
+        else [sys.executable, "-m", "scripts.ci.regression"]
     )
     return subprocess.run([*command, *args], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from scripts import catalogue, claims, records, render, timeline
-from scripts.catalogue import Release
-from scripts.records import ModeObservation, Observation
-from scripts.timeline import render_timeline_svg
+from scripts.audit import records
+from scripts.audit.records import ModeObservation, Observation
+from scripts.packages import catalogue
+from scripts.packages.catalogue import Release
+from scripts.report import claims, timeline
+from scripts.report import matrix as render
+from scripts.report.timeline import render_timeline_svg
 
 
 def release(version: str, day: str) -> Release:

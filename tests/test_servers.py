@@ -15,8 +15,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from scripts import environment, harness, index, loadgen, server_records, servers, servers_report
-from scripts.server_records import Measurement, Round, ServerResult, ServersRun
+from scripts.audit import harness
+from scripts.packages import environments as environment
+from scripts.packages import index
+from scripts.report import servers as servers_report
+from scripts.servers import loadgen
+from scripts.servers import records as server_records
+from scripts.servers import run as servers
+from scripts.servers.records import Measurement, Round, ServerResult, ServersRun
 from tests.conftest import processes_running
 
 ROOT = Path(__file__).resolve().parent.parent

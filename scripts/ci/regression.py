@@ -21,9 +21,13 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from scripts import audit, catalogue, harness, index, interpreters, pins, records, report
-from scripts.catalogue import Release
-from scripts.records import MODES, ModeObservation, Observation
+from scripts.audit import harness, records
+from scripts.audit import run as audit
+from scripts.audit.records import MODES, ModeObservation, Observation
+from scripts.packages import catalogue, index, interpreters
+from scripts.packages import era as pins
+from scripts.packages.catalogue import Release
+from scripts.report import pages as report
 
 SAME, CHANGED, UNAVAILABLE = 0, 1, 2
 OUTCOME_NAMES = {SAME: "no behaviour change", CHANGED: "behaviour changed", UNAVAILABLE: "could not run"}

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from scripts.server_records import Round
+from scripts.servers.records import Round
 
 HOST = "127.0.0.1"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from scripts import index
-from scripts.records import read_json, write_json_atomic
+from scripts.audit.records import read_json, write_json_atomic
+from scripts.packages import index
 
 PROJECT = "flask"
 INSTALLABLE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz")

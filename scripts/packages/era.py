@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from scripts.catalogue import Release, parse_time
-from scripts.interpreters import Interpreter
+from scripts.packages.catalogue import Release, parse_time
+from scripts.packages.interpreters import Interpreter
 
 #: Dependencies count as "of the release's era" when uploaded up to this long after it:
 #: Flask and Werkzeug were often published together, minutes or hours apart.

@@ -7,9 +7,9 @@ from xml.sax.saxutils import escape
 
 from packaging.version import Version
 
-from scripts import svg
-from scripts.catalogue import Release
-from scripts.records import Observation
+from scripts.audit.records import Observation
+from scripts.packages.catalogue import Release
+from scripts.report import svg
 
 WIDTH, HEIGHT = 900, 250
 LEFT, RIGHT, AXIS_Y = 40, 20, 170

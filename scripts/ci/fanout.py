@@ -15,8 +15,10 @@ from typing import Any
 
 import jsonschema
 
-from scripts import audit, records, report
-from scripts.records import Observation
+from scripts.audit import records
+from scripts.audit import run as audit
+from scripts.audit.records import Observation
+from scripts.report import pages as report
 
 #: The platform whose records make the matrix; records from other platforms are their own cells.
 BASELINE_PLATFORM = "linux"
@@ -68,7 +70,7 @@ def merge(folders: list[Path], output: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.fanout", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m scripts.ci.fanout", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     split = commands.add_parser("shards", help="print a GitHub matrix of audit shards from `nox -l --json` on stdin")
     split.add_argument("--count", type=int, default=8)

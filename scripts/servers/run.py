@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts import environment, loadgen, server_records
-from scripts.failures import first_error_line
-from scripts.harness import HOST, ProbeProcess, free_port, get
-from scripts.server_records import Measurement, ServerResult, ServersRun
+from scripts.audit.harness import HOST, ProbeProcess, free_port, get
+from scripts.common.failures import first_error_line
+from scripts.packages import environments as environment
+from scripts.servers import loadgen
+from scripts.servers import records as server_records
+from scripts.servers.records import Measurement, ServerResult, ServersRun
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 PROBES = ROOT / "probes"
 LOAD_APP = PROBES / "load_app.py"
 APP = "load_app:app"

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.failures import first_error_line
-from scripts.records import MODE_CALLS, ModeObservation
+from scripts.audit.records import MODE_CALLS, ModeObservation
+from scripts.common.failures import first_error_line
 
 HOST = "127.0.0.1"
 WINDOWS = sys.platform == "win32"
-PROBE_APP = Path(__file__).resolve().parent.parent / "probes" / "app.py"
+PROBE_APP = Path(__file__).resolve().parent.parent.parent / "probes" / "app.py"
 CLI_MODE = "flask_run"
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from scripts import markdown, svg
-from scripts.server_records import DATA, Measurement, ServersRun
+from scripts.report import markdown, svg
+from scripts.servers.records import DATA, Measurement, ServersRun
 
 PAGE = "servers.md"
 CHART = "servers.svg"

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.records import read_json, write_json_atomic
+from scripts.audit.records import read_json, write_json_atomic
 
 SCHEMA_PATH = Path(__file__).with_name("servers.schema.json")
 SCHEMA_VERSION = 1

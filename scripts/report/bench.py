@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.records import read_json
+from scripts.audit.records import read_json
 
-SCHEMA_PATH = Path(__file__).with_name("bench.schema.json")
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "bench" / "bench.schema.json"
 SCHEMA_VERSION = 1
 #: The uv path must be at least this many times faster than plain venv + pip.
 UV_TARGET_RATIO = 5.0

@@ -13,13 +13,17 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from scripts import catalogue, claims, markdown, records, server_records, servers_report
-from scripts.catalogue import Release
-from scripts.claims import Verdict
-from scripts.records import MODE_CALLS, ModeObservation, Observation
-from scripts.timeline import render_timeline_svg
+from scripts.audit import records
+from scripts.audit.records import MODE_CALLS, ModeObservation, Observation
+from scripts.packages import catalogue
+from scripts.packages.catalogue import Release
+from scripts.report import claims, markdown
+from scripts.report import servers as servers_report
+from scripts.report.claims import Verdict
+from scripts.report.timeline import render_timeline_svg
+from scripts.servers import records as server_records
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 HOW_MADE = (
     "Each release was installed with the dependencies uploaded up to one day after it, on the newest "

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from scripts import grid_report, render
+from scripts.report import grid as grid_report
+from scripts.report import matrix as render
 
 
 @contextmanager

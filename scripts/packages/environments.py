@@ -17,9 +17,9 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from scripts import index
-from scripts.failures import first_error_line
-from scripts.interpreters import probe_version
+from scripts.common.failures import first_error_line
+from scripts.packages import index
+from scripts.packages.interpreters import probe_version
 
 INSTALL_TIMEOUT = 900.0
 IMPORT_TIMEOUT = 60.0

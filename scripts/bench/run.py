@@ -21,13 +21,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts import audit, environment, harness, index, pins, records
-from scripts.bench_report import Bench, EnvironmentPair, Measurement, Phase, median, render, table
-from scripts.environment import InstallRequest
-from scripts.failures import first_error_line
-from scripts.pins import Plan
+from scripts.audit import harness, records
+from scripts.audit import run as audit
+from scripts.common.failures import first_error_line
+from scripts.packages import environments as environment
+from scripts.packages import era as pins
+from scripts.packages import index
+from scripts.packages.environments import InstallRequest
+from scripts.packages.era import Plan
+from scripts.report.bench import Bench, EnvironmentPair, Measurement, Phase, median, render, table
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 NOXFILE = ROOT / "noxfile.py"
 #: One release per era: Python 2.7 + pip, the 0.x line, 1.0 (threads by default), old pins, today's.
 FIXED = ("0.9", "0.12.5", "1.0", "1.0.3", "2.0.3", "3.1.3")

@@ -24,13 +24,16 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from scripts import catalogue, environment, harness, index, pins
-from scripts.catalogue import Release
-from scripts.environment import InstallRequest, SetupFailed
-from scripts.interpreters import Interpreter
-from scripts.records import read_json, write_json_atomic
+from scripts.audit import harness
+from scripts.audit.records import read_json, write_json_atomic
+from scripts.packages import catalogue, index
+from scripts.packages import environments as environment
+from scripts.packages import era as pins
+from scripts.packages.catalogue import Release
+from scripts.packages.environments import InstallRequest, SetupFailed
+from scripts.packages.interpreters import Interpreter
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 SCHEMA_PATH = Path(__file__).with_name("grid.schema.json")
 SCHEMA_VERSION = 1
 KINDS = ("era", "declared", "werkzeug")
@@ -39,8 +42,8 @@ STATUSES = ("ok", "install-failed", "import-failed", "server-failed", "timeout",
 #: A change to any of these can change a cell, so they key the cache.
 OBSERVING_SOURCES = (
     ROOT / "probes" / "app.py",
-    ROOT / "scripts" / "harness.py",
-    ROOT / "scripts" / "environment.py",
+    ROOT / "scripts" / "audit" / "harness.py",
+    ROOT / "scripts" / "packages" / "environments.py",
     Path(__file__),
 )
 

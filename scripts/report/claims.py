@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from scripts.records import MODE_CALLS, ModeObservation, Observation
-from scripts.server_records import ServersRun
+from scripts.audit.records import MODE_CALLS, ModeObservation, Observation
+from scripts.servers.records import ServersRun
 
 HOLDS = "holds"
 DOES_NOT_HOLD = "does not hold"

@@ -12,8 +12,10 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
-from scripts import grid, markdown, records
-from scripts.grid import Cell, GridRecord
+from scripts.audit import records
+from scripts.grid import run as grid
+from scripts.grid.run import Cell, GridRecord
+from scripts.report import markdown
 
 SYMBOLS = {"ok": "✓", "not-allowed": "–", "no-interpreter": "?"}
 LEGEND = (

@@ -16,19 +16,22 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts import catalogue, environment, harness, index, interpreters, pins, records
-from scripts.environment import InstallRequest, SetupFailed
-from scripts.pins import Plan, cutoff
-from scripts.records import MODES, ModeObservation, Observation
+from scripts.audit import harness, records
+from scripts.audit.records import MODES, ModeObservation, Observation
+from scripts.packages import catalogue, index, interpreters
+from scripts.packages import environments as environment
+from scripts.packages import era as pins
+from scripts.packages.environments import InstallRequest, SetupFailed
+from scripts.packages.era import Plan, cutoff
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 RELEASES = ROOT / "reports" / "releases.json"
 #: A change to any of these can change what is observed, so they key the cache (with every probe).
 OBSERVING_SOURCES = (
-    ROOT / "scripts" / "harness.py",
-    ROOT / "scripts" / "environment.py",
-    ROOT / "scripts" / "pins.py",
-    ROOT / "scripts" / "audit.py",
+    ROOT / "scripts" / "audit" / "harness.py",
+    ROOT / "scripts" / "packages" / "environments.py",
+    ROOT / "scripts" / "packages" / "era.py",
+    ROOT / "scripts" / "audit" / "run.py",
 )
 PROBES = ROOT / "probes"
 #: Interpreter versions remembered between nox start-ups (see interpreters.discover).
