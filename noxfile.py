@@ -1,140 +1,248 @@
+# /// script
+# requires-python = ">=3.11"
+# dependencies = [
+#   "nox>=2026.10",
+#   "uv>=0.9",
+#   "virtualenv>=20.15,<20.22",
+#   "packaging>=24",
+#   "pip>=23",
+#   "requests>=2.31",
+#   "jsonschema>=4.20",
+#   "filelock>=3.12",
+# ]
+# [tool.nox]
+# script-download-python = "never"
+# ///
 """Does Flask's ``app.run()`` serve requests concurrently? One nox session per Flask release.
 
-nox -s audit                  # every final release, then the report
-nox -s "audit(1.0)"           # one release
+nox -s audit                  # observe every final release, render the report once, print the answer
+nox -s "observe(1.0)"         # observe one release (nox -s render renders the report)
 nox -s audit -j 2             # two releases at a time
 nox -s audit -- --force       # re-observe where a cached observation exists
 nox -s catalogue              # refresh reports/releases.json from the package index
-nox -s regression             # audit releases newer than the baseline; fail if behaviour changed
 nox -s grid                   # every release x every Python x Werkzeug lines
+nox -s regression             # audit releases newer than the baseline; fail if behaviour changed
 nox -s servers                # the dev server next to waitress and gunicorn, under the same load
 nox -s bench                  # time the audit (writes reports/bench.md)
 """
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import nox
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
+# The `nox` console script does not put the noxfile's folder on sys.path (`python -m nox` does).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scripts.audit import run as auditing  # noqa: E402
-from scripts.bench import run as bench_  # noqa: E402
-from scripts.ci import regression as regression_  # noqa: E402
-from scripts.grid import run as grid_  # noqa: E402
-from scripts.packages import catalogue as catalogue_  # noqa: E402
-from scripts.packages import environments as environment  # noqa: E402
-from scripts.packages import index, interpreters  # noqa: E402
-from scripts.report import pages as report  # noqa: E402
-from scripts.servers import run as servers_  # noqa: E402
+from scripts.audit import run as audit_run
+from scripts.audit.plan import Plan, plan
+from scripts.audit.records import load_all
+from scripts.bench import run as bench_run
+from scripts.ci import regression as alarm
+from scripts.common.cli import OptionError
+from scripts.common.failures import redact
+from scripts.common.jsonio import DataError
+from scripts.grid import run as grid_run
+from scripts.layout import REPO
+from scripts.packages import catalogue, environments, index
+from scripts.packages.interpreters import Interpreter, discover
+from scripts.report import pages
+from scripts.report.bench import table
+from scripts.report.summary import summary
+from scripts.servers import run as servers_run
 
 nox.needs_version = ">=2026.10"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests"]
 
-REQUIREMENTS = ROOT / "requirements"
-PLANS = {plan.version: plan for plan in auditing.plans()}
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+AUDIT_REQUIREMENTS = "requirements/audit.txt"
+Options = TypeVar("Options")
 
 
-def _nox_python(plan: auditing.Plan) -> str | bool:
-    """nox builds uv environments; Python 2.7 ones (and missing interpreters) are handled by the audit."""
-    return plan.interpreter.path if plan.interpreter and plan.installer == "uv" else False
+def _catalogue() -> tuple[list[str], str]:
+    """The audited releases, read from the stored catalogue only (no network, no interpreter asked)."""
+    try:
+        return [r.version for r in catalogue.audited(catalogue.load(REPO.releases))], ""
+    except DataError as exc:
+        return [], str(exc)
 
 
-# Audit sessions share nothing but the report, which is rendered under a lock: they may run in parallel
-# (nox -s audit -j N). Their environments are kept between runs; a filled one is not filled again.
-@nox.session(venv_backend="uv", default=False, allow_parallel=True, reuse_venv=True)
-@nox.parametrize(
-    "python,release",
-    [nox.param(_nox_python(plan), version, id=version) for version, plan in PLANS.items()],
-)
-def audit(session: nox.Session, release: str) -> None:
-    """Audit one Flask release under every mode, record the observation, re-render the report."""
-    options = auditing.options_from_args(session.posargs)
-    plan = PLANS[release]
-    # nox makes the uv environments; the Python 2.7 ones are made by the audit in the session's own folder.
-    location = Path(session.virtualenv.location if session.python else session.env_dir).resolve()
-    hit = None if options.force else auditing.cached(plan, auditing.results_dir(options.output), location)
-    if hit is not None:
-        session.log(f"Flask {release}: cached observation of {hit.observed_at} ({hit.status}); --force re-observes")
-    else:
-        observation = auditing.run(plan, location, options, session.log)
-        session.log(f"Flask {release}: {observation.status} {observation.detail or ''}".rstrip())
-    report.write(auditing.RELEASES, options.output)
+RELEASES, CATALOGUE_PROBLEM = _catalogue()
 
 
-@nox.session(venv_backend="none", default=False, allow_parallel=True)
-@nox.parametrize("release", list(PLANS), ids=list(PLANS))
-def grid(session: nox.Session, release: str) -> None:
-    """Observe one Flask release on every Python and Werkzeug line, then re-render the grid."""
-    options = grid_.options_from_args(session.posargs)
-    releases = catalogue_.load(auditing.RELEASES)
-    record = grid_.record_path(options.records, release)
-    before = record.read_bytes() if record.exists() else None
-    grid_.run(release, releases, interpreters.discover(auditing.INTERPRETER_CACHE), options, session.log)
-    # Re-rendered by whichever session changed a record last; a rerun that observed nothing renders nothing.
-    if before != record.read_bytes() or not (options.output / "reports" / "grid.md").exists():
-        report.write_grid(options.output)
+def _log(session: nox.Session) -> Callable[[str], None]:
+    """The session's log, with the credentials of any URL hidden."""
+    return lambda line: session.log(redact(line))
+
+
+def _options(session: nox.Session, parse: Callable[[list[str]], Options]) -> Options:
+    """The session's options after ``--``; a bad one fails the session with the parser's message."""
+    try:
+        return parse(list(session.posargs))
+    except OptionError as exc:
+        session.error(str(exc))
+
+
+@functools.cache
+def _machine(cache: Path) -> list[Interpreter]:
+    """This machine's interpreters, asked once per nox process (versions remembered in ``cache``)."""
+    return discover(cache / "interpreters.json")
+
+
+def _plan(session: nox.Session, release: str) -> Plan:
+    releases = {r.version: r for r in catalogue.load(REPO.releases)}
+    return plan(releases[release], _machine(session.cache_dir))
+
+
+def _per_release(function: Callable[[nox.Session, str], None]) -> Callable[..., None]:
+    """One session per release of the catalogue, run side by side under -j.
+
+    With no readable catalogue, one session that says how to make it: an empty parametrization
+    would break every ``requires=`` that names the session.
+    """
+
+    @functools.wraps(function)
+    def session_function(session: nox.Session, release: str = "") -> None:
+        if not release:
+            session.error(CATALOGUE_PROBLEM)
+        function(session, release)
+
+    parametrized = (
+        nox.parametrize("release", RELEASES, ids=RELEASES)(session_function) if RELEASES else session_function
+    )
+    return nox.session(venv_backend="none", default=False, allow_parallel=True)(parametrized)
+
+
+# -- the audit ------------------------------------------------------------------------------------
+
+
+@_per_release
+def observe(session: nox.Session, release: str) -> None:
+    """Observe one Flask release in every mode and write its record (nox -s audit renders the report)."""
+    options = _options(session, audit_run.parse_options)
+    chosen = _plan(session, release)
+    location = session.env_dir.resolve()
+    try:
+        hit = None if options.force else audit_run.cached(chosen, options.output.results, location, options)
+        if hit is not None:
+            session.log(f"Flask {release}: cached observation of {hit.observed_at} ({hit.status}); --force re-observes")
+            return
+        observation = audit_run.run(chosen, location, options, _log(session))
+    except DataError as exc:
+        session.error(str(exc))
+    session.log(f"Flask {release}: {observation.status} {observation.detail or ''}".rstrip())
+
+
+@nox.session(venv_backend="none", default=False, requires=["observe"])
+def audit(session: nox.Session) -> None:
+    """Observe every Flask release, render the report once, and print the answer."""
+    options = _options(session, audit_run.parse_options)
+    written = pages.write_report(options.output)
+    releases = catalogue.audited(catalogue.load(REPO.releases))
+    for line in summary(releases, load_all(options.output.results)):
+        session.log(line)
+    session.log("the report: " + ", ".join(str(path) for path in written[:2]))
 
 
 @nox.session(venv_backend="none", default=False)
-def catalogue(session: nox.Session) -> None:
+def render(session: nox.Session) -> None:
+    """Render reports/ and docs/ pages from the observation, grid, server and benchmark records."""
+    # The audit's options: what follows -- goes to every session, and render runs beside observe sessions.
+    layout = _options(session, audit_run.parse_options).output
+    for path in [*pages.write_report(layout), *pages.write_grid(layout), *pages.write_bench(layout)]:
+        session.log(f"wrote {path}")
+
+
+@nox.session(name="catalogue", venv_backend="none", default=False)
+def refresh_catalogue(session: nox.Session) -> None:
     """Refresh reports/releases.json and werkzeug-lines.json from the package index (--index-url URL)."""
-    count = catalogue_.refresh(session.posargs, auditing.RELEASES)
-    lines = grid_.werkzeug_lines(
-        grid_.Options().werkzeug_lines, grid_.options_from_args(session.posargs).index_url, refresh=True
-    )
-    session.log(f"{count} Flask releases listed, {len(lines)} Werkzeug lines")
+    options = _options(session, catalogue.parse_options)
+    try:
+        releases, lines = catalogue.refresh(options, REPO)
+    except (index.IndexUnavailable, catalogue.CatalogueShrinks) as exc:
+        session.error(f"catalogue not refreshed: {exc}")
+    session.log(f"{releases} Flask releases listed, {lines} Werkzeug lines")
+
+
+# -- the compatibility grid ----------------------------------------------------------------------
+
+
+@_per_release
+def cells(session: nox.Session, release: str) -> None:
+    """Observe one Flask release on every Python and Werkzeug line (nox -s grid renders the pages)."""
+    options = _options(session, grid_run.parse_options)
+    releases = catalogue.load(REPO.releases)
+    grid_run.run(release, releases, _machine(session.cache_dir), options, _log(session))
+
+
+@nox.session(venv_backend="none", default=False, requires=["cells"])
+def grid(session: nox.Session) -> None:
+    """Observe every release's grid cells, then render the grid pages."""
+    options = _options(session, grid_run.parse_options)
+    for path in pages.write_grid(options.output):
+        session.log(f"wrote {path}")
+
+
+# -- the alarm, the servers, the benchmark -------------------------------------------------------
 
 
 @nox.session(venv_backend="none", default=False)
 def regression(session: nox.Session) -> None:
     """Audit Flask releases newer than the baseline and fail if their behaviour changed."""
-    outcome = regression_.run(session.posargs, session.log)
-    if outcome.code != regression_.SAME:
+    outcome = alarm.run(list(session.posargs), _log(session))
+    if outcome.code != alarm.SAME:
         session.error(outcome.last_line)
     session.log(outcome.last_line)
 
 
 @nox.session(default=False)
 def servers(session: nox.Session) -> None:
-    """Serve one app with the dev server, waitress and gunicorn; load each the same way; report (--rounds N …)."""
-    settings, output, index_url = servers_.options_from_args(session.posargs)
-    requirements = str(REQUIREMENTS / "servers.txt")
-    session.install("--index-url", index.configured_index_url(index_url), "-r", requirements)
-    run = servers_.run(environment.venv_python(Path(session.virtualenv.location)), settings, session.log)
-    session.log(f"wrote {servers_.save(run, output)}")
-    report.write(auditing.RELEASES, output)
+    """Serve one app with the dev server, waitress and gunicorn; load each the same way (--rounds N …)."""
+    options = _options(session, servers_run.parse_options)
+    group = nox.project.dependency_groups(PYPROJECT, "servers")
+    session.install("--index-url", index.configured_index_url(options.index_url), *group)
+    python = environments.venv_python(Path(session.virtualenv.location))
+    measured = servers_run.run(python, options.settings, _log(session))
+    measured.write(options.output.servers_data)
+    session.log(f"wrote {options.output.servers_data}")
+    pages.write_report(options.output)
 
 
 @nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Time the audit cold, warm, cached and for one release, and uv against venv + pip (-- --releases all)."""
-    bench_.main(session.posargs, session.log)
+    options, layout = _options(session, lambda args: bench_run.parse(args, session.cache_dir / "interpreters.json"))
+    try:
+        measured = bench_run.main(options, _log(session))
+    except bench_run.BenchFailed as exc:
+        session.error(str(exc))
+    for path in pages.write_bench(layout, measured):
+        session.log(f"wrote {path}")
+    session.log("\n" + table(measured))
 
 
-@nox.session(venv_backend="none")
-def render(session: nox.Session) -> None:
-    """Render reports/ and docs/ pages from the observation, grid and server records."""
-    for path in [*report.write(auditing.RELEASES, ROOT), *report.write_grid(ROOT)]:
-        session.log(f"wrote {path.relative_to(ROOT)}")
+# -- the project's own checks --------------------------------------------------------------------
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Run ruff on the project."""
-    session.install("ruff")
+    """Run ruff and mypy (strict) on the project."""
+    session.install("-r", AUDIT_REQUIREMENTS, *nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (pass pytest options after --, e.g. -- -m 'not slow')."""
-    session.install("-r", str(REQUIREMENTS / "tests.txt"))
+    session.install("-r", AUDIT_REQUIREMENTS, *nox.project.dependency_groups(PYPROJECT, "tests"))
     session.run("pytest", *session.posargs)
 
 

@@ -1,16 +1,43 @@
+"""What many tests share: loopback servers, releases and machines made to order, stray-process checks."""
+
 from __future__ import annotations
 
+import functools
 import http.server
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from scripts.layout import ROOT
+from scripts.packages.catalogue import Release
+from scripts.packages.interpreters import Interpreter
+
 TESTS = Path(__file__).resolve().parent
 STAND_IN = TESTS / "probes" / "wsgi_app.py"
+#: A machine with the interpreters the audit cares about; their paths are never run.
+MACHINE = [
+    Interpreter((2, 7, 18), "/py27"),
+    Interpreter((3, 7, 16), "/py37"),
+    Interpreter((3, 9, 18), "/py39"),
+    Interpreter((3, 13, 0), "/py313"),
+]
+
+__all__ = ["MACHINE", "ROOT", "STAND_IN", "processes_running", "release", "serving", "serving_folder"]
+
+
+def release(
+    version: str,
+    requires_python: str | None = None,
+    installable: bool = True,
+    uploaded: str | None = "2018-04-26T20:13:58Z",
+) -> Release:
+    """A final release as the catalogue would list it."""
+    return Release(version, uploaded, requires_python, False, installable, False)
 
 
 def processes_running(marker: str) -> list[str]:
@@ -30,20 +57,39 @@ def processes_running(marker: str) -> list[str]:
 
 
 @pytest.fixture
-def no_stray_probes():
+def no_stray_probes() -> Iterator[None]:
     """Fails the test if any process started from the stand-in probe outlives it."""
     yield
     assert processes_running(str(STAND_IN)) == []
 
 
 @contextmanager
-def serving(handler: type[http.server.BaseHTTPRequestHandler] | object) -> Iterator[str]:
-    """Serve ``handler`` on 127.0.0.1 from a thread; yield the base URL; always shut the server down."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def serving(handler: Any) -> Iterator[str]:
+    """Serve ``handler`` (a request handler class or factory) on 127.0.0.1 from a thread; yield the base URL.
+
+    The server is shut down however the block ends.
+    """
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(5)
+
+
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder without logging every request."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serving_folder(folder: Path) -> Iterator[str]:
+    """Serve the files under ``folder`` over HTTP on 127.0.0.1; yield the base URL."""
+    with serving(functools.partial(QuietFiles, directory=str(folder))) as url:
+        yield url

@@ -17,6 +17,8 @@ import zipfile
 from email.parser import HeaderParser
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from scripts.packages import index
 
 THREADED_DEFAULT = 'options.setdefault("threaded", True)'
@@ -89,7 +91,7 @@ def write_index(wheels: list[Path], root: Path) -> str:
         target = files / wheel.name
         if wheel != target:
             target.write_bytes(wheel.read_bytes())
-        projects.setdefault(index.normalize(wheel.name.split("-")[0]), []).append(target)
+        projects.setdefault(canonicalize_name(wheel.name.split("-")[0]), []).append(target)
     simple = root / "simple"
     for project, listed in projects.items():
         anchors = []

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 
+from scripts.audit.plan import plans
+from scripts.bench import records as bench_records
 from scripts.bench import run as bench
+from scripts.bench.records import Bench, EnvironmentPair, Measurement, Phase
+from scripts.common.jsonio import read_json
+from scripts.layout import REPO, Layout
+from scripts.packages import catalogue, interpreters
 from scripts.report import bench as bench_report
-from scripts.report.bench import Bench, EnvironmentPair, Measurement, Phase
+from scripts.report import pages
 
-COMMITTED = Path(__file__).resolve().parent.parent / "reports" / "bench.json"
+COMMITTED = REPO.bench_data
 
 
 def sample() -> Bench:
@@ -32,26 +37,26 @@ def sample() -> Bench:
 
 
 def validator() -> jsonschema.Draft202012Validator:
-    schema = bench_report.schema()
+    schema = read_json(bench_records.SCHEMA_PATH)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
 
 def test_median_and_ratio():
-    assert bench_report.median([3.0, 1.0, 2.0]) == 2.0
-    assert bench_report.median([1.0, 2.0]) == 1.5
-    assert bench_report.median([]) is None
-    assert bench_report.uv_pip_ratio(sample().pairs) == pytest.approx(9.0 / 1.5)
-    assert bench_report.uv_pip_ratio([]) is None
+    assert bench_records.median([3.0, 1.0, 2.0]) == 2.0
+    assert bench_records.median([1.0, 2.0]) == 1.5
+    assert bench_records.median([]) is None
+    assert bench_records.uv_pip_ratio(sample().pairs) == pytest.approx(9.0 / 1.5)
+    assert bench_records.uv_pip_ratio([]) is None
 
 
 def test_targets_are_judged_on_the_median_and_extrapolated_to_the_target_count():
     cold, cached, one, threaded = sample().measurements
-    assert bench_report.scaled(cold) == pytest.approx(8.0 * 62 / 2)
-    assert bench_report.verdict(cold) == "not met (extrapolated)"
-    assert bench_report.verdict(cached) == "not met"
-    assert bench_report.verdict(one) == "met"
-    assert bench_report.verdict(threaded) == ""
+    assert bench_records.scaled(cold) == pytest.approx(8.0 * 62 / 2)
+    assert bench_records.verdict(cold) == "not met (extrapolated)"
+    assert bench_records.verdict(cached) == "not met"
+    assert bench_records.verdict(one) == "met"
+    assert bench_records.verdict(threaded) == ""
 
 
 def test_page_is_generated_from_the_data():
@@ -83,39 +88,47 @@ def test_committed_benchmark_validates_and_renders_to_the_committed_page():
 
 
 def test_session_phases_are_summed_per_installer_from_the_session_logs():
-    plans = {plan.version: plan for plan in bench.audit.plans()}
+    found_plans = {plan.version: plan for plan in plans(catalogue.load(REPO.releases), interpreters.discover())}
     log = "\n".join(
         [
-            "nox > Running session audit(0.9)",
+            "nox > Running session observe(0.9)",
+            "nox > default: one at a time, main thread only, 1 in flight (0.82s)",
             "nox > environment ready in 2.50s, 4 modes observed in 1.00s",
-            "nox > Running session audit(2.0.3)",
+            "nox > Running session observe(2.0.3)",
+            "nox > default: concurrent, threads, 5 in flight (0.50s)",
+            "nox > processes3: concurrent, forked processes, 3 in flight, 6 pids for 6 requests (1.25s)",
             "nox > environment ready in 0.50s, 5 modes observed in 0.75s",
-            "nox > Running session audit(3.1.3)",
+            "nox > Running session observe(3.1.3)",
             "nox > Flask 3.1.3: cached observation of 2026-11-25T07:27:58Z (ok); --force re-observes",
         ]
     )
-    phases = bench.session_phases("cold", log, [plans["0.9"], plans["2.0.3"], plans["3.1.3"]])
-    found = {p.phase: p.seconds for p in phases}
-    if plans["0.9"].installer == "pip":
+    chosen = [found_plans["0.9"], found_plans["2.0.3"], found_plans["3.1.3"]]
+    found = {p.phase: p.seconds for p in bench.session_phases("cold", log, chosen)}
+    if found_plans["0.9"].installer == "pip":
         assert found["environment ready (pip, Python 2.7)"] == 2.5
     assert found["modes observed (wall per release)"] == 1.75
+    modes = {p.phase: p.seconds for p in bench.mode_phases("warm", log)}
+    assert modes == {"mode default (start, observe, stop)": 1.32, "mode processes3 (start, observe, stop)": 1.25}
 
 
 @pytest.mark.slow
 def test_a_tiny_bench_run_completes_and_writes_valid_data(tmp_path):
     releases = "0.12.5,2.0.3"
-    plans = {plan.version: plan for plan in bench.audit.plans()}
-    if any(plans[v].interpreter is None for v in releases.split(",")):
+    found_plans = {plan.version: plan for plan in plans(catalogue.load(REPO.releases), interpreters.discover())}
+    if any(found_plans[v].interpreter is None for v in releases.split(",")):
         pytest.skip("the interpreters for these releases are not on this machine")
-    committed = {path: path.stat().st_mtime_ns for path in (bench.ROOT / "reports" / "results").glob("*.json")}
-    result = bench.main(
-        ["--releases", releases, "--rounds", "1", "--workdir", str(tmp_path / "work"), "--report-dir", str(tmp_path)],
-        log=lambda line: None,
+    committed = {path: path.stat().st_mtime_ns for path in REPO.results.glob("*.json")}
+    options, layout = bench.parse(
+        ["--releases", releases, "--rounds", "1", "--workdir", str(tmp_path / "work"), "--output", str(tmp_path)]
     )
-    data = json.loads((tmp_path / "bench.json").read_text())
+    assert layout == Layout(tmp_path)
+    result = bench.main(options, log=lambda line: None)
+    pages.write_bench(layout, result)
+    data = json.loads((tmp_path / "reports" / "bench.json").read_text())
     validator().validate(data)
     assert {m.name for m in result.measurements} >= {"cold", "warm", "cached", "cached-j1", "one", "verdict-default"}
     assert [p.release for p in result.pairs] == ["0.12.5", "2.0.3"]
-    assert (tmp_path / "bench.md").read_text() == bench_report.render(result)
+    assert (tmp_path / "reports" / "bench.md").read_text() == bench_report.render(result)
+    assert {p.phase for p in result.profile if p.run == "warm"} >= {"mode default (start, observe, stop)"}
     assert len(list((tmp_path / "work" / "out" / "reports" / "results").glob("flask-*.json"))) == 2
     assert {path: path.stat().st_mtime_ns for path in committed} == committed, "committed records untouched"

@@ -5,45 +5,61 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from scripts.audit import records
+from scripts.audit import cache, records
 from scripts.audit import run as audit
-from scripts.packages import environments as environment
-from scripts.packages import era as pins
-from scripts.packages import interpreters
+from scripts.audit.harness import Settings
+from scripts.audit.plan import plan
+from scripts.packages import environments, interpreters
 from scripts.packages.environments import Build, Inventory
-from tests.test_plans import MACHINE, release
+from tests.conftest import MACHINE, release
 
-PLAN = pins.plan(release("1.0"), MACHINE)
-
-
-def test_key_changes_with_the_installed_package_set_and_the_exact_python():
-    held = Inventory("3.9.18", {"flask": "1.0", "werkzeug": "0.14.1", "pip": "23.0"})
-    key = audit.cache_key(PLAN, held)
-    assert key == audit.cache_key(PLAN, Inventory("3.9.18", dict(held.distributions)))
-    assert key != audit.cache_key(PLAN, Inventory("3.9.18", {**held.distributions, "werkzeug": "0.14"}))
-    assert key != audit.cache_key(PLAN, Inventory("3.9.18", {**held.distributions, "pip": "24.0"}))
-    assert key != audit.cache_key(PLAN, Inventory("3.9.17", dict(held.distributions)))
-    assert key.split("-")[0] == audit.plan_key(PLAN)
+PLAN = plan(release("1.0"), MACHINE)
 
 
-def test_key_changes_with_any_probe_or_observing_source(tmp_path, monkeypatch):
-    probes = tmp_path / "probes"
-    probes.mkdir()
-    (probes / "app.py").write_text("# probe\n")
-    monkeypatch.setattr(audit, "PROBES", probes)
-    before = audit.plan_key(PLAN)
-    (probes / "servers.py").write_text("# a second probe\n")
-    with_second = audit.plan_key(PLAN)
-    (probes / "app.py").write_text("# probe, changed\n")
-    assert len({before, with_second, audit.plan_key(PLAN)}) == 3
+def test_key_changes_with_the_installed_package_set_its_files_and_the_exact_python():
+    held = Inventory("3.9.18", {"flask": "1.0", "werkzeug": "0.14.1", "pip": "23.0"}, {"flask": "a", "werkzeug": "b"})
+    key = cache.cache_key(PLAN, held)
+    assert key == cache.cache_key(PLAN, Inventory("3.9.18", dict(held.distributions), dict(held.digests)))
+    assert key != cache.cache_key(PLAN, Inventory("3.9.18", {**held.distributions, "werkzeug": "0.14"}, held.digests))
+    assert key != cache.cache_key(PLAN, Inventory("3.9.18", {**held.distributions, "pip": "24.0"}, held.digests))
+    assert key != cache.cache_key(PLAN, Inventory("3.9.17", dict(held.distributions), held.digests))
+    assert key != cache.cache_key(PLAN, Inventory("3.9.18", dict(held.distributions), {**held.digests, "flask": "c"}))
+    assert key.split("-")[0] == cache.plan_key(PLAN)
+
+
+def test_key_changes_with_the_settings_that_decide_an_observation():
+    assert cache.plan_key(PLAN, Settings(negative_window=0.25)) != cache.plan_key(PLAN)
+    assert cache.plan_key(PLAN, Settings(concurrent_requests=4)) != cache.plan_key(PLAN)
+
+
+def test_key_changes_with_any_module_in_any_observing_folder(tmp_path):
+    folders = []
+    for name in ("probes", "audit", "packages"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "one.py").write_text("# one\n")
+        folders.append(tmp_path / name)
+    seen = {cache.plan_key(PLAN, folders=tuple(folders))}
+    for folder in folders:
+        (folder / "one.py").write_text(f"# changed in {folder.name}\n")
+        seen.add(cache.plan_key(PLAN, folders=tuple(folders)))
+        (folder / "added.py").write_text("# a new module\n")
+        seen.add(cache.plan_key(PLAN, folders=tuple(folders)))
+    assert len(seen) == 1 + 2 * len(folders)
+
+
+def test_the_observing_folders_are_the_ones_the_audit_runs():
+    names = {folder.relative_to(cache.ROOT).as_posix() for folder in cache.OBSERVING}
+    assert names == {"probes", "scripts/audit", "scripts/packages", "scripts/common"}
+    assert not {"scripts/report", "scripts/ci"} & names, "rendering and CI code do not decide an observation"
 
 
 def make_environment(location: Path) -> Path:
     uv_venv = [sys.executable, "-m", "uv", "venv", "--quiet", "--python", sys.executable, str(location)]
     subprocess.run(uv_venv, check=True)
-    return environment.venv_python(location)
+    return environments.venv_python(location)
 
 
 def site_packages(python: Path) -> Path:
@@ -55,46 +71,53 @@ def site_packages(python: Path) -> Path:
     )  # fmt: skip
 
 
-def test_a_cached_observation_is_reused_only_while_the_environment_holds_the_same_packages(tmp_path):
+def test_a_cached_observation_is_reused_only_while_the_environment_holds_the_same_files(tmp_path):
     location, results = tmp_path / "env", tmp_path / "results"
     python = make_environment(location)
-    held = environment.inventory(python)
+    held = environments.inventory(python)
     assert held.python == ".".join(map(str, sys.version_info[:3]))
-    observation = audit._observation(PLAN, "ok", held=held)
-    records.save(observation, results)
+    records.save(audit._observation(PLAN, "ok", held=held), results)
 
     assert audit.cached(PLAN, results, location) is not None
     assert audit.cached(PLAN, results) is not None, "without an environment the plan part decides"
-    (site_packages(python) / "extra_dist-1.0.dist-info").mkdir()
-    assert environment.inventory(python).distributions["extra-dist"] == "1.0"
+    dist = site_packages(python) / "extra_dist-1.0.dist-info"
+    dist.mkdir()
+    (dist / "RECORD").write_text("extra_dist/__init__.py,sha256=one,0\n")
+    assert environments.inventory(python).distributions["extra-dist"] == "1.0"
     assert audit.cached(PLAN, results, location) is None, "one more installed distribution is a miss"
+    records.save(audit._observation(PLAN, "ok", held=environments.inventory(python)), results)
+    assert audit.cached(PLAN, results, location) is not None
+    (dist / "RECORD").write_text("extra_dist/__init__.py,sha256=two,0\n")
+    assert audit.cached(PLAN, results, location) is None, "the same version with other files is a miss"
     assert audit.cached(PLAN, results, tmp_path / "missing") is None, "no environment, no hit"
 
 
 def test_build_stamp_round_trips_and_matches_on_the_request_only(tmp_path):
     build = Build("uv", "/py39", "flask==1.0", "2018-04-27T20:13:58Z", "https://index.example/simple/", ["note"])
-    assert environment.recorded_build(tmp_path) is None
-    environment.record_build(tmp_path, build)
-    stored = environment.recorded_build(tmp_path)
+    assert environments.recorded_build(tmp_path) is None
+    environments.record_build(tmp_path, build)
+    stored = environments.recorded_build(tmp_path)
     assert stored == build
     assert stored.same_request(Build("uv", "/py39", "flask==1.0", "2018-04-27T20:13:58Z"))
-    assert not stored.same_request(Build("uv", "/py39", "flask==1.0.1", "2018-04-27T20:13:58Z"))
-    assert not stored.same_request(Build("pip", "/py39", "flask==1.0", "2018-04-27T20:13:58Z"))
-    environment.forget_build(tmp_path)
-    assert environment.recorded_build(tmp_path) is None
-    (tmp_path / environment.BUILD_STAMP).write_text("{not json")
-    assert environment.recorded_build(tmp_path) is None
+    assert not stored.same_request(replace(build, requirement="flask==1.0.1"))
+    assert not stored.same_request(replace(build, installer="pip"))
+    environments.forget_build(tmp_path)
+    assert environments.recorded_build(tmp_path) is None
+    (tmp_path / environments.BUILD_STAMP).write_text("{not json")
+    assert environments.recorded_build(tmp_path) is None
 
 
 def test_interpreter_versions_are_remembered_by_binary_identity(tmp_path):
-    cache = tmp_path / "interpreters.json"
-    found = interpreters.discover(cache)
+    remembered_at = tmp_path / "interpreters.json"
+    found = interpreters.discover(remembered_at)
     assert found == interpreters.discover(None)
-    remembered = json.loads(cache.read_text())
+    remembered = json.loads(remembered_at.read_text())
     assert remembered and all("|" in identity for identity in remembered)
     # A remembered answer is used as is: the binaries were not asked again.
-    cache.write_text(json.dumps({identity: [9, 9, 9] for identity in remembered}))
-    assert {i.version for i in interpreters.discover(cache)} == {(9, 9, 9)}
+    remembered_at.write_text(json.dumps({identity: [9, 9, 9] for identity in remembered}))
+    assert {i.version for i in interpreters.discover(remembered_at)} == {(9, 9, 9)}
     # A binary whose identity differs from the remembered one is asked again.
-    cache.write_text(json.dumps({identity + "0": [9, 9, 9] for identity in remembered}))
-    assert interpreters.discover(cache) == found
+    remembered_at.write_text(json.dumps({identity + "0": [9, 9, 9] for identity in remembered}))
+    assert interpreters.discover(remembered_at) == found
+    remembered_at.write_text("{damaged")
+    assert interpreters.discover(remembered_at) == found, "a damaged memory is asked again, not trusted"

@@ -12,10 +12,13 @@ import pytest
 
 from scripts.audit import records
 from scripts.audit import run as audit
+from scripts.audit.plan import plans
+from scripts.common.jsonio import read_json
+from scripts.layout import REPO, ROOT, Layout, release_file
+from scripts.packages import catalogue, interpreters
 from tests.conftest import processes_running
 
-ROOT = Path(__file__).resolve().parent.parent
-PLANS = {plan.version: plan for plan in audit.plans()}
+PLANS = {plan.version: plan for plan in plans(catalogue.load(REPO.releases), interpreters.discover())}
 BEFORE_1_0, AFTER_1_0 = "0.12.5", "2.0.3"
 
 pytestmark = pytest.mark.slow
@@ -30,7 +33,7 @@ def audit_with_nox(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[st
     return subprocess.run(
         [
             sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir", str(tmp_path / "envs"),
-            "-s", f"audit({BEFORE_1_0})", f"audit({AFTER_1_0})", *args, "--output", str(tmp_path),
+            "-s", f"observe({BEFORE_1_0})", f"observe({AFTER_1_0})", "render", *args, "--output", str(tmp_path),
         ],
         cwd=ROOT, capture_output=True, text=True, timeout=1200, check=False,
     )  # fmt: skip
@@ -42,12 +45,12 @@ def test_nox_audits_one_release_before_and_one_after_1_0_two_at_a_time(tmp_path)
     done = audit_with_nox(tmp_path, "-j", "2", "--", "--force")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
-    results = tmp_path / "reports" / "results"
-    schema = jsonschema.Draft202012Validator(records.schema())
+    results = Layout(tmp_path).results
+    schema = jsonschema.Draft202012Validator(read_json(records.SCHEMA_PATH))
     for path in results.glob("*.json"):
         schema.validate(json.loads(path.read_text()))
-    before = records.load(records.record_path(results, BEFORE_1_0))
-    after = records.load(records.record_path(results, AFTER_1_0))
+    before = records.load(release_file(results, BEFORE_1_0))
+    after = records.load(release_file(results, AFTER_1_0))
     assert before.status == after.status == "ok", (before.detail, after.detail)
     assert before.modes["default"].concurrent is False and before.modes["default"].workers == "main thread only"
     assert after.modes["default"].concurrent is True and after.modes["default"].workers == "threads"
@@ -67,22 +70,22 @@ def test_nox_audits_one_release_before_and_one_after_1_0_two_at_a_time(tmp_path)
     rerun = audit_with_nox(tmp_path, "--")
     assert rerun.returncode == 0, rerun.stdout[-4000:] + rerun.stderr[-4000:]
     assert (rerun.stdout + rerun.stderr).count("cached observation of") == 2, "the environments are unchanged"
-    assert records.load(records.record_path(results, AFTER_1_0)).observed_at == after.observed_at
+    assert records.load(release_file(results, AFTER_1_0)).observed_at == after.observed_at
 
 
 def test_python27_release_is_audited_with_virtualenv_and_pip(tmp_path):
     version = "0.9"
     needs_interpreter(version)
-    options = audit.Options(output=tmp_path)
+    options = audit.Options(output=Layout(tmp_path))
     observation = audit.run(PLANS[version], tmp_path / "env", options, log=lambda line: None)
     assert observation.status == "ok", observation.detail
     assert observation.python is not None and observation.python.startswith("2.7.")
-    assert observation.environment["installer"] == "pip"
+    assert observation.environment is not None and observation.environment.installer == "pip"
     assert observation.modes["default"].concurrent is False
     assert observation.modes["threaded"].concurrent is True
     assert "flask_run" not in observation.modes, "Flask 0.9 has no CLI"
     # Python 2's SocketServer still has ForkingMixIn without os.fork: it listens, then every request dies.
     nofork = observation.modes["processes3_nofork"]
     assert nofork.outcome == "requests-failed"
-    assert "the server logged: AttributeError" in (nofork.error or "") and "fork" in (nofork.error or "")
-    assert records.record_path(audit.results_dir(tmp_path), version).exists()
+    assert (nofork.server_log or "").startswith("AttributeError") and "fork" in (nofork.server_log or "")
+    assert release_file(Layout(tmp_path).results, version).exists()

@@ -12,11 +12,11 @@ import pytest
 
 from scripts.audit import records
 from scripts.ci import fanout
+from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import catalogue
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-RESULTS = ROOT / "reports" / "results"
+RESULTS = REPO.results
 
 
 def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
@@ -41,7 +41,7 @@ def test_actionlint_rejects_a_broken_workflow(tmp_path):
 
 def test_shards_deal_every_audit_session_exactly_once():
     listed = subprocess.run(
-        [sys.executable, "-m", "nox", "-l", "--json", "-s", "audit"],
+        [sys.executable, "-m", "nox", "-l", "--json", "-s", "observe"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -63,7 +63,7 @@ def test_shards_deal_every_audit_session_exactly_once():
     dealt = [name.strip("'") for shard in matrix["include"] for name in shard["sessions"].split("' '")]
     assert len(matrix["include"]) == 8
     assert sorted(dealt) == sorted(s["session"] for s in sessions)
-    assert len(dealt) == len(catalogue.audited(catalogue.load(ROOT / "reports" / "releases.json")))
+    assert len(dealt) == len(catalogue.audited(catalogue.load(REPO.releases)))
 
 
 def runner_artifacts(tmp_path: Path) -> Path:
@@ -73,8 +73,8 @@ def runner_artifacts(tmp_path: Path) -> Path:
         folder = artifacts / f"records-linux-{shard}"
         folder.mkdir(parents=True)
         for version in versions:
-            shutil.copy(records.record_path(RESULTS, version), folder)
-    mac = records.load(records.record_path(RESULTS, "3.1.3"))
+            shutil.copy(release_file(RESULTS, version), folder)
+    mac = records.load(release_file(RESULTS, "3.1.3"))
     mac.platform = "darwin"
     records.save(mac, artifacts / "records-macos-latest")
     return artifacts
@@ -83,7 +83,7 @@ def runner_artifacts(tmp_path: Path) -> Path:
 def test_merge_places_linux_records_in_the_baseline_and_others_as_their_own_cells(tmp_path):
     output = tmp_path / "project"
     (output / "reports").mkdir(parents=True)
-    shutil.copy(ROOT / "reports" / "releases.json", output / "reports")
+    shutil.copy(REPO.releases, output / "reports")
     assert fanout.main(["merge", str(runner_artifacts(tmp_path)), "--output", str(output)]) == 0
     merged = sorted(p.name for p in (output / "reports" / "results").glob("*.json"))
     assert merged == ["flask-0.12.5.json", "flask-1.0.json", "flask-3.1.3.json"]
@@ -94,18 +94,16 @@ def test_merge_places_linux_records_in_the_baseline_and_others_as_their_own_cell
 
 def test_merge_keeps_the_newest_observation_of_a_release(tmp_path):
     artifacts = runner_artifacts(tmp_path)
-    newer = records.load(records.record_path(RESULTS, "1.0"))
+    newer = records.load(release_file(RESULTS, "1.0"))
     newer.observed_at = "2999-01-01T00:00:00Z"
     records.save(newer, artifacts / "records-linux-rerun")
-    fanout.merge([artifacts], tmp_path / "out")
-    assert records.load(records.record_path(tmp_path / "out" / "reports" / "results", "1.0")).observed_at == (
-        "2999-01-01T00:00:00Z"
-    )
+    fanout.merge([artifacts], Layout(tmp_path / "out"))
+    assert records.load(release_file(Layout(tmp_path / "out").results, "1.0")).observed_at == "2999-01-01T00:00:00Z"
 
 
 def test_merge_refuses_a_record_that_breaks_the_schema(tmp_path):
     artifacts = runner_artifacts(tmp_path)
     (artifacts / "records-linux-1" / "flask-9.9.json").write_text('{"flask": "9.9", "status": "fine"}')
     with pytest.raises(fanout.MergeError, match=r"flask-9\.9\.json is not an observation record"):
-        fanout.merge([artifacts], tmp_path / "out")
+        fanout.merge([artifacts], Layout(tmp_path / "out"))
     assert not (tmp_path / "out" / "reports").exists(), "nothing is written when a record is bad"

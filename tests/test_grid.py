@@ -4,32 +4,33 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import jsonschema
 import pytest
 from packaging.version import Version
 
-from scripts.audit import run as audit
+from scripts.audit import harness
+from scripts.audit.plan import plans
+from scripts.common.jsonio import read_json
+from scripts.grid import cells as grid_cells
+from scripts.grid import records as grid_records
 from scripts.grid import run as grid
-from scripts.grid.run import Cell, CellSpec, GridRecord, Line
-from scripts.packages import catalogue, index, interpreters
-from scripts.packages.catalogue import Release
+from scripts.grid.cells import CellSpec, minor_text
+from scripts.grid.records import Cell, GridRecord
+from scripts.layout import REPO
+from scripts.packages import catalogue, era, index, interpreters
+from scripts.packages.catalogue import Line
 from scripts.packages.interpreters import Interpreter
 from scripts.report import grid as grid_report
+from tests.conftest import release
 
-ROOT = Path(__file__).resolve().parent.parent
-COMMITTED = sorted((ROOT / "reports" / "grid").glob("flask-*.json"))
+COMMITTED = sorted(REPO.grid.glob("flask-*.json"))
 MACHINE = [Interpreter((2, 7, 18), "/py27"), Interpreter((3, 7, 16), "/py37"), Interpreter((3, 13, 0), "/py313")]
 WZ = [Line("0.14", "0.14.1", "2017-11-29T00:00:00Z", None), Line("3.0", "3.0.6", "2024-10-25T00:00:00Z", ">=3.8")]
 
 
-def release(version: str, requires_python: str | None = None) -> Release:
-    return Release(version, "2018-04-26T20:13:58Z", requires_python, False, True, False)
-
-
 def test_every_python_the_metadata_allows_gets_an_era_cell_and_one_plain_install():
-    cells = grid.specs(release("1.1.4"), MACHINE, WZ, flask_lines=[])
+    cells = grid_cells.specs(release("1.1.4"), MACHINE, WZ, flask_lines=[])
     assert [(c.kind, c.python) for c in cells] == [
         ("era", "2.7"),
         ("era", "3.7"),
@@ -40,26 +41,28 @@ def test_every_python_the_metadata_allows_gets_an_era_cell_and_one_plain_install
 
 
 def test_requires_python_rules_out_cells_without_running_them():
-    spec = grid.specs(release("3.1.3", ">=3.9"), MACHINE, [], [])[0]
-    cell = grid.observe(spec, "file:///nowhere/", grid.harness.Settings())
+    spec = grid_cells.specs(release("3.1.3", ">=3.9"), MACHINE, [], [])[0]
+    cell = grid.observe(spec, "file:///nowhere/", harness.Settings())
     assert (cell.status, cell.detail) == ("not-allowed", "requires_python >=3.9")
 
 
 def test_line_heads_get_werkzeug_cells_on_the_audits_interpreter_or_the_next_newer():
     head = release("1.0.4")
-    cells = [c for c in grid.specs(head, MACHINE, WZ, [Line("1.0", "1.0.4", None, None)]) if c.kind == "werkzeug"]
+    cells = [c for c in grid_cells.specs(head, MACHINE, WZ, [Line("1.0", "1.0.4", None, None)]) if c.kind == "werkzeug"]
     assert [(c.werkzeug.line, c.python) for c in cells] == [("0.14", "3.7"), ("3.0", "3.13")]
     request = cells[1].request("file:///i/", datetime.now(UTC))
     assert request.overrides == ("werkzeug==3.0.*",) and request.exempt == ("werkzeug",)
-    assert request.cutoff == grid.pins.cutoff(head)
+    assert request.cutoff == era.cutoff(head)
 
 
 def test_a_python2_only_release_is_not_moved_to_python3_for_a_newer_werkzeug():
     cells = [
-        c for c in grid.specs(release("0.9"), MACHINE, WZ, [Line("0.9", "0.9", None, None)]) if c.kind == "werkzeug"
+        c
+        for c in grid_cells.specs(release("0.9"), MACHINE, WZ, [Line("0.9", "0.9", None, None)])
+        if c.kind == "werkzeug"
     ]
     assert [c.python for c in cells] == ["2.7", "2.7"]
-    cell = grid.observe(cells[1], "file:///nowhere/", grid.harness.Settings())
+    cell = grid.observe(cells[1], "file:///nowhere/", harness.Settings())
     assert (cell.status, cell.detail) == ("not-allowed", "Werkzeug 3.0 requires >=3.8")
 
 
@@ -73,10 +76,10 @@ def test_cached_cells_are_not_observed_again(tmp_path, monkeypatch):
 
     monkeypatch.setattr(grid, "observe", fake_observe)
     monkeypatch.setattr(index, "configured_index_url", lambda explicit=None: "file:///i/")
-    grid.audit_release(spec.release, [spec], tmp_path, log=lambda line: None)
-    grid.audit_release(spec.release, [spec], tmp_path, log=lambda line: None)
+    grid.observe_release(spec.release, [spec], tmp_path, log=lambda line: None)
+    grid.observe_release(spec.release, [spec], tmp_path, log=lambda line: None)
     assert len(calls) == 1
-    grid.audit_release(spec.release, [spec], tmp_path, force=True, log=lambda line: None)
+    grid.observe_release(spec.release, [spec], tmp_path, force=True, log=lambda line: None)
     assert len(calls) == 2
 
 
@@ -118,38 +121,43 @@ def test_report_marks_declared_but_broken_and_numbers_each_error_once():
 
 
 def test_grid_records_validate_against_the_schema():
-    validator = jsonschema.Draft202012Validator(grid.schema())
-    jsonschema.Draft202012Validator.check_schema(grid.schema())
+    schema = read_json(grid_records.SCHEMA_PATH)
+    validator = jsonschema.Draft202012Validator(schema)
+    jsonschema.Draft202012Validator.check_schema(schema)
     for record in sample():
         validator.validate(record.to_json())
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({**sample()[0].to_json(), "cells": [{"kind": "sometimes", "flask": "1", "python": None}]})
 
 
-@pytest.mark.parametrize("path", COMMITTED, ids=[p.stem for p in COMMITTED])
-def test_committed_grid_record_is_valid(path):
-    data = json.loads(path.read_text())
-    jsonschema.Draft202012Validator(grid.schema()).validate(data)
-    assert GridRecord.from_json(data).to_json() == data
+def test_every_committed_grid_record_is_valid_and_round_trips():
+    validator = jsonschema.Draft202012Validator(read_json(grid_records.SCHEMA_PATH))
+    problems = []
+    for path in COMMITTED:
+        data = json.loads(path.read_text())
+        errors = [e.message for e in validator.iter_errors(data)]
+        if errors or GridRecord.from_json(data).to_json() != data:
+            problems.append(f"{path.name}: {errors or 'round trip'}")
+    assert problems == []
 
 
 @pytest.mark.skipif(not COMMITTED, reason="no grid records committed yet")
 def test_the_audit_runs_each_release_on_the_newest_python_the_grid_saw_it_work_on():
     """pins.PYTHON_CEILINGS is a table; the grid is the observation that must agree with it."""
     found = interpreters.discover()
-    here = {grid.minor_text(i) for i in found}
-    plans = {plan.version: plan for plan in audit.plans()}
+    here = {minor_text(i) for i in found}
+    chosen = {plan.version: plan for plan in plans(catalogue.load(REPO.releases), found)}
     disagree = []
     for path in COMMITTED:
-        record = grid.load(path)
+        record = grid_records.load(path)
         working = [c.python for c in record.cells if c.kind == "era" and c.status == "ok" and c.python in here]
-        plan = plans.get(record.flask)
+        plan = chosen.get(record.flask)
         if plan is None or not working:
             continue
-        chosen = grid.minor_text(plan.interpreter) if plan.interpreter else None
-        if chosen != max(working, key=Version):
+        uses = minor_text(plan.interpreter) if plan.interpreter else None
+        if uses != max(working, key=Version):
             disagree.append(
-                f"Flask {record.flask}: audit uses {chosen}, grid saw it work up to {max(working, key=Version)}"
+                f"Flask {record.flask}: audit uses {uses}, grid saw it work up to {max(working, key=Version)}"
             )
     assert disagree == []
 
@@ -157,16 +165,18 @@ def test_the_audit_runs_each_release_on_the_newest_python_the_grid_saw_it_work_o
 @pytest.mark.slow
 def test_real_cells_show_a_declared_werkzeug_line_that_breaks(tmp_path):
     found = interpreters.discover()
-    flask = next(r for r in catalogue.load(ROOT / "reports" / "releases.json") if r.version == "2.0.3")
-    plan = grid.pins.plan(flask, found)
+    flask = next(r for r in catalogue.load(REPO.releases) if r.version == "2.0.3")
+    plan = plans([flask], found)[0]
     if plan.interpreter is None or plan.interpreter.version < (3, 8):
         pytest.skip("needs Python 3.8+ for Werkzeug 3.0")
     lines = [
         Line("2.0", "2.0.3", "2022-02-14T00:00:00Z", ">=3.6"),
         Line("3.0", "3.0.6", "2024-10-25T00:00:00Z", ">=3.8"),
     ]
-    cells = [c for c in grid.specs(flask, found, lines, [Line("2.0", "2.0.3", None, None)]) if c.kind == "werkzeug"]
-    record = grid.audit_release(flask, cells, tmp_path, log=lambda line: None)
+    cells = [
+        c for c in grid_cells.specs(flask, found, lines, [Line("2.0", "2.0.3", None, None)]) if c.kind == "werkzeug"
+    ]
+    record = grid.observe_release(flask, cells, tmp_path, log=lambda line: None)
     works, breaks = record.cells
     assert works.status == "ok" and works.packages["werkzeug"].startswith("2.0.")
     assert breaks.status == "import-failed" and "url_quote" in (breaks.detail or "")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.audit import harness
+from scripts.audit import harness, probe
 from tests.conftest import STAND_IN
 
 PYTHON = Path(sys.executable)
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("no_stray_probes")
 
 
 def observe(mode: str, settings: harness.Settings = FAST):
-    return harness.observe_mode(PYTHON, mode, settings, probe=STAND_IN)
+    return harness.observe_mode(PYTHON, mode, settings, app=STAND_IN)
 
 
 def test_single_threaded_server_is_seen_serving_one_at_a_time():
@@ -58,8 +58,8 @@ def test_more_requests_than_workers_are_sent():
 def test_forking_server_without_fork_is_seen_dropping_requests_with_the_servers_error():
     seen = observe("processes3_nofork")
     assert seen.outcome == "requests-failed"
-    assert f"{harness.DROPPED_REQUESTS} requests in a row closed without a response" in (seen.error or "")
-    assert "the server logged: AttributeError: module 'os' has no attribute 'fork'" in (seen.error or "")
+    assert f"{probe.DROPPED_REQUESTS} requests in a row closed without a response" in (seen.error or "")
+    assert seen.server_log == "AttributeError: module 'os' has no attribute 'fork'"
     assert seen.sent == 0, "no observation phase runs against a server that answers nothing"
 
 
@@ -97,12 +97,12 @@ def test_probe_is_stopped_when_the_observer_raises(monkeypatch):
 def test_clean_environment_drops_flask_and_python_variables(monkeypatch):
     monkeypatch.setenv("FLASK_DEBUG", "1")
     monkeypatch.setenv("PYTHONPATH", "/nowhere")
-    env = harness.probe_environment(1234)
+    env = probe.probe_environment(1234)
     assert "FLASK_DEBUG" not in env and env.get("PYTHONPATH") is None
     assert env["PROBE_CONTROL_PORT"] == "1234"
 
 
 def test_missing_interpreter_is_an_error_outcome_not_an_exception(tmp_path):
-    seen = harness.observe_mode(tmp_path / "no-such-python", "default", FAST, probe=STAND_IN)
+    seen = harness.observe_mode(tmp_path / "no-such-python", "default", FAST, app=STAND_IN)
     assert seen.outcome == "error"
     assert (seen.error or "").startswith("could not start the server: FileNotFoundError")

@@ -1,22 +1,22 @@
-"""Every committed observation record validates against the shipped schema and round-trips."""
+"""Observation records: the committed ones validate, the schema rejects what it must, records round-trip."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 
 from scripts.audit import records
 from scripts.audit.records import ModeObservation, Observation
+from scripts.common.jsonio import DataError, read_json
+from scripts.layout import REPO, release_file
 
-RESULTS = Path(__file__).resolve().parent.parent / "reports" / "results"
-COMMITTED = sorted(RESULTS.glob("flask-*.json"))
+COMMITTED = sorted(REPO.results.glob("flask-*.json"))
 
 
 def validator() -> jsonschema.Draft202012Validator:
-    schema = records.schema()
+    schema = read_json(records.SCHEMA_PATH)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
@@ -34,16 +34,16 @@ def sample() -> Observation:
     )
 
 
-@pytest.mark.parametrize("path", COMMITTED, ids=[p.stem for p in COMMITTED])
-def test_committed_record_is_valid(path):
-    data = json.loads(path.read_text())
-    validator().validate(data)
-    assert path.name == f"flask-{data['flask']}.json"
-    assert records.load(path).to_json() == data, "records round-trip through the dataclasses"
-
-
-def test_the_report_covers_records():
+def test_every_committed_record_is_valid_named_for_its_release_and_round_trips():
     assert COMMITTED, "reports/results/ holds the committed observations"
+    check = validator()
+    problems = []
+    for path in COMMITTED:
+        data = json.loads(path.read_text())
+        errors = [e.message for e in check.iter_errors(data)]
+        if errors or path.name != f"flask-{data.get('flask')}.json" or records.load(path).to_json() != data:
+            problems.append(f"{path.name}: {errors or 'name or round trip'}")
+    assert problems == []
 
 
 def test_schema_rejects_what_it_must():
@@ -54,16 +54,27 @@ def test_schema_rejects_what_it_must():
         {**good, "status": "fine"},
         {**good, "modes": {"sometimes": good["modes"]["default"]}},
         {**good, "modes": {"default": {**good["modes"]["default"], "outcome": "maybe"}}},
+        {**good, "modes": {"default": {**good["modes"]["default"], "seconds": 0.5}}},
         {**good, "released": "26/04/2018"},
+        {**good, "schema_version": 1},
     ):
         with pytest.raises(jsonschema.ValidationError):
             check.validate(broken)
 
 
-def test_atomic_write_leaves_the_old_file_when_serialising_fails(tmp_path):
+def test_a_record_that_cannot_be_read_names_its_file(tmp_path):
     path = records.save(sample(), tmp_path)
-    before = path.read_bytes()
-    with pytest.raises(TypeError):
-        records.write_json_atomic(path, {"not json": object()})
-    assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == [path.name], "no temporary file is left behind"
+    path.write_text(path.read_text()[:200])
+    with pytest.raises(DataError, match=r"flask-1\.0\.json: is not valid JSON") as caught:
+        records.load(path)
+    assert "--force" in str(caught.value), "the message says what to do"
+    path.write_text(json.dumps({**sample().to_json(), "modes": {"sometimes": {}}}))
+    with pytest.raises(DataError, match="is not an observation record"):
+        records.load(path)
+    with pytest.raises(DataError, match="missing"):
+        records.load(release_file(tmp_path, "9.9"))
+
+
+def test_records_keep_no_timings():
+    fields = json.dumps(read_json(records.SCHEMA_PATH))
+    assert "seconds" not in fields and "duration" not in fields

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import subprocess
 import sys
@@ -13,17 +11,15 @@ import pytest
 from packaging.version import Version
 
 from scripts.audit import records
+from scripts.audit.plan import plan
 from scripts.audit.records import ModeObservation
 from scripts.ci import regression
-from scripts.packages import era as pins
+from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import interpreters
-from scripts.packages.catalogue import Release
 from tests import local_index
-from tests.conftest import processes_running, serving
+from tests.conftest import processes_running, release, serving_folder
 from tests.test_render import observed
 
-ROOT = Path(__file__).resolve().parent.parent
-REPORTS = ROOT / "reports"
 FAKE = "9.0.0"
 
 
@@ -67,7 +63,7 @@ def test_reference_is_own_record_else_newest_earlier_release():
 
 
 def test_new_releases_and_the_newest_are_audited():
-    listed = [Release(v, None, None, False, True, False) for v in ("1.0", "3.1.3", "3.2.0", "3.1.4")]
+    listed = [release(v, uploaded=None) for v in ("1.0", "3.1.3", "3.2.0", "3.1.4")]
     baseline = {v: observed(v, True, "x") for v in ("1.0", "3.1.3")}
     assert [r.version for r in regression.to_audit(listed, baseline)] == ["3.2.0", "3.1.4"]
     assert [r.version for r in regression.to_audit(listed[:2], baseline)] == ["3.1.3"]
@@ -82,8 +78,9 @@ def test_only_the_asked_outcomes_are_accepted_and_never_a_failed_run():
 
 def copy_baseline(output: Path) -> Path:
     """The committed baseline (records and catalogue) copied to ``output``, as the alarm's starting point."""
-    shutil.copytree(REPORTS / "results", output / "reports" / "results")
-    shutil.copy(REPORTS / "releases.json", output / "reports" / "releases.json")
+    layout = Layout(output)
+    shutil.copytree(REPO.results, layout.results)
+    shutil.copy(REPO.releases, layout.releases)
     return output
 
 
@@ -125,11 +122,11 @@ def test_through_nox_a_failed_outcome_fails_the_session_and_names_it(tmp_path):
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory) -> list[Path]:
     """Real wheels of Flask's newest audited release and its dependencies, for the fake release's interpreter."""
-    plan = pins.plan(Release(FAKE, None, ">=3.9", False, True, False), interpreters.discover())
-    if plan.interpreter is None:
+    chosen = plan(release(FAKE, ">=3.9", uploaded=None), interpreters.discover())
+    if chosen.interpreter is None:
         pytest.skip("no Python >= 3.9 on this machine for the fake release")
-    newest = max(records.load_all(REPORTS / "results"), key=lambda o: Version(o.flask))
-    minor = ".".join(map(str, plan.interpreter.minor))
+    newest = max(records.load_all(REPO.results), key=lambda o: Version(o.flask))
+    minor = ".".join(map(str, chosen.interpreter.minor))
     return local_index.download(f"flask=={newest.flask}", minor, tmp_path_factory.mktemp("wheels"))
 
 
@@ -142,13 +139,8 @@ def fake_index(wheels: list[Path], root: Path, flip: bool) -> str:
 @pytest.fixture
 def loopback(tmp_path):
     """Serves ``tmp_path`` over HTTP on 127.0.0.1; yields the base URL."""
-    with serving(functools.partial(QuietHandler, directory=str(tmp_path))) as url:
+    with serving_folder(tmp_path) as url:
         yield url
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.mark.slow
@@ -164,8 +156,9 @@ def test_release_with_flipped_threaded_default_exits_1_naming_the_change(wheels,
     assert "`flask run`" not in done.stdout, "flask run has its own threading default, untouched by the flip"
     assert done.stdout.splitlines()[-1] == "regression: behaviour changed (exit 1): 1 change(s) in Flask 9.0.0"
     assert snapshot(output) == before, "a change is not accepted without --accept-changes"
-    candidate = records.load(records.record_path(output / "reports" / "candidates", FAKE))
-    assert candidate.packages["flask"] == FAKE and candidate.environment["cutoff"] is None
+    candidate = records.load(release_file(Layout(output).candidates, FAKE))
+    assert candidate.packages["flask"] == FAKE and candidate.environment is not None
+    assert candidate.environment.cutoff is None
     assert processes_running(str(ROOT / "probes")) == []
 
 
@@ -180,7 +173,7 @@ def test_release_with_unchanged_default_exits_0_and_is_accepted(wheels, tmp_path
         done.stdout.splitlines()[-1]
         == "regression: no behaviour change (exit 0): audited 9.0.0; all behave like the baseline"
     )
-    accepted = records.load(records.record_path(output / "reports" / "results", FAKE))
+    accepted = records.load(release_file(Layout(output).results, FAKE))
     assert accepted.status == "ok" and accepted.modes["default"].concurrent is True
     assert "| 9.0.0 |" in (output / "reports" / "matrix.md").read_text()
     assert list((output / "reports" / "candidates").glob("*.json")) == []

@@ -6,15 +6,16 @@ import xml.etree.ElementTree as ET
 
 from scripts.audit import records
 from scripts.audit.records import ModeObservation, Observation
+from scripts.layout import Layout
 from scripts.packages import catalogue
 from scripts.packages.catalogue import Release
-from scripts.report import claims, timeline
-from scripts.report import matrix as render
+from scripts.report import answer, claims, matrix, pages, summary, timeline
 from scripts.report.timeline import render_timeline_svg
+from tests import conftest
 
 
 def release(version: str, day: str) -> Release:
-    return Release(version, f"{day}T12:00:00Z", None, False, True, False)
+    return conftest.release(version, uploaded=f"{day}T12:00:00Z")
 
 
 def served(concurrent: bool, **extra) -> ModeObservation:
@@ -65,26 +66,26 @@ def observations(**flips: bool) -> list[Observation]:
 
 
 def test_summary_names_the_first_concurrent_release_with_counts():
-    line = render.summary(RELEASES, observations())[0]
+    line = summary.summary(RELEASES, observations())[0]
     assert "from Flask 1.0 (2018-04-26)" in line
     assert "2 of 2 observed releases since" in line
     assert "before 1.0: 2 of 2 observed releases serve one request at a time" in line
 
 
 def test_summary_follows_the_data_not_version_numbers():
-    line = render.summary(RELEASES, observations(**{"1.0": False}))[0]
+    line = summary.summary(RELEASES, observations(**{"1.0": False}))[0]
     assert "from Flask 1.1.1" in line
-    exception = render.summary(RELEASES, observations(**{"0.10": True}))[0]
+    exception = summary.summary(RELEASES, observations(**{"0.10": True}))[0]
     assert "exceptions, concurrent: 0.10" in exception
 
 
 def test_coverage_counts_statuses_and_missing_records():
-    line = render.summary(RELEASES, observations())[-1]
+    line = summary.summary(RELEASES, observations())[-1]
     assert line == "4 of 6 releases observed; not observed: 1 no-interpreter, 1 not audited yet."
 
 
 def test_rows_are_in_version_order_and_escaped():
-    table = render.matrix_table(RELEASES, observations())
+    table = matrix.matrix_table(RELEASES, observations())
     rows = [line.split(" | ")[0].strip("| ") for line in table.splitlines()[2:]]
     assert rows == ["0.9", "0.10", "0.12.5", "1.0", "1.1.1", "3.0.0"]
     assert "`ValueError: no \\| way`" in table
@@ -104,19 +105,20 @@ def test_timeline_is_wellformed_and_deterministic():
 
 
 def test_write_reports_is_stable(tmp_path):
-    catalogue.save(RELEASES, tmp_path / "releases.json")
+    layout = Layout(tmp_path)
+    catalogue.save(RELEASES, layout.releases)
     for observation in observations():
-        records.save(observation, tmp_path / "results")
-    paths = render.write_reports(tmp_path / "releases.json", tmp_path / "results", tmp_path / "r", tmp_path / "d")
+        records.save(observation, layout.results)
+    paths = pages.write_report(layout, layout.releases)
     first = {p: p.read_bytes() for p in paths}
     assert sorted(p.name for p in paths) == ["index.md", "matrix.md", "timeline.svg"]
-    render.write_reports(tmp_path / "releases.json", tmp_path / "results", tmp_path / "r", tmp_path / "d")
+    pages.write_report(layout, layout.releases)
     assert {p: p.read_bytes() for p in paths} == first
 
 
 def test_docs_page_has_a_claims_section_with_every_verdict():
     verdicts = claims.evaluate(observations(), None)
-    page = render.render_docs_page(RELEASES, observations(), render.claims_section(verdicts))
+    page = answer.render_answer_page(RELEASES, observations(), answer.claims_section(verdicts))
     section = page.split("## Claims", 1)[1].split("## How this was observed", 1)[0]
     for verdict in verdicts:
         assert f"  - Verdict: **{verdict.verdict}**" in section
@@ -128,7 +130,7 @@ def test_docs_page_has_a_claims_section_with_every_verdict():
 def test_matrix_states_when_the_observations_were_made():
     early = Observation("1.0", "2018-04-26", "ok", observed_at="2026-11-24T10:00:00Z")
     late = Observation("2.0.3", "2022-02-14", "ok", observed_at="2026-11-25T07:00:00Z")
-    assert render.observed_span([late, early]) == (
+    assert matrix.observed_span([late, early]) == (
         "Observed from 2026-11-24T10:00:00Z to 2026-11-25T07:00:00Z (UTC, each record's `observed_at`)."
     )
-    assert render.observed_span([]) == "No observation made yet."
+    assert matrix.observed_span([]) == "No observation made yet."

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import http.server
 import json
-import socketserver
 import sys
-import threading
+import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,18 +14,20 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from scripts.audit import harness
-from scripts.packages import environments as environment
-from scripts.packages import index
+from scripts.common.cli import OptionError
+from scripts.common.jsonio import read_json
+from scripts.common.loopback import HOST, free_port
+from scripts.common.processes import run
+from scripts.layout import REPO, ROOT
+from scripts.packages import environments, index
 from scripts.report import servers as servers_report
 from scripts.servers import loadgen
 from scripts.servers import records as server_records
 from scripts.servers import run as servers
 from scripts.servers.records import Measurement, Round, ServerResult, ServersRun
-from tests.conftest import processes_running
+from tests.conftest import processes_running, serving
 
-ROOT = Path(__file__).resolve().parent.parent
-COMMITTED = ROOT / "reports" / server_records.DATA
+COMMITTED = REPO.servers_data
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -48,22 +49,11 @@ class _Failing(_Handler):
     status = 503
 
 
-class _Threaded(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-
 @contextmanager
 def stdlib_server(handler: type[_Handler]) -> Iterator[int]:
-    """A real threaded HTTP server on 127.0.0.1 in this process, shut down on the way out."""
-    server = _Threaded((harness.HOST, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    """A real threaded HTTP server on 127.0.0.1 in this process; yields its port."""
+    with serving(handler) as url:
+        yield int(url.rstrip("/").rsplit(":", 1)[1])
 
 
 TINY = loadgen.Load(concurrency=4, seconds=0.3, timeout=5.0)
@@ -86,7 +76,7 @@ def test_load_client_counts_non_200_answers_as_errors():
 
 
 def test_load_client_counts_refused_connections_and_stops_at_its_request_budget():
-    port = harness.free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     seen = loadgen.run_round(port, "/fast", loadgen.Load(concurrency=2, seconds=5.0, max_requests=20, timeout=1.0))
     assert seen.requests == 0
     assert seen.error_kinds == {"ConnectionRefusedError": 20}
@@ -145,20 +135,21 @@ def test_measurement_summary_is_the_median_of_the_rounds():
 def test_run_round_trips_and_validates(tmp_path):
     run = sample_run()
     path = tmp_path / "servers.json"
-    server_records.save(run, path)
+    run.write(path)
     data = json.loads(path.read_text())
-    jsonschema.Draft202012Validator(server_records.schema()).validate(data)
-    assert server_records.load(path).to_json() == data == run.to_json()
+    validator = jsonschema.Draft202012Validator(read_json(server_records.SCHEMA_PATH))
+    validator.validate(data)
+    assert ServersRun.read(path).to_json() == data == run.to_json()
     broken = {**data, "servers": [{**data["servers"][0], "outcome": "fine"}]}
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.Draft202012Validator(server_records.schema()).validate(broken)
+        validator.validate(broken)
 
 
 @pytest.mark.skipif(not COMMITTED.exists(), reason="no committed server comparison yet")
 def test_committed_run_is_valid():
     data = json.loads(COMMITTED.read_text())
-    jsonschema.Draft202012Validator(server_records.schema()).validate(data)
-    assert server_records.load(COMMITTED).to_json() == data
+    jsonschema.Draft202012Validator(read_json(server_records.SCHEMA_PATH)).validate(data)
+    assert ServersRun.read(COMMITTED).to_json() == data
 
 
 def test_page_and_chart_are_deterministic_and_wellformed():
@@ -179,18 +170,19 @@ def test_page_and_chart_are_deterministic_and_wellformed():
 
 
 def test_options_parse_and_reject_nonsense():
-    settings, output, index_url = servers.options_from_args(["--rounds", "2", "--seconds", "0.5", "--concurrency", "8"])
-    assert (settings.rounds, settings.seconds, settings.concurrency) == (2, 0.5, (8,))
-    assert output == ROOT and index_url is None
-    with pytest.raises(SystemExit):
-        servers.options_from_args(["--rounds", "0"])
+    options = servers.parse_options(["--rounds", "2", "--seconds", "0.5", "--concurrency", "8"])
+    assert (options.settings.rounds, options.settings.seconds, options.settings.concurrency) == (2, 0.5, (8,))
+    assert options.output == REPO and options.index_url is None
+    for bad in (["--rounds", "0"], ["--seconds", "-1"], ["--concurrency", "0"], ["--servers", "nginx"]):
+        with pytest.raises(OptionError):
+            servers.parse_options(bad)
 
 
 def test_server_commands_bind_loopback_only():
     for server in servers.SERVERS:
         argv = server.argv(Path("/venv/bin/python"), 1234)
         assert "0.0.0.0" not in " ".join(argv)
-        assert f"{harness.HOST}:1234" in " ".join(argv) or argv[-1] == "1234"
+        assert f"{HOST}:1234" in " ".join(argv) or argv[-1] == "1234"
 
 
 # -- real servers: slow, they need Flask, waitress and gunicorn installed from the package index ---------
@@ -199,15 +191,15 @@ def test_server_commands_bind_loopback_only():
 @pytest.fixture(scope="module")
 def servers_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     location = tmp_path_factory.mktemp("servers-env")
-    environment.create_uv_venv(sys.executable, location)
-    python = environment.venv_python(location)
-    requirements = ROOT / "requirements" / "servers.txt"
-    done = environment.run(
-        [*environment.uv_command(), "pip", "install", "--python", str(python), "--index-url",
-         index.configured_index_url(), "-r", str(requirements)],
+    environments.create_uv_venv(sys.executable, location)
+    python = environments.venv_python(location)
+    group = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["servers"]
+    done = run(
+        [*environments.uv_command(), "pip", "install", "--python", python, "--index-url",
+         index.configured_index_url(), *group],
         timeout=600,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.ok, done.output[-4000:]
     return python
 
 

@@ -1,23 +1,45 @@
-"""Observation records: what one audit of one release saw, and how it is stored.
+"""Observation records: what one audit of one release saw, as data.
 
-One record type flows from the harness to the renderer. Records are JSON files
-validated by ``observation.schema.json`` (shipped beside this module) and always
-written atomically, so an interrupted run never leaves a half-written file behind.
+One record type flows from the harness to the renderer. A record is a JSON file,
+``reports/results/flask-<version>.json``, valid against ``observation.schema.json`` beside this
+module (its prose companion is ``observation.schema.md``); a test proves the dataclasses and the
+schema agree field by field. Records hold what was observed, never how long it took.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal, get_args
+
+from scripts.common.jsonio import DataError, JsonRecord, parse_record, read_json, write_json_atomic
+from scripts.layout import release_file
+
+__all__ = [
+    "MODES",
+    "MODE_CALLS",
+    "SCHEMA_PATH",
+    "Build",
+    "EarlierSchema",
+    "Mode",
+    "ModeObservation",
+    "Observation",
+    "Outcome",
+    "Status",
+    "WorkerKind",
+    "behaviour",
+    "load",
+    "load_all",
+    "save",
+]
 
 SCHEMA_PATH = Path(__file__).with_name("observation.schema.json")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-#: The ways the probe is started, in report order, with the call each one makes.
+#: The ways the probe is started, in report order.
+Mode = Literal["default", "threaded", "processes3", "threaded_processes3", "flask_run", "processes3_nofork"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+#: The call each mode makes, as a user would write it.
 MODE_CALLS: dict[str, str] = {
     "default": "app.run()",
     "threaded": "app.run(threaded=True)",
@@ -26,26 +48,35 @@ MODE_CALLS: dict[str, str] = {
     "flask_run": "flask run",
     "processes3_nofork": "app.run(threaded=False, processes=3) without os.fork",
 }
-MODES = tuple(MODE_CALLS)
+#: The mode that needs the release's ``flask`` command; releases before 0.11 have none.
+CLI_MODE: Mode = "flask_run"
 
-#: Release-level outcomes. Everything but "ok" names the step that failed.
-STATUSES = ("ok", "install-failed", "import-failed", "server-failed", "timeout", "no-interpreter", "no-distribution")
+#: Release-level outcomes. Everything but "ok" names the step that failed, or why it was not run.
+Status = Literal[
+    "ok", "install-failed", "import-failed", "server-failed", "timeout", "no-interpreter", "no-distribution"
+]
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 #: Mode-level outcomes: the server answered, exited with an error, listened but dropped every
 #: request unanswered, or never answered in time.
-OUTCOMES = ("served", "error", "requests-failed", "timeout")
+Outcome = Literal["served", "error", "requests-failed", "timeout"]
 
 #: How a served mode handled requests, as observed from inside the handler.
-WORKER_KINDS = ("threads", "forked processes", "main thread only")
+WorkerKind = Literal["threads", "forked processes", "main thread only"]
 
 
 @dataclass
 class ModeObservation:
     """What one mode (one way of starting the server) was seen to do."""
 
+    #: Where this record type stands in the schema (a JSON pointer).
+    schema_node: ClassVar[str] = "/properties/modes/additionalProperties"
+
     call: str
-    outcome: str
+    outcome: Outcome
     error: str | None = None
+    #: The exception the server itself logged, when it dropped requests (``requests-failed``).
+    server_log: str | None = None
     #: Concurrency phase: ``sent`` requests held open at once; how many entered the handler together.
     sent: int = 0
     concurrent: bool | None = None
@@ -56,83 +87,100 @@ class ModeObservation:
     distinct_pids: int | None = None
     distinct_threads: int | None = None
     served_by_server_process: bool | None = None
-    workers: str | None = None
+    workers: WorkerKind | None = None
     multithread: bool | None = None
     multiprocess: bool | None = None
     server_classes: list[str] = field(default_factory=list)
-    seconds: float | None = None
+
+
+def behaviour(seen: ModeObservation | None) -> str:
+    """A mode's behaviour in words: what the log prints and what the regression alarm compares."""
+    if seen is None:
+        return "not available"
+    if seen.outcome != "served":
+        return f"{seen.outcome}: {seen.error}"
+    words = f"{'concurrent' if seen.concurrent else 'one at a time'}, {seen.workers}, {seen.max_in_flight} in flight"
+    if seen.workers == "forked processes":
+        words += f", {seen.distinct_pids} pids for {seen.sequential} requests"
+    return words
 
 
 @dataclass
-class Observation:
+class Build:
+    """How the release's environment was built."""
+
+    #: Where this record type stands in the schema (a JSON pointer).
+    schema_node: ClassVar[str] = "/properties/environment"
+
+    installer: Literal["uv", "pip"]
+    #: Dependencies are the newest uploaded before this UTC time; None where the index has no upload dates.
+    cutoff: str | None
+    requirements: list[str]
+    #: Deviations from the era's set that were needed to install it, and why.
+    changes: list[str]
+    #: Why this interpreter was chosen.
+    interpreter_rule: str
+
+
+@dataclass
+class Observation(JsonRecord):
     """One audited release: its environment, its status and what every mode did."""
 
     flask: str
     released: str | None
-    status: str
+    status: Status
     python: str | None = None
     packages: dict[str, str] = field(default_factory=dict)
     detail: str | None = None
-    environment: dict[str, Any] = field(default_factory=dict)
-    modes: dict[str, ModeObservation] = field(default_factory=dict)
+    environment: Build | None = None
+    modes: dict[Mode, ModeObservation] = field(default_factory=dict)
     observed_at: str | None = None
     cache_key: str | None = None
     #: ``sys.platform`` of the machine that observed it: CI runners add win32 and darwin cells.
     platform: str | None = None
     schema_version: int = SCHEMA_VERSION
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Observation:
+        """The record from its JSON form (raises KeyError, TypeError or ValueError when it is not one)."""
         data = dict(data)
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"schema_version {data.get('schema_version')!r}, this code reads {SCHEMA_VERSION}")
+        unknown = set(data.get("modes", {})) - set(MODES)
+        if unknown:
+            raise ValueError(f"unknown modes {sorted(unknown)}")
         data["modes"] = {name: ModeObservation(**mode) for name, mode in data.get("modes", {}).items()}
+        data["environment"] = Build(**data["environment"]) if data.get("environment") else None
         return cls(**data)
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` so that readers see the old file or the new one, never a part."""
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+class EarlierSchema(DataError):
+    """A record written under an earlier schema: not damaged, made by older code; observing again replaces it."""
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def record_path(results_dir: Path, version: str) -> Path:
-    return results_dir / f"flask-{version}.json"
-
-
-def save(observation: Observation, results_dir: Path) -> Path:
-    path = record_path(results_dir, observation.flask)
+def save(observation: Observation, folder: Path) -> Path:
+    """Write the record atomically into ``folder``; return its path."""
+    path = release_file(folder, observation.flask)
     write_json_atomic(path, observation.to_json())
     return path
 
 
 def load(path: Path) -> Observation:
-    return Observation.from_json(read_json(path))
+    """The record at ``path``.
+
+    :raises DataError: it is missing, not JSON, or not an observation record; the message names the file.
+    """
+    remedy = f"restore it (git checkout -- {path.name}) or observe the release again with --force"
+    data = read_json(path, remedy)
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and version < SCHEMA_VERSION:
+        raise EarlierSchema(path, f"has schema version {version}, not {SCHEMA_VERSION}", remedy)
+    return parse_record(path, data, Observation.from_json, "an observation record", remedy)
 
 
-def load_all(results_dir: Path) -> list[Observation]:
-    """Every record in ``results_dir`` (unordered; callers sort by version)."""
-    return [load(path) for path in sorted(results_dir.glob("flask-*.json"))]
+def load_all(folder: Path) -> list[Observation]:
+    """Every record in ``folder`` (unordered; callers sort by version).
 
-
-def schema() -> dict[str, Any]:
-    return read_json(SCHEMA_PATH)
+    :raises DataError: for the first record that cannot be read.
+    """
+    return [load(path) for path in sorted(folder.glob("flask-*.json"))]

@@ -1,43 +1,47 @@
 """One release through the pipeline: environment, probe runs, observation record.
 
-Nothing here knows about nox: the noxfile (or a test) hands over the plan, the
-environment's location and a log function, and gets the written record back.
+Nothing here knows about nox: the noxfile (or a test, or the regression alarm) hands over the
+plan, the environment's location and a log function, and gets the observation back.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts.audit import harness, records
-from scripts.audit.records import MODES, ModeObservation, Observation
-from scripts.packages import catalogue, index, interpreters
-from scripts.packages import environments as environment
-from scripts.packages import era as pins
-from scripts.packages.environments import InstallRequest, SetupFailed
-from scripts.packages.era import Plan, cutoff
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-RELEASES = ROOT / "reports" / "releases.json"
-#: A change to any of these can change what is observed, so they key the cache (with every probe).
-OBSERVING_SOURCES = (
-    ROOT / "scripts" / "audit" / "harness.py",
-    ROOT / "scripts" / "packages" / "environments.py",
-    ROOT / "scripts" / "packages" / "era.py",
-    ROOT / "scripts" / "audit" / "run.py",
+from scripts.audit import cache, harness
+from scripts.audit.plan import Plan
+from scripts.audit.probe import has_cli
+from scripts.audit.records import (
+    CLI_MODE,
+    MODES,
+    Build,
+    EarlierSchema,
+    Mode,
+    ModeObservation,
+    Observation,
+    Status,
+    behaviour,
+    load,
+    save,
 )
-PROBES = ROOT / "probes"
-#: Interpreter versions remembered between nox start-ups (see interpreters.discover).
-INTERPRETER_CACHE = ROOT / ".nox" / ".cache" / "interpreters.json"
+from scripts.common import cli
+from scripts.common.clock import now, stamp
+from scripts.layout import REPO, Layout, release_file
+from scripts.packages import environments, index
+from scripts.packages.environments import InstallRequest, Inventory, SetupFailed
+from scripts.packages.era import cutoff
+
+__all__ = ["Options", "cached", "not_runnable", "observe", "options_parser", "run"]
 
 Log = Callable[[str], None]
+#: The probe's /hold gives up on the harness after this long (probes/app.py, HOLD_SECONDS).
+PROBE_HOLD_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -48,70 +52,58 @@ class Options:
     index_url: str | None = None
     force: bool = False
     #: Where reports/ and docs/ are written; the repository itself unless --output says otherwise.
-    output: Path = ROOT
-    modes: tuple[str, ...] = MODES
+    output: Layout = REPO
+    modes: tuple[Mode, ...] = MODES
     settings: harness.Settings = field(default_factory=harness.Settings)
     #: How many modes of one release are observed at once (each its own probe, port and control socket).
     mode_jobs: int = 3
 
 
-def observing_sources() -> list[Path]:
-    return [*OBSERVING_SOURCES, *sorted(PROBES.glob("*.py"))]
+def options_parser() -> cli.Parser:
+    parser = cli.parser(
+        "nox -s audit --",
+        "Options of the Flask audit.",
+        [cli.add_index_url, lambda p: cli.add_output(p, REPO.root), lambda p: cli.add_force(p, "releases")],
+    )
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="modes to observe")
+    parser.add_argument(
+        "--negative-window",
+        type=cli.bounded_float(
+            0.0, 10.0, f"it must end well before the probe stops holding, after {PROBE_HOLD_SECONDS:g}s"
+        ),
+        default=harness.Settings.negative_window,
+        metavar="SECONDS",
+        help="how long to wait for another held request before concluding the server serialises (default %(default)s)",
+    )
+    parser.add_argument(
+        "--mode-jobs",
+        type=cli.positive_int,
+        default=Options.mode_jobs,
+        metavar="N",
+        help="how many modes of one release to observe at once (default %(default)s)",
+    )
+    return parser
 
 
-def plan_key(plan: Plan) -> str:
-    """What is known before installing: release, interpreter version, installer, era, observing sources."""
-    digest = hashlib.sha256()
-    interpreter = plan.interpreter.version_text if plan.interpreter else "none"
-    era = cutoff(plan.release)
-    digest.update(f"{plan.version}|{interpreter}|{plan.installer}|{era}".encode())
-    for source in observing_sources():
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def environment_key(held: environment.Inventory) -> str:
-    """What the environment holds: its exact Python and every installed distribution (tooling included)."""
-    listing = [f"python=={held.python}", *(f"{name}=={version}" for name, version in held.distributions.items())]
-    return hashlib.sha256("\n".join(listing).encode()).hexdigest()[:16]
-
-
-NOTHING_INSTALLED = environment.Inventory(None, {})
-
-
-def cache_key(plan: Plan, held: environment.Inventory = NOTHING_INSTALLED) -> str:
-    """``<plan key>-<environment key>``: a record is reused only when both parts match."""
-    return f"{plan_key(plan)}-{environment_key(held)}"
-
-
-def results_dir(output: Path) -> Path:
-    return output / "reports" / "results"
-
-
-def cached(plan: Plan, results: Path, location: Path | None = None) -> Observation | None:
-    """The stored observation when it was made under the same key, else None.
-
-    With ``location`` (the release's environment) the whole key is checked against what the
-    environment holds now, which costs one interpreter start; without it only the plan part is,
-    and the record's own package list is taken on trust.
-    """
-    path = records.record_path(results, plan.version)
-    if not path.exists():
-        return None
-    observation = records.load(path)
-    stored = observation.cache_key or ""
-    if location is None:
-        return observation if stored.split("-")[0] == plan_key(plan) else None
-    runnable = not_runnable(plan) is None
-    held = environment.inventory(environment.venv_python(location)) if runnable else NOTHING_INSTALLED
-    return observation if stored == cache_key(plan, held) else None
+def parse_options(args: list[str]) -> Options:
+    """The audit's options from what follows ``--``; raises cli.OptionError naming a bad one."""
+    parsed: argparse.Namespace = options_parser().parse_args(args)
+    return Options(
+        index_url=parsed.index_url,
+        force=parsed.force,
+        output=Layout(parsed.output),
+        modes=tuple(m for m in MODES if m in parsed.modes),
+        settings=harness.Settings(negative_window=parsed.negative_window),
+        mode_jobs=parsed.mode_jobs,
+    )
 
 
 def _observation(
     plan: Plan,
-    status: str,
+    status: Status,
     detail: str | None = None,
-    held: environment.Inventory = NOTHING_INSTALLED,
+    held: Inventory = cache.NOTHING_INSTALLED,
+    settings: harness.Settings = harness.DEFAULT_SETTINGS,
     **fields: object,
 ) -> Observation:
     return Observation(
@@ -119,8 +111,8 @@ def _observation(
         released=plan.release.released,
         status=status,
         detail=detail,
-        observed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        cache_key=cache_key(plan, held),
+        observed_at=stamp(),
+        cache_key=cache.cache_key(plan, held, settings),
         platform=sys.platform,
         **fields,  # type: ignore[arg-type]
     )
@@ -135,58 +127,67 @@ def not_runnable(plan: Plan) -> Observation | None:
     return None
 
 
-def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Path, dict[str, object]]:
+def cached(plan: Plan, results: Path, location: Path | None = None, options: Options = Options()) -> Observation | None:
+    """The stored observation when it was made under the same key, else None.
+
+    With ``location`` (the release's environment) the whole key is checked against what the
+    environment holds now, which costs one interpreter start; without it only the plan part is,
+    and the record's own package list is taken on trust.
+    """
+    path = release_file(results, plan.version)
+    if not path.exists():
+        return None
+    try:
+        observation = load(path)
+    except EarlierSchema:
+        return None  # made by older code: its key cannot match, and observing again replaces it
+    stored = observation.cache_key or ""
+    if location is None:
+        return observation if stored.split("-")[0] == cache.plan_key(plan, options.settings) else None
+    runnable = not_runnable(plan) is None
+    held = environments.inventory(environments.venv_python(location)) if runnable else cache.NOTHING_INSTALLED
+    return observation if stored == cache.cache_key(plan, held, options.settings) else None
+
+
+def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Path, Build]:
     """Create (if needed) and fill the environment; return its python and how it was built."""
     assert plan.interpreter is not None
     era = cutoff(plan.release)
-    python = environment.venv_python(location)
+    python = environments.venv_python(location)
     # No era where the index gives no upload dates (a local PEP 503 index): its newest files are taken.
-    era_text = environment.utc(era) if era else None
-    wanted = environment.Build(plan.installer, plan.interpreter.path, f"flask=={plan.version}", era_text)
-    previous = environment.recorded_build(location)
+    wanted = environments.Build(
+        plan.installer, plan.interpreter.path, f"flask=={plan.version}", stamp(era) if era else None
+    )
+    previous = environments.recorded_build(location)
     if python.exists() and previous is not None and previous.same_request(wanted):
         log(f"reusing the environment filled for {wanted.requirement} ({location})")
         changes = previous.changes
     else:
         changes = _fill(plan, location, options, wanted, log)
-    built = {
-        "installer": plan.installer,
-        "cutoff": wanted.cutoff,
-        "requirements": [wanted.requirement],
-        "changes": changes,
-        "interpreter_rule": plan.rule,
-    }
-    return python, built
+    return python, Build(plan.installer, wanted.cutoff, [wanted.requirement], changes, plan.rule)
 
 
-def _fill(plan: Plan, location: Path, options: Options, wanted: environment.Build, log: Log) -> list[str]:
+def _fill(plan: Plan, location: Path, options: Options, wanted: environments.Build, log: Log) -> list[str]:
     """Install the release into the environment (creating it if needed) and stamp it when it imports."""
     assert plan.interpreter is not None
     index_url = index.configured_index_url(options.index_url)
-    request = InstallRequest(wanted.requirement, index_url, cutoff(plan.release), datetime.now(UTC))
-    python = environment.venv_python(location)
+    request = InstallRequest(wanted.requirement, index_url, cutoff(plan.release), now())
+    python = environments.venv_python(location)
     if location.exists():
-        environment.forget_build(location)
+        environments.forget_build(location)
     if plan.installer == "pip":
-        environment.create_virtualenv(plan.interpreter.path, location, log)
-        changes = environment.pip_install(python, request, log)
+        environments.create_virtualenv(plan.interpreter.path, location, log)
+        changes = environments.pip_install(python, request, log)
     else:
         if not python.exists():
-            environment.create_uv_venv(plan.interpreter.path, location, log)
-        changes = environment.uv_install(python, request, log)
-    environment.check_import(python)
-    environment.record_build(location, replace(wanted, index_url=index_url, changes=changes))
+            environments.create_uv_venv(plan.interpreter.path, location, log)
+        changes = environments.uv_install(python, request, log)
+    environments.check_import(python)
+    environments.record_build(location, replace(wanted, index_url=index_url, changes=changes))
     return changes
 
 
-def describe(seen: ModeObservation) -> str:
-    """One log line for a mode's observation."""
-    if seen.outcome != "served":
-        return f"{seen.outcome}: {seen.error}"
-    return f"{seen.max_in_flight} of {seen.sent} held requests in flight at once ({seen.workers})"
-
-
-def status_from_default(default: ModeObservation | None) -> tuple[str, str | None]:
+def status_from_default(default: ModeObservation | None) -> tuple[Status, str | None]:
     """The release status follows plain ``app.run()``: the mode every user gets."""
     if default is None or default.outcome == "served":
         return "ok", None
@@ -194,23 +195,29 @@ def status_from_default(default: ModeObservation | None) -> tuple[str, str | Non
 
 
 def run(plan: Plan, location: Path, options: Options, log: Log = print) -> Observation:
-    """Audit one release and write its record atomically; a failure is recorded, not raised.
+    """Audit one release and write its record atomically; a failure of the release is recorded, not raised.
 
     A machine without the release's interpreter does not overwrite an observation made on one that had it.
+
+    :param plan: the release and the interpreter chosen for it.
+    :param location: the release's environment (created and filled when it does not hold the release).
+    :param options: the command line's options.
+    :param log: where progress lines go (nox's session log).
     """
     observation = observe(plan, location, options, log)
-    path = records.record_path(results_dir(options.output), plan.version)
+    results = options.output.results
+    path = release_file(results, plan.version)
     if observation.status == "no-interpreter" and path.exists():
-        kept = records.load(path)
+        kept = load(path)  # an unreadable record fails here, before anything replaces it
         if kept.status != "no-interpreter":
             log(f"{observation.detail}; kept the observation of {kept.observed_at} ({kept.status})")
             return kept
-    records.save(observation, results_dir(options.output))
+    save(observation, results)
     return observation
 
 
 def observe(plan: Plan, location: Path, options: Options, log: Log = print) -> Observation:
-    """Audit one release without writing anything; a failure is part of the observation, not raised."""
+    """Audit one release without writing anything; a failure of the release is part of the observation."""
     observation = not_runnable(plan)
     if observation is not None:
         return observation
@@ -222,19 +229,20 @@ def observe(plan: Plan, location: Path, options: Options, log: Log = print) -> O
         log(f"{exc.status}: {exc.detail}")
         # Keyed on nothing installed, which an existing environment never matches: the next run tries
         # again, since the cause (the network, the index) may have gone away.
-        return _observation(plan, exc.status, exc.detail, python=plan.interpreter.version_text)
+        return _observation(
+            plan, exc.status, exc.detail, settings=options.settings, python=plan.interpreter.version_text
+        )
     ready = time.monotonic()
-    modes = observe_modes(python, options)
-    for mode, seen in modes.items():
-        log(f"{mode}: {describe(seen)}")
+    modes = observe_modes(python, options, log)
     log(f"environment ready in {ready - started:.2f}s, {len(modes)} modes observed in {time.monotonic() - ready:.2f}s")
     status, detail = status_from_default(modes.get("default"))
-    held = environment.inventory(python)
+    held = environments.inventory(python)
     return _observation(
         plan,
         status,
         detail,
         held,
+        options.settings,
         python=held.python,
         packages=held.packages,
         environment=built,
@@ -242,49 +250,21 @@ def observe(plan: Plan, location: Path, options: Options, log: Log = print) -> O
     )
 
 
-def observe_modes(python: Path, options: Options) -> dict[str, ModeObservation]:
+def observe_modes(python: Path, options: Options, log: Log = print) -> dict[Mode, ModeObservation]:
     """Every requested mode the environment supports, ``options.mode_jobs`` probes at a time, in mode order.
 
     Modes share nothing (each probe gets its own free port and control socket), so running them
-    side by side overlaps their start-up and their negative windows.
+    side by side overlaps their start-up and their negative windows. Each mode's time goes to the
+    log, never into the record.
     """
-    wanted = [m for m in options.modes if m != harness.CLI_MODE or harness.has_cli(python)]
-    with ThreadPoolExecutor(max_workers=max(1, options.mode_jobs), thread_name_prefix="mode") as pool:
-        seen = list(pool.map(lambda mode: harness.observe_mode(python, mode, options.settings), wanted))
-    return dict(zip(wanted, seen, strict=True))
+    wanted = [m for m in options.modes if m != CLI_MODE or has_cli(python)]
 
+    def timed(mode: Mode) -> tuple[ModeObservation, float]:
+        started = time.monotonic()
+        return harness.observe_mode(python, mode, options.settings), time.monotonic() - started
 
-def plans(releases_path: Path = RELEASES) -> list[Plan]:
-    """One plan per audited release, from the stored catalogue and this machine's interpreters."""
-    found = interpreters.discover(INTERPRETER_CACHE)
-    return [pins.plan(release, found) for release in catalogue.audited(catalogue.load(releases_path))]
-
-
-def options_from_args(args: list[str]) -> Options:
-    """Parse the audit's own options (what follows ``--`` on the nox command line)."""
-    parser = argparse.ArgumentParser(prog="nox -s audit --", description="Options of the Flask audit.")
-    parser.add_argument("--force", action="store_true", help="re-observe even where a cached observation exists")
-    parser.add_argument("--index-url", help="package index (Simple API); default: your uv/pip configuration")
-    parser.add_argument("--output", type=Path, default=ROOT, help="write reports/ and docs/ under this folder")
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="modes to observe")
-    parser.add_argument(
-        "--negative-window",
-        type=float,
-        default=harness.Settings.negative_window,
-        help="seconds to wait for another held request before concluding the server serialises",
-    )
-    parser.add_argument(
-        "--mode-jobs",
-        type=int,
-        default=Options.mode_jobs,
-        help="how many modes of one release to observe at once (default %(default)s)",
-    )
-    parsed = parser.parse_args(args)
-    return Options(
-        index_url=parsed.index_url,
-        force=parsed.force,
-        output=parsed.output.resolve(),
-        modes=tuple(m for m in MODES if m in parsed.modes),
-        settings=harness.Settings(negative_window=parsed.negative_window),
-        mode_jobs=parsed.mode_jobs,
-    )
+    with ThreadPoolExecutor(max_workers=options.mode_jobs, thread_name_prefix="mode") as pool:
+        seen = list(pool.map(timed, wanted))
+    for mode, (observation, seconds) in zip(wanted, seen, strict=True):
+        log(f"{mode}: {behaviour(observation)} ({seconds:.2f}s)")
+    return {mode: observation for mode, (observation, _) in zip(wanted, seen, strict=True)}

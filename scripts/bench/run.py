@@ -2,43 +2,49 @@
 
 Every run goes through nox the way a user runs it, in a temporary folder (environments and
 records), so the committed ``reports/results`` are never touched. The numbers are stored in
-``reports/bench.json``; ``scripts/bench_report`` renders ``reports/bench.md`` from them.
+``reports/bench.json`` (``bench.records``); ``report.bench`` renders ``reports/bench.md`` from them.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts.audit import harness, records
-from scripts.audit import run as audit
+from scripts.audit import harness
+from scripts.audit.plan import Plan
+from scripts.audit.plan import plans as plans_for
+from scripts.audit.records import MODES, Mode, load
+from scripts.audit.run import Options as AuditOptions
+from scripts.audit.run import not_runnable
+from scripts.bench.records import Bench, EnvironmentPair, Measurement, Phase, median
+from scripts.common import cli
+from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
-from scripts.packages import environments as environment
-from scripts.packages import era as pins
-from scripts.packages import index
+from scripts.common.processes import run
+from scripts.layout import REPO, ROOT, Layout, release_file
+from scripts.packages import catalogue, environments, index
 from scripts.packages.environments import InstallRequest
-from scripts.packages.era import Plan
-from scripts.report.bench import Bench, EnvironmentPair, Measurement, Phase, median, render, table
+from scripts.packages.era import cutoff
+from scripts.packages.interpreters import Interpreter, discover
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+__all__ = ["BenchOptions", "main", "parse"]
+
 NOXFILE = ROOT / "noxfile.py"
 #: One release per era: Python 2.7 + pip, the 0.x line, 1.0 (threads by default), old pins, today's.
 FIXED = ("0.9", "0.12.5", "1.0", "1.0.3", "2.0.3", "3.1.3")
 RUN_TIMEOUT = 3600.0
 ALL = 62
 _READY = re.compile(r"environment ready in ([\d.]+)s, (\d+) modes observed in ([\d.]+)s")
-_SESSION = re.compile(r"Running session audit\(([^)]+)\)")
+_SESSION = re.compile(r"Running session observe\(([^)]+)\)")
+_MODE_LINE = re.compile(r"nox > (?P<mode>\w+): .* \((?P<seconds>[\d.]+)s\)$")
 
 Log = Callable[[str], None]
 
@@ -52,8 +58,8 @@ class BenchOptions:
     jobs: int
     mode_jobs: int
     workdir: Path | None
-    report_dir: Path
     index_url: str | None
+    interpreter_cache: Path | None = None
 
 
 @dataclass
@@ -63,31 +69,38 @@ class Timed:
     output: str
 
 
-def parse(args: Sequence[str]) -> BenchOptions:
-    parser = argparse.ArgumentParser(prog="nox -s bench --", description="Time the audit.")
+def parse(args: Sequence[str], interpreter_cache: Path | None = None) -> tuple[BenchOptions, Layout]:
+    """The benchmark's options from what follows ``--``, and where its data and page go."""
+    parser = cli.parser(
+        "nox -s bench --", "Time the audit.", [cli.add_index_url, lambda p: cli.add_output(p, REPO.root)]
+    )
     parser.add_argument(
         "--releases", default="fixed", help="'fixed' (default: one release per era), 'all', or versions: 1.0,2.0.3"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of the cheap measurements (median shown)")
-    parser.add_argument("--cold-rounds", type=int, default=1, help="rounds of the cold audit (each rebuilds all)")
-    parser.add_argument("--pair-rounds", type=int, default=1, help="rounds of the uv / venv + pip comparison")
-    parser.add_argument("--jobs", type=int, default=2, help="nox -j for the audit runs")
-    parser.add_argument("--mode-jobs", type=int, default=audit.Options.mode_jobs, help="audit --mode-jobs")
+    parser.add_argument("--rounds", type=cli.positive_int, default=3, help="rounds of the cheap measurements")
+    parser.add_argument("--cold-rounds", type=cli.positive_int, default=1, help="rounds of the cold audit")
+    parser.add_argument("--pair-rounds", type=cli.positive_int, default=1, help="rounds of uv against venv + pip")
+    parser.add_argument("--jobs", type=cli.positive_int, default=2, help="nox -j for the audit runs")
+    parser.add_argument("--mode-jobs", type=cli.positive_int, default=AuditOptions.mode_jobs, help="audit --mode-jobs")
     parser.add_argument("--workdir", type=Path, help="where environments and records go (default: a temp folder)")
-    parser.add_argument("--report-dir", type=Path, default=ROOT / "reports", help="where bench.json/.md go")
-    parser.add_argument("--index-url", help="package index (default: your uv/pip configuration)")
     parsed = parser.parse_args(args)
-    return BenchOptions(
+    options = BenchOptions(
         releases=tuple(parsed.releases.split(",")),
-        rounds=max(1, parsed.rounds),
-        cold_rounds=max(1, parsed.cold_rounds),
-        pair_rounds=max(1, parsed.pair_rounds),
-        jobs=max(1, parsed.jobs),
-        mode_jobs=max(1, parsed.mode_jobs),
+        rounds=parsed.rounds,
+        cold_rounds=parsed.cold_rounds,
+        pair_rounds=parsed.pair_rounds,
+        jobs=parsed.jobs,
+        mode_jobs=parsed.mode_jobs,
         workdir=parsed.workdir,
-        report_dir=parsed.report_dir.resolve(),
         index_url=parsed.index_url,
+        interpreter_cache=interpreter_cache,
     )
+    return options, Layout(parsed.output)
+
+
+def audit_plans(found: list[Interpreter]) -> list[Plan]:
+    """One plan per release of the repository's catalogue."""
+    return plans_for(catalogue.load(REPO.releases), found)
 
 
 def chosen(plans: list[Plan], wanted: tuple[str, ...]) -> list[Plan]:
@@ -98,7 +111,7 @@ def chosen(plans: list[Plan], wanted: tuple[str, ...]) -> list[Plan]:
     by_version = {plan.version: plan for plan in plans}
     missing = [name for name in names if name not in by_version]
     if missing:
-        raise SystemExit(f"not in reports/releases.json: {', '.join(missing)}; pick from `nox -l`")
+        raise cli.OptionError(f"--releases: not in reports/releases.json: {', '.join(missing)}; pick from `nox -l`")
     return [by_version[name] for name in names]
 
 
@@ -107,33 +120,40 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(argv: Sequence[str], what: str) -> Timed:
+class BenchFailed(RuntimeError):
+    """A run the benchmark times failed: its numbers would mean nothing; the message has its output."""
+
+
+def timed(argv: Sequence[str | Path], what: str) -> Timed:
     """Run a command to the end (bounded), returning its wall and CPU seconds; fail loudly if it fails."""
     cpu, start = children_cpu(), time.monotonic()
-    done = subprocess.run(
-        [str(a) for a in argv],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    done = run(argv, RUN_TIMEOUT, cwd=ROOT)
     wall, used = time.monotonic() - start, children_cpu() - cpu
-    if done.returncode != 0:
-        raise SystemExit(f"{what} failed ({done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}")
-    return Timed(wall, used, done.stdout + done.stderr)
+    if not done.ok:
+        raise BenchFailed(f"{what} failed ({done.returncode}):\n{done.output[-4000:]}")
+    return Timed(wall, used, done.output)
 
 
 def nox_audit(
     plans: Sequence[Plan], envdir: Path, output: Path, options: BenchOptions, *extra: str, jobs: int | None = None
 ) -> Timed:
-    sessions = [f"audit({plan.version})" for plan in plans]
+    """``nox -s observe(…)… render``: the releases' sessions and the report, as ``nox -s audit`` runs them."""
+    sessions = [f"observe({plan.version})" for plan in plans]
     after = ["--output", str(output), "--mode-jobs", str(options.mode_jobs), *extra]
     if options.index_url:
         after += ["--index-url", options.index_url]
-    argv = [sys.executable, "-m", "nox", "-f", NOXFILE, "--envdir", envdir, "-j", str(jobs or options.jobs)]
-    return timed([*argv, "-s", *sessions, "--", *after], f"nox audit of {len(plans)} releases")
+    argv: list[str | Path] = [
+        sys.executable,
+        "-m",
+        "nox",
+        "-f",
+        NOXFILE,
+        "--envdir",
+        envdir,
+        "-j",
+        str(jobs or options.jobs),
+    ]
+    return timed([*argv, "-s", *sessions, "render", "--", *after], f"nox audit of {len(plans)} releases")
 
 
 def session_phases(run: str, output: str, plans: Sequence[Plan]) -> list[Phase]:
@@ -153,51 +173,58 @@ def session_phases(run: str, output: str, plans: Sequence[Plan]) -> list[Phase]:
     return [*phases, Phase(run, "modes observed (wall per release)", round(observing, 2))] if ready else phases
 
 
-def mode_phases(run: str, results: Path) -> list[Phase]:
-    """Seconds per mode, summed over the records of one run (each includes start-up and stop)."""
+def mode_phases(run: str, output: str) -> list[Phase]:
+    """Seconds per mode, summed over the sessions' log lines of one run (each includes start-up and stop)."""
     sums: dict[str, float] = {}
-    for observation in records.load_all(results):
-        for mode, seen in observation.modes.items():
-            sums[mode] = sums.get(mode, 0.0) + (seen.seconds or 0.0)
-    return [Phase(run, f"mode {mode} (start, observe, stop)", round(s, 2)) for mode, s in sums.items()]
+    for line in output.splitlines():
+        found = _MODE_LINE.search(line)
+        if found and found["mode"] in MODES:
+            sums[found["mode"]] = sums.get(found["mode"], 0.0) + float(found["seconds"])
+    return [Phase(run, f"mode {mode} (start, observe, stop)", round(sums[mode], 2)) for mode in MODES if mode in sums]
 
 
 def environment_of(envdir: Path, version: str) -> Path | None:
     """The filled environment of ``version`` under ``envdir``, found by its build stamp."""
-    for stamp in envdir.glob(f"*/{environment.BUILD_STAMP}"):
-        build = environment.recorded_build(stamp.parent)
+    for stamped in envdir.glob(f"*/{environments.BUILD_STAMP}"):
+        build = environments.recorded_build(stamped.parent)
         if build is not None and build.requirement == f"flask=={version}":
-            return stamp.parent
+            return stamped.parent
     return None
 
 
-def verdict_rounds(python: Path, mode: str, rounds: int) -> list[float]:
-    return [harness.observe_mode(python, mode, harness.Settings()).seconds or 0.0 for _ in range(rounds)]
+def verdict_rounds(python: Path, mode: Mode, rounds: int) -> list[float]:
+    """Seconds to start, observe and stop one mode, ``rounds`` times."""
+    seconds = []
+    for _ in range(rounds):
+        started = time.monotonic()
+        harness.observe_mode(python, mode, harness.Settings())
+        seconds.append(round(time.monotonic() - started, 3))
+    return seconds
 
 
 def pair(plan: Plan, work: Path, index_url: str, log: Log) -> EnvironmentPair | None:
     """Make ``plan``'s environment with uv, then with venv + pip pinned to what uv installed."""
     assert plan.interpreter is not None
-    era = pins.cutoff(plan.release)
+    era = cutoff(plan.release)
     if era is None:
         return None
-    request = InstallRequest(f"flask=={plan.version}", index_url, era, datetime.now(UTC))
+    request = InstallRequest(f"flask=={plan.version}", index_url, era, now())
     uv_dir, pip_dir = work / f"uv-{plan.version}", work / f"pip-{plan.version}"
     work.mkdir(parents=True, exist_ok=True)
     for folder in (uv_dir, pip_dir):
         shutil.rmtree(folder, ignore_errors=True)
     start = time.monotonic()
-    python = environment.create_uv_venv(plan.interpreter.path, uv_dir)
+    python = environments.create_uv_venv(plan.interpreter.path, uv_dir)
     outputs: list[str] = []
     try:
-        environment.uv_install(python, request, outputs=outputs)
-    except environment.SetupFailed as exc:
+        environments.uv_install(python, request, outputs=outputs)
+    except environments.SetupFailed as exc:
         log(f"{plan.version}: uv failed ({exc.detail}), left out of the comparison")
         return None
     uv_seconds = time.monotonic() - start
     built = sum(line.strip().startswith("Built ") for output in outputs for line in output.splitlines())
     pinned = work / f"pins-{plan.version}.txt"
-    pinned.write_text("".join(f"{n}=={v}\n" for n, v in environment.inventory(python).packages.items()))
+    pinned.write_text("".join(f"{n}=={v}\n" for n, v in environments.inventory(python).packages.items()))
     pip_seconds, failure = _venv_and_pip(plan.interpreter.path, pip_dir, index_url, pinned, request.requirement)
     if failure:
         log(f"{plan.version}: venv + pip failed ({failure}), left out of the comparison")
@@ -214,16 +241,16 @@ def _venv_and_pip(
     """``python -m venv`` and ``pip install``, retried like the audit's uv path with an old setuptools
     when an old sdist's setup.py needs one; the seconds it took and the failure, if any."""
     start = time.monotonic()
-    made = environment.run([interpreter, "-m", "venv", location], environment.INSTALL_TIMEOUT)
-    if made.returncode != 0:
-        return time.monotonic() - start, first_error_line(made.stdout + made.stderr) or "venv failed"
-    pip = [environment.venv_python(location), "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
-    install = [*pip, "--index-url", index_url, "-c", pinned, requirement]
-    done = environment.run(install, environment.INSTALL_TIMEOUT)
-    if done.returncode != 0:
-        legacy = environment.run([*pip, "--index-url", index_url, environment.LEGACY_BUILD_CONSTRAINT], 600)
-        done = environment.run(install, environment.INSTALL_TIMEOUT) if legacy.returncode == 0 else done
-    failure = "" if done.returncode == 0 else first_error_line(done.stdout + done.stderr) or "pip install failed"
+    made = run([interpreter, "-m", "venv", location], environments.INSTALL_TIMEOUT)
+    if not made.ok:
+        return time.monotonic() - start, first_error_line(made.output) or "venv failed"
+    pip: list[str | Path] = [environments.venv_python(location), "-m", "pip", "install", "--disable-pip-version-check"]
+    install = [*pip, "--no-input", "--index-url", index_url, "-c", pinned, requirement]
+    done = run(install, environments.INSTALL_TIMEOUT)
+    if not done.ok:
+        legacy = run([*pip, "--no-input", "--index-url", index_url, environments.LEGACY_BUILD_CONSTRAINT], 600)
+        done = run(install, environments.INSTALL_TIMEOUT) if legacy.ok else done
+    failure = "" if done.ok else first_error_line(done.output) or "pip install failed"
     return time.monotonic() - start, failure
 
 
@@ -235,8 +262,8 @@ def median_pair(samples: list[EnvironmentPair]) -> EnvironmentPair:
 
 
 def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
-    plans = chosen(audit.plans(), options.releases)
-    runnable = [plan for plan in plans if audit.not_runnable(plan) is None]
+    plans = chosen(audit_plans(discover(options.interpreter_cache)), options.releases)
+    runnable = [plan for plan in plans if not_runnable(plan) is None]
     count = len(plans)
     load_before = [round(x, 2) for x in os.getloadavg()]
     measurements: list[Measurement] = []
@@ -257,7 +284,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
         log(f"warm audit (--force) of {count} releases, round {round_ + 1}")
         warm.append(nox_audit(plans, work / "envs", work / "out", options, "--force"))
     profile += session_phases("warm", warm[-1].output, plans)
-    profile += mode_phases("warm", audit.results_dir(work / "out"))
+    profile += mode_phases("warm", warm[-1].output)
     measurements.append(_measurement("warm", "warm audit (environments built, --force)", count, warm, 75, ALL))
 
     cached = []
@@ -292,18 +319,18 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
             pairs.append(median_pair(samples))
 
     return Bench(
-        made_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        made_at=stamp(),
         machine={
             "cores": os.cpu_count(),
             "load_before": load_before,
             "load_after": [round(x, 2) for x in os.getloadavg()],
             "python": sys.version.split()[0],
             "nox": _version([sys.executable, "-m", "nox", "--version"]),
-            "uv": _version([*environment.uv_command(), "--version"]),
+            "uv": _version([*environments.uv_command(), "--version"]),
         },
         settings={
             "releases": [plan.version for plan in plans],
-            "catalogue": len(audit.plans()),
+            "catalogue": len(catalogue.audited(catalogue.load(REPO.releases))),
             "jobs": options.jobs,
             "mode_jobs": options.mode_jobs,
             "negative_window": harness.Settings.negative_window,
@@ -316,26 +343,27 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
 
 def _verdicts(work: Path, plans: Sequence[Plan], rounds: int, log: Log) -> list[Measurement]:
     """The cost of a single-threaded verdict (it waits out the negative window) next to a threaded one."""
-    results = work / "out" / "reports" / "results"
+    results = Layout(work / "out").results
     serial = [
         plan
         for plan in plans
-        if (path := records.record_path(results, plan.version)).exists()
-        and (seen := records.load(path).modes.get("default")) is not None
+        if (path := release_file(results, plan.version)).exists()
+        and (seen := load(path).modes.get("default")) is not None
         and seen.concurrent is False
     ]
     location = environment_of(work / "envs", serial[-1].version) if serial else None
     if location is None:
         log("no single-threaded release in the set: verdict cost not measured")
         return []
-    python = environment.venv_python(location)
+    python = environments.venv_python(location)
     version = serial[-1].version
     log(f"verdict cost on Flask {version}, {rounds} rounds")
     found = []
-    for mode, what, target in (
+    verdicts: tuple[tuple[Mode, str, float | None], ...] = (
         ("default", f"single-threaded verdict (Flask {version} `app.run()`)", 1.0),
         ("threaded", f"threaded verdict (Flask {version} `threaded=True`)", None),
-    ):
+    )
+    for mode, what, target in verdicts:
         seconds = verdict_rounds(python, mode, rounds)
         found.append(Measurement(f"verdict-{mode}", what, 1, seconds, [], target, 1 if target else None))
     return found
@@ -349,31 +377,19 @@ def _measurement(
     )
 
 
-def _version(argv: list[str]) -> str:
-    done = environment.run(argv, 60)
-    return (done.stdout or done.stderr).strip().splitlines()[-1] if done.returncode == 0 else "unknown"
+def _version(argv: list[str | Path]) -> str:
+    done = run(argv, 60)
+    return (done.stdout or done.stderr).strip().splitlines()[-1] if done.ok else "unknown"
 
 
-def write(bench: Bench, report_dir: Path) -> tuple[Path, Path]:
-    data, page = report_dir / "bench.json", report_dir / "bench.md"
-    records.write_json_atomic(data, bench.to_json())
-    records.write_text_atomic(page, render(bench))
-    return data, page
+def main(options: BenchOptions, log: Log = print) -> Bench:
+    """Measure everything in ``options.workdir`` (a temporary folder by default); return the data.
 
-
-def main(args: Sequence[str], log: Log = print) -> Bench:
-    options = parse(args)
+    :param options: what to measure and how often (``parse``).
+    :param log: where progress lines go.
+    """
     if options.workdir is not None:
         options.workdir.mkdir(parents=True, exist_ok=True)
-        bench = measure(options, options.workdir.resolve(), log)
-    else:
-        with tempfile.TemporaryDirectory(prefix="flask-audit-bench-") as work:
-            bench = measure(options, Path(work), log)
-    for path in write(bench, options.report_dir):
-        log(f"wrote {path}")
-    log("\n" + table(bench))
-    return bench
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+        return measure(options, options.workdir.resolve(), log)
+    with tempfile.TemporaryDirectory(prefix="flask-audit-bench-") as work:
+        return measure(options, Path(work), log)

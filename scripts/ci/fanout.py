@@ -15,10 +15,13 @@ from typing import Any
 
 import jsonschema
 
-from scripts.audit import records
-from scripts.audit import run as audit
-from scripts.audit.records import Observation
-from scripts.report import pages as report
+from scripts.audit.records import SCHEMA_PATH, Observation, save
+from scripts.common import cli
+from scripts.common.jsonio import read_json
+from scripts.layout import REPO, Layout
+from scripts.report.pages import write_report
+
+__all__ = ["MergeError", "collect", "main", "merge", "parse", "shards"]
 
 #: The platform whose records make the matrix; records from other platforms are their own cells.
 BASELINE_PLATFORM = "linux"
@@ -26,7 +29,7 @@ BASELINE_PLATFORM = "linux"
 
 def shards(sessions: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
     """The audit sessions dealt round-robin into at most ``count`` shards (a GitHub matrix ``include``)."""
-    names = [s["session"] for s in sessions if s["name"] == "audit"]
+    names = [s["session"] for s in sessions if s["name"] == "observe"]
     groups = [names[i::count] for i in range(min(count, len(names)))]
     return [{"shard": i + 1, "sessions": " ".join(f"'{name}'" for name in group)} for i, group in enumerate(groups)]
 
@@ -35,26 +38,22 @@ class MergeError(RuntimeError):
     """Runner records that cannot be merged; the message names the file."""
 
 
-def platforms_dir(output: Path) -> Path:
-    return output / "reports" / "platforms"
-
-
 def collect(folders: list[Path]) -> list[tuple[Path, Observation]]:
     """Every record below ``folders``, validated; raises MergeError naming the first bad file."""
-    validator = jsonschema.Draft202012Validator(records.schema())
+    validator = jsonschema.Draft202012Validator(read_json(SCHEMA_PATH))
     found = []
     for folder in folders:
         for path in sorted(folder.rglob("flask-*.json")):
             try:
-                data = records.read_json(path)
+                data = json.loads(path.read_text(encoding="utf-8"))
                 validator.validate(data)
-            except (ValueError, jsonschema.ValidationError) as exc:
+            except (OSError, ValueError, jsonschema.ValidationError) as exc:
                 raise MergeError(f"{path} is not an observation record: {str(exc).splitlines()[0]}") from exc
             found.append((path, Observation.from_json(data)))
     return found
 
 
-def merge(folders: list[Path], output: Path) -> list[Path]:
+def merge(folders: list[Path], output: Layout) -> list[Path]:
     """Write the runners' records into ``output`` (newest observation wins per release and platform)."""
     chosen: dict[tuple[str, str], Observation] = {}
     for _, observation in collect(folders):
@@ -64,29 +63,41 @@ def merge(folders: list[Path], output: Path) -> list[Path]:
             chosen[key] = observation
     written = []
     for (platform, _), observation in sorted(chosen.items()):
-        folder = audit.results_dir(output) if platform == BASELINE_PLATFORM else platforms_dir(output) / platform
-        written.append(records.save(observation, folder))
+        folder = output.results if platform == BASELINE_PLATFORM else output.platforms / platform
+        written.append(save(observation, folder))
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.ci.fanout", description=__doc__.splitlines()[0])
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line; raises cli.OptionError naming a bad option."""
+    assert __doc__ is not None
+    parser = cli.Parser(prog="python -m scripts.ci.fanout", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     split = commands.add_parser("shards", help="print a GitHub matrix of audit shards from `nox -l --json` on stdin")
-    split.add_argument("--count", type=int, default=8)
+    split.add_argument("--count", type=cli.positive_int, default=8)
     join = commands.add_parser("merge", help="merge runners' records and render the report")
     join.add_argument("folders", nargs="+", type=Path)
-    join.add_argument("--output", type=Path, default=audit.ROOT)
-    args = parser.parse_args(argv)
+    cli.add_output(join, REPO.root)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``shards`` or ``merge``; exit 2 with one line on stderr when an option or a record is bad."""
+    try:
+        args = parse(argv)
+    except cli.OptionError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.command == "shards":
         print(json.dumps({"include": shards(json.load(sys.stdin), args.count)}))
         return 0
     try:
-        written = merge(args.folders, args.output)
+        layout = Layout(args.output)
+        written = merge(args.folders, layout)
     except MergeError as exc:
         print(f"merge: {exc}", file=sys.stderr)
         return 2
-    for path in [*written, *report.write(args.output / "reports" / "releases.json", args.output)]:
+    for path in [*written, *write_report(layout, layout.releases)]:
         print(path)
     return 0
 

@@ -12,7 +12,6 @@ outcome is an exit code, so a scheduled job can fail on it:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -21,13 +20,16 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from scripts.audit import harness, records
 from scripts.audit import run as audit
-from scripts.audit.records import MODES, ModeObservation, Observation
+from scripts.audit.plan import plan
+from scripts.audit.records import CLI_MODE, MODE_CALLS, MODES, Observation, behaviour, load_all, save
+from scripts.common import cli
+from scripts.layout import REPO, Layout
 from scripts.packages import catalogue, index, interpreters
-from scripts.packages import era as pins
 from scripts.packages.catalogue import Release
-from scripts.report import pages as report
+from scripts.report.pages import write_report
+
+__all__ = ["Change", "Options", "Outcome", "check", "compare", "main", "run"]
 
 SAME, CHANGED, UNAVAILABLE = 0, 1, 2
 OUTCOME_NAMES = {SAME: "no behaviour change", CHANGED: "behaviour changed", UNAVAILABLE: "could not run"}
@@ -73,10 +75,10 @@ class Options:
     """Where to read the index and the baseline, and what to do with the candidates."""
 
     index_url: str | None = None
-    #: The folder holding reports/ (baseline, catalogue, candidates) and docs/.
-    output: Path = audit.ROOT
-    #: Where the candidates' environments are built (reused across runs).
-    envs: Path = audit.ROOT / ".nox" / "regression"
+    #: Where the baseline, the catalogue, the candidates and the pages are.
+    output: Layout = REPO
+    #: Where the candidates' environments are built (reused across runs); default: under the output's state.
+    envs: Path | None = None
     accept: bool = False
     accept_changes: bool = False
 
@@ -85,28 +87,8 @@ class Options:
         return (self.accept and code == SAME) or (self.accept_changes and code in (SAME, CHANGED))
 
     @property
-    def baseline(self) -> Path:
-        return audit.results_dir(self.output)
-
-    @property
-    def candidates(self) -> Path:
-        return self.output / "reports" / "candidates"
-
-    @property
-    def releases(self) -> Path:
-        return self.output / "reports" / "releases.json"
-
-
-def describe_mode(seen: ModeObservation | None) -> str:
-    """A mode's behaviour in the words the alarm compares."""
-    if seen is None:
-        return "not available"
-    if seen.outcome != "served":
-        return f"{seen.outcome}: {seen.error}"
-    words = f"{'concurrent' if seen.concurrent else 'one at a time'}, {seen.workers}, {seen.max_in_flight} in flight"
-    if seen.workers == "forked processes":
-        words += f", {seen.distinct_pids} pids for {seen.sequential} requests"
-    return words
+    def environments(self) -> Path:
+        return self.envs or self.output.state / "regression"
 
 
 def compare(reference: Observation, candidate: Observation) -> list[Change]:
@@ -122,13 +104,13 @@ def compare(reference: Observation, candidate: Observation) -> list[Change]:
         return []
     changes = []
     for mode in (*MODES, *sorted((set(reference.modes) | set(candidate.modes)) - set(MODES))):
-        if mode not in reference.modes and mode != harness.CLI_MODE:
+        if mode not in reference.modes and mode != CLI_MODE:
             # Only `flask run` is left out for a reason of the release's (no CLI); any other mode missing
             # from the baseline was added to the audit after the baseline was observed: nothing to compare.
             continue
-        before, after = describe_mode(reference.modes.get(mode)), describe_mode(candidate.modes.get(mode))
+        before, after = behaviour(reference.modes.get(mode)), behaviour(candidate.modes.get(mode))
         if before != after:
-            changes.append(change(f"`{records.MODE_CALLS.get(mode, mode)}`", before, after))
+            changes.append(change(f"`{MODE_CALLS.get(mode, mode)}`", before, after))
     return changes
 
 
@@ -155,18 +137,18 @@ def check(options: Options, log: Log = print) -> Outcome:
         return Outcome(UNAVAILABLE, f"the package index could not be read: {exc}")
     if not listed:
         return Outcome(UNAVAILABLE, f"the index at {index_url} lists no final Flask release")
-    baseline = {o.flask: o for o in records.load_all(options.baseline)}
+    baseline = {o.flask: o for o in load_all(options.output.results)}
     found = interpreters.discover()
     audit_options = audit.Options(index_url=index_url, output=options.output, force=True)
     # Candidates of an earlier run must not be taken for this one's.
-    for stale in options.candidates.glob("flask-*.json"):
+    for stale in options.output.candidates.glob("flask-*.json"):
         stale.unlink()
     outcome = Outcome(SAME, "", listed=listed)
     failed = []
     for release in to_audit(listed, baseline):
         log(f"Flask {release.version}: auditing")
-        candidate = audit.observe(pins.plan(release, found), options.envs / release.version, audit_options, log)
-        records.save(candidate, options.candidates)
+        candidate = audit.observe(plan(release, found), options.environments / release.version, audit_options, log)
+        save(candidate, options.output.candidates)
         outcome.audited.append(release.version)
         if candidate.status in NOT_AUDITED:
             failed.append(f"Flask {release.version}: {candidate.status}: {candidate.detail}")
@@ -190,33 +172,37 @@ def check(options: Options, log: Log = print) -> Outcome:
 
 def accept(options: Options, listed: list[Release]) -> list[Path]:
     """Move every candidate into the baseline, add its release to the catalogue, re-render the report."""
-    stored = catalogue.load(options.releases)
+    layout = options.output
+    stored = catalogue.load(layout.releases)
     known = {r.version for r in stored}
     merged = sorted([*stored, *(r for r in listed if r.version not in known)], key=lambda r: r.key)
-    catalogue.save(merged, options.releases)
-    options.baseline.mkdir(parents=True, exist_ok=True)
-    for path in sorted(options.candidates.glob("flask-*.json")):
-        os.replace(path, options.baseline / path.name)
-    return report.write(options.releases, options.output)
+    catalogue.save(merged, layout.releases)
+    layout.results.mkdir(parents=True, exist_ok=True)
+    for path in sorted(layout.candidates.glob("flask-*.json")):
+        os.replace(path, layout.results / path.name)
+    return write_report(layout, layout.releases)
 
 
-def run(argv: list[str], log: Log = print) -> Outcome:
-    """Parse the command line, check, report each change, accept if asked; return the outcome."""
-    parser = argparse.ArgumentParser(prog="regression", description=__doc__.splitlines()[0])
-    parser.add_argument("--index-url", help="package index (Simple API); default: your uv/pip configuration")
-    parser.add_argument("--output", type=Path, default=audit.ROOT, help="folder holding reports/ and docs/")
+def parse_options(argv: list[str]) -> Options:
+    """The alarm's options; raises cli.OptionError naming a bad one."""
+    assert __doc__ is not None
+    parser = cli.parser(
+        "nox -s regression --", __doc__.splitlines()[0], [cli.add_index_url, lambda p: cli.add_output(p, REPO.root)]
+    )
     parser.add_argument("--envs", type=Path, help="where candidate environments are built")
     parser.add_argument("--accept", action="store_true", help="on exit 0, move the candidates into the baseline")
     parser.add_argument("--accept-changes", action="store_true", help="also accept candidates that changed (exit 1)")
     args = parser.parse_args(argv)
-    output = args.output.resolve()
-    options = Options(
-        index_url=args.index_url,
-        output=output,
-        envs=args.envs or output / ".nox" / "regression",
-        accept=args.accept,
-        accept_changes=args.accept_changes,
-    )
+    envs = args.envs.resolve() if args.envs else None
+    return Options(args.index_url, Layout(args.output), envs, args.accept, args.accept_changes)
+
+
+def run(argv: list[str], log: Log = print) -> Outcome:
+    """Parse the command line, check, report each change, accept if asked; return the outcome."""
+    try:
+        options = parse_options(argv)
+    except cli.OptionError as exc:
+        return Outcome(UNAVAILABLE, str(exc))
     outcome = check(options, log)
     for change in outcome.changes:
         log(f"  {change}")
@@ -225,7 +211,9 @@ def run(argv: list[str], log: Log = print) -> Outcome:
             log(f"wrote {path}")
         log(f"accepted {', '.join(outcome.audited)} into the baseline")
     elif outcome.code == CHANGED:
-        log(f"candidates are in {options.candidates}; review them, then rerun with --accept-changes to take them")
+        log(
+            f"candidates are in {options.output.candidates}; review them, then rerun with --accept-changes to take them"
+        )
     return outcome
 
 

@@ -1,20 +1,33 @@
-"""Failure text: the one line of a tool's or traceback's output that says what went wrong."""
+"""Failure text: the one line of a tool's or traceback's output that says what went wrong.
+
+Records are committed and printed, so every line taken from a failure is scrubbed first: host
+names and credentials in URLs, and machine paths, never reach a record or a log.
+"""
 
 from __future__ import annotations
 
 import re
+
+__all__ = ["first_error_line", "redact", "scrub"]
 
 # A Python exception line: "ValueError: ...", "jinja2.exceptions.X: ...", "ImportError: cannot ...".
 _EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)\b.*")
 # Installer errors: uv ("error:", "  × ", "  ╰─▶ ", "Caused by:", "  cause:") and pip ("ERROR:").
 _INSTALLER = re.compile(r"^\s*(?:error:|ERROR:|×|╰─▶|Caused by:|caused by:|cause:)\s*(?P<text>.+)")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/'\"]+")
+# The user-info part of a URL: "https://user:token@host/" -> "https://***@host/".
+_USERINFO = re.compile(r"\b(?P<scheme>[a-z][a-z0-9+.-]*://)[^\s/@'\"]+@")
 # An interpreter's install location says nothing about the failure and differs per machine.
 _INTERPRETER_PATH = re.compile(r"/[^\s'\"()]*?/lib/python\d\.\d+/(?:site-packages/)?")
 
 
+def redact(text: str) -> str:
+    """``text`` with the credentials of every URL in it replaced by ``***``."""
+    return _USERINFO.sub(r"\g<scheme>***@", text)
+
+
 def scrub(text: str) -> str:
-    """Hide host names in URLs and machine paths: records are committed and must name neither."""
+    """Hide host names (and credentials) in URLs and machine paths: records must name neither."""
     text = _URL.sub(lambda m: m.group(0).split("://", 1)[0] + "://<host>", text)
     return _INTERPRETER_PATH.sub("", text)
 

@@ -1,23 +1,46 @@
-"""The release catalogue: every Flask release the index lists, with its dates and flags.
+"""The catalogues: every Flask release the index lists, and the minor lines of Flask and Werkzeug.
 
-The catalogue is stored in ``reports/releases.json`` so that the noxfile can list one
-session per release without touching the network; ``refresh`` rebuilds it from the index.
+They are stored in ``reports/releases.json`` and ``reports/werkzeug-lines.json`` so that nox lists
+one session per release without touching the network; ``nox -s catalogue`` rebuilds both.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 
 from packaging.version import Version
 
-from scripts.audit.records import read_json, write_json_atomic
-from scripts.packages import index
+from scripts.common import cli
+from scripts.common.clock import stamp
+from scripts.common.jsonio import DataError, read_record, write_json_atomic
+from scripts.layout import Layout
+from scripts.packages.index import IndexFile, configured_index_url, file_version, project_files
+
+__all__ = [
+    "REFRESH",
+    "CatalogueShrinks",
+    "Line",
+    "Release",
+    "audited",
+    "check_not_shrinking",
+    "fetch",
+    "fetch_lines",
+    "lines",
+    "load",
+    "load_lines",
+    "parse_options",
+    "refresh",
+    "releases_from_files",
+    "save",
+    "save_lines",
+]
 
 PROJECT = "flask"
 INSTALLABLE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz")
+#: What to do when a catalogue cannot be read.
+REFRESH = "run `nox -s catalogue` to rebuild it from the package index"
 
 
 @dataclass(frozen=True)
@@ -41,11 +64,21 @@ class Release:
         return Version(self.version)
 
 
-def releases_from_files(files: list[index.IndexFile]) -> list[Release]:
+@dataclass(frozen=True)
+class Line:
+    """The newest final patch of a minor line (of Flask or Werkzeug) as the index lists it."""
+
+    line: str
+    version: str
+    uploaded: str | None
+    requires_python: str | None
+
+
+def releases_from_files(files: list[IndexFile]) -> list[Release]:
     """Group index files by version, oldest release first."""
-    grouped: dict[Version, list[index.IndexFile]] = defaultdict(list)
+    grouped: dict[Version, list[IndexFile]] = defaultdict(list)
     for file in files:
-        version = index.file_version(file.filename)
+        version = file_version(file.filename)
         if version is not None:
             grouped[version].append(file)
     releases = []
@@ -58,7 +91,7 @@ def releases_from_files(files: list[index.IndexFile]) -> list[Release]:
         releases.append(
             Release(
                 version=str(version),
-                uploaded=times[0].strftime("%Y-%m-%dT%H:%M:%SZ") if times else None,
+                uploaded=stamp(times[0]) if times else None,
                 requires_python=declared[0] if declared else None,
                 yanked=all(f.yanked for f in group),
                 installable=bool(installable),
@@ -68,9 +101,94 @@ def releases_from_files(files: list[index.IndexFile]) -> list[Release]:
     return releases
 
 
+def audited(releases: list[Release], include_prereleases: bool = False) -> list[Release]:
+    """The releases the audit covers: final releases (and pre-releases if asked)."""
+    return [r for r in releases if include_prereleases or not r.prerelease]
+
+
+def lines(releases: list[Release]) -> list[Line]:
+    """The newest final, installable patch of each minor line, oldest line first."""
+    newest: dict[str, Release] = {}
+    for release in audited(releases):
+        if not release.installable:
+            continue
+        minor = ".".join(str(part) for part in (*release.key.release, 0)[:2])
+        if minor not in newest or release.key > newest[minor].key:
+            newest[minor] = release
+    return [
+        Line(minor, r.version, r.uploaded, r.requires_python)
+        for minor, r in sorted(newest.items(), key=lambda item: Version(item[0]))
+    ]
+
+
+# -- from the index ------------------------------------------------------------------------------
+
+
 def fetch(index_url: str) -> list[Release]:
-    """Read the catalogue from the index (raises index.IndexUnavailable)."""
-    return releases_from_files(index.project_files(PROJECT, index_url))
+    """Flask's releases as the index lists them (raises IndexUnavailable)."""
+    return releases_from_files(project_files(PROJECT, index_url))
+
+
+def fetch_lines(project: str, index_url: str) -> list[Line]:
+    """The minor lines of ``project`` as the index lists them (raises IndexUnavailable)."""
+    return lines(releases_from_files(project_files(project, index_url)))
+
+
+class CatalogueShrinks(RuntimeError):
+    """A refresh would drop releases the stored catalogue knows; the message names them."""
+
+
+def check_not_shrinking(stored: list[Release], fetched: list[Release]) -> None:
+    """Refuse a catalogue that lacks releases the stored one has (a partial mirror, a wrong index)."""
+    dropped = sorted({r.version for r in stored} - {r.version for r in fetched}, key=Version)
+    if dropped:
+        shown = ", ".join(dropped[:10]) + (f" and {len(dropped) - 10} more" if len(dropped) > 10 else "")
+        raise CatalogueShrinks(
+            f"the index lists {len(fetched)} Flask releases and lacks {len(dropped)} the catalogue has ({shown}); "
+            "check --index-url, or pass --allow-shrink to keep only what it lists"
+        )
+
+
+@dataclass(frozen=True)
+class RefreshOptions:
+    index_url: str | None = None
+    allow_shrink: bool = False
+
+
+def parse_options(args: list[str]) -> RefreshOptions:
+    """``nox -s catalogue`` options; raises cli.OptionError naming a bad one."""
+    parser = cli.parser("nox -s catalogue --", "Rebuild the catalogues from the package index.", [cli.add_index_url])
+    parser.add_argument(
+        "--allow-shrink", action="store_true", help="keep only what the index lists, even if it lacks known releases"
+    )
+    parsed = parser.parse_args(args)
+    return RefreshOptions(parsed.index_url, parsed.allow_shrink)
+
+
+def refresh(options: RefreshOptions, layout: Layout) -> tuple[int, int]:
+    """Rebuild both catalogues from the index; return how many releases and Werkzeug lines it lists.
+
+    Works whatever state the stored files are in (missing, corrupt). Nothing is written unless both
+    were read.
+
+    :raises IndexUnavailable: the index could not be read.
+    :raises CatalogueShrinks: the index lacks known releases and ``allow_shrink`` is off.
+    """
+    url = configured_index_url(options.index_url)
+    fetched = fetch(url)
+    werkzeug = fetch_lines("werkzeug", url)
+    if not options.allow_shrink:
+        try:
+            stored = load(layout.releases)
+        except DataError:
+            stored = []  # nothing trustworthy to compare with: the refresh is what repairs it
+        check_not_shrinking(stored, fetched)
+    save(fetched, layout.releases)
+    save_lines("werkzeug", werkzeug, layout.werkzeug_lines)
+    return len(fetched), len(werkzeug)
+
+
+# -- stored ----------------------------------------------------------------------------------------
 
 
 def save(releases: list[Release], path: Path) -> None:
@@ -78,27 +196,22 @@ def save(releases: list[Release], path: Path) -> None:
 
 
 def load(path: Path) -> list[Release]:
-    """The stored catalogue, oldest first; empty when it was never refreshed."""
-    if not path.exists():
-        return []
-    return [Release(**entry) for entry in read_json(path)["releases"]]
+    """The stored catalogue, oldest first.
+
+    :raises DataError: the file is missing, not JSON, or not a catalogue (the message says to refresh it).
+    """
+    return read_record(
+        path, lambda data: [Release(**entry) for entry in data["releases"]], "a release catalogue", REFRESH
+    )
 
 
-def audited(releases: list[Release], include_prereleases: bool = False) -> list[Release]:
-    """The releases the audit covers: final releases (and pre-releases if asked)."""
-    return [r for r in releases if include_prereleases or not r.prerelease]
+def save_lines(project: str, found: list[Line], path: Path) -> None:
+    write_json_atomic(path, {"project": project, "lines": [asdict(line) for line in found]})
 
 
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+def load_lines(path: Path) -> list[Line]:
+    """The stored minor lines.
 
-
-def refresh(args: list[str], path: Path) -> int:
-    """Rebuild the stored catalogue from the index (``--index-url URL`` picks one); return its size."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="nox -s catalogue --")
-    parser.add_argument("--index-url", help="package index (Simple API); default: your uv/pip configuration")
-    releases = fetch(index.configured_index_url(parser.parse_args(args).index_url))
-    save(releases, path)
-    return len(releases)
+    :raises DataError: the file is missing, not JSON, or not a list of lines.
+    """
+    return read_record(path, lambda data: [Line(**entry) for entry in data["lines"]], "a list of minor lines", REFRESH)

@@ -1,25 +1,51 @@
-"""Environments: a virtual environment holding one Flask release and its era's dependencies.
+"""Environments: a virtual environment holding one Flask release and the dependencies asked for.
 
 Python 3.6+ environments are made and filled by uv (``--exclude-newer`` gives the era);
 Python 2.7 ones by ``virtualenv<20.22`` and pip with a constraints file computed from the
 index's upload times, since uv neither creates nor installs into Python 2 environments.
+What an environment holds is read by ``probes/inventory.py`` in its own interpreter.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from scripts.common.clock import stamp
 from scripts.common.failures import first_error_line
+from scripts.common.processes import WINDOWS, Finished, run
+from scripts.layout import PROBES
 from scripts.packages import index
 from scripts.packages.interpreters import probe_version
+
+__all__ = [
+    "BUILD_STAMP",
+    "Build",
+    "InstallRequest",
+    "Installer",
+    "Inventory",
+    "SetupFailed",
+    "check_import",
+    "create_uv_venv",
+    "create_virtualenv",
+    "declared_requirements",
+    "forget_build",
+    "inventory",
+    "pip_install",
+    "record_build",
+    "recorded_build",
+    "uv_command",
+    "uv_install",
+    "venv_python",
+]
 
 INSTALL_TIMEOUT = 900.0
 IMPORT_TIMEOUT = 60.0
@@ -29,54 +55,35 @@ BUILD_TOOLS = ("setuptools", "wheel")
 LEGACY_BUILD_CONSTRAINT = "setuptools<46"
 #: Every distribution Flask has pulled in on Python 2.7, for the pip constraints file.
 PY2_ERA_PROJECTS = ("werkzeug", "jinja2", "markupsafe", "itsdangerous", "click")
+#: Installer tooling: present in every environment, left out of the record's package list.
+TOOLING = frozenset({"pip", "setuptools", "wheel", "distribute"})
+INVENTORY_PROGRAM = PROBES / "inventory.py"
+DECLARED_PROGRAM = PROBES / "declared.py"
 
+Installer = Literal["uv", "pip"]
+SetupStatus = Literal["install-failed", "import-failed"]
 Log = Callable[[str], None]
 
 
 class SetupFailed(RuntimeError):
-    """A step that builds or checks an environment failed; ``status`` classifies it."""
+    """Building or checking an environment failed; ``status`` names the step."""
 
-    def __init__(self, status: str, detail: str, output: str = "") -> None:
+    def __init__(self, status: SetupStatus, detail: str, output: str = "") -> None:
         super().__init__(detail)
-        self.status = status
+        self.status: SetupStatus = status
         self.detail = detail
         self.output = output
 
 
 def venv_python(location: Path) -> Path:
-    if sys.platform == "win32":  # pragma: no cover - CI's Windows runners
+    if WINDOWS:  # pragma: no cover - CI's Windows runners
         return location / "Scripts" / "python.exe"
     return location / "bin" / "python"
-
-
-def run(argv: Sequence[str], timeout: float, log: Log | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command with a bound, capturing its output (echoed to ``log`` when given)."""
-    if log:
-        log(" ".join(str(a) for a in argv))
-    try:
-        done = subprocess.run(
-            [str(a) for a in argv],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return subprocess.CompletedProcess(argv, -1, out, f"timed out after {timeout:g}s")
-    if log and done.returncode != 0:
-        log((done.stdout + done.stderr).strip()[-4000:])
-    return done
 
 
 def uv_command() -> list[str]:
     """uv as installed beside the running Python (the project's requirements install it)."""
     return [sys.executable, "-m", "uv"]
-
-
-def utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -96,15 +103,7 @@ class InstallRequest:
 
 def uv_install_command(python: Path, request: InstallRequest) -> list[str]:
     """The ``uv pip install`` command line for ``request`` (writes its overrides file beside the environment)."""
-    command = [
-        *uv_command(),
-        "pip",
-        "install",
-        "--python",
-        str(python),
-        "--index-url",
-        request.index_url,
-    ]
+    command = [*uv_command(), "pip", "install", "--python", str(python), "--index-url", request.index_url]
     # Compiled once here: every probe start would otherwise compile Flask and its dependencies again
     # (they run with PYTHONDONTWRITEBYTECODE, and so may the user's shell). uv's compiler does not run
     # on Python 3.6, where it fails the whole install.
@@ -112,13 +111,18 @@ def uv_install_command(python: Path, request: InstallRequest) -> list[str]:
         command.append("--compile-bytecode")
     # uv leaves out every file without an upload time once --exclude-newer is given.
     if request.cutoff:
-        command += ["--exclude-newer", utc(request.cutoff)]
-        command += [f"--exclude-newer-package={name}={utc(request.now)}" for name in (*BUILD_TOOLS, *request.exempt)]
+        command += ["--exclude-newer", stamp(request.cutoff)]
+        command += [f"--exclude-newer-package={name}={stamp(request.now)}" for name in (*BUILD_TOOLS, *request.exempt)]
     if request.overrides:
         overrides = python.parent.parent / "overrides.txt"
         overrides.write_text("\n".join(request.overrides) + "\n")
         command += ["--override", str(overrides)]
     return [*command, request.requirement, *request.overrides]
+
+
+def _is_build_failure(done: Finished) -> bool:
+    """An old sdist's build failed (as opposed to resolution, or the index)."""
+    return "Failed to build" in done.output or "build" in (first_error_line(done.output) or "").lower()
 
 
 def uv_install(
@@ -131,19 +135,18 @@ def uv_install(
     base = uv_install_command(python, request)
     done = run(base, INSTALL_TIMEOUT, log)
     if outputs is not None:
-        outputs.append(done.stdout + done.stderr)
-    if done.returncode == 0:
+        outputs.append(done.output)
+    if done.ok:
         return []
-    first_failure = done.stdout + done.stderr
-    if "Failed to build" in first_failure or "build" in (first_error_line(first_failure) or "").lower():
+    if _is_build_failure(done):
         constraint = python.parent.parent / "build-constraints.txt"
         constraint.write_text(LEGACY_BUILD_CONSTRAINT + "\n")
         retry = run([*base, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log)
         if outputs is not None:
-            outputs.append(retry.stdout + retry.stderr)
-        if retry.returncode == 0:
-            return [f"built old sdists with {LEGACY_BUILD_CONSTRAINT}: {first_error_line(first_failure)}"]
-    raise SetupFailed("install-failed", first_error_line(first_failure) or "install failed", first_failure)
+            outputs.append(retry.output)
+        if retry.ok:
+            return [f"built old sdists with {LEGACY_BUILD_CONSTRAINT}: {first_error_line(done.output)}"]
+    raise SetupFailed("install-failed", first_error_line(done.output) or "install failed", done.output)
 
 
 def newest_before(project: str, index_url: str, cutoff: datetime) -> str | None:
@@ -172,10 +175,10 @@ def py2_constraints(index_url: str, cutoff: datetime, exempt: tuple[str, ...] = 
 
 
 def create_uv_venv(interpreter: str, location: Path, log: Log | None = None) -> Path:
-    """A Python 3.6+ environment made by uv (nox does this itself for its sessions)."""
-    done = run([*uv_command(), "venv", "--quiet", "--python", interpreter, str(location)], INSTALL_TIMEOUT, log)
-    if done.returncode != 0:
-        raise SetupFailed("install-failed", f"uv could not create the environment: {first_error_line(done.stderr)}")
+    """A Python 3.6+ environment made by uv."""
+    done = run([*uv_command(), "venv", "--quiet", "--python", interpreter, location], INSTALL_TIMEOUT, log)
+    if not done.ok:
+        raise SetupFailed("install-failed", f"uv could not create the environment: {first_error_line(done.output)}")
     return venv_python(location)
 
 
@@ -184,12 +187,12 @@ def create_virtualenv(interpreter: str, location: Path, log: Log | None = None) 
     python = venv_python(location)
     if python.exists():
         return python
-    done = run([sys.executable, "-m", "virtualenv", "--quiet", "-p", interpreter, str(location)], INSTALL_TIMEOUT, log)
-    if done.returncode != 0:
+    done = run([sys.executable, "-m", "virtualenv", "--quiet", "-p", interpreter, location], INSTALL_TIMEOUT, log)
+    if not done.ok:
         raise SetupFailed(
             "install-failed",
             f"virtualenv could not create a Python 2.7 environment (install virtualenv<20.22): "
-            f"{first_error_line(done.stdout + done.stderr)}",
+            f"{first_error_line(done.output)}",
         )
     return python
 
@@ -199,52 +202,19 @@ def pip_install(python: Path, request: InstallRequest, log: Log | None = None) -
     constraints = python.parent.parent / "era-constraints.txt"
     lines = py2_constraints(request.index_url, request.cutoff, request.exempt) if request.cutoff else []
     constraints.write_text("\n".join(lines) + "\n")
+    pip: list[str | Path] = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    # Python 2's pip keeps the legacy resolver: a top-level requirement (an override) wins, with a warning.
     done = run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--index-url",
-            request.index_url,
-            "-c",
-            constraints,
-            request.requirement,
-            # Python 2's pip keeps the legacy resolver: a top-level requirement wins, with a warning.
-            *request.overrides,
-        ],
+        [*pip, "--index-url", request.index_url, "-c", constraints, request.requirement, *request.overrides],
         INSTALL_TIMEOUT,
         log,
     )
-    if done.returncode != 0:
-        output = done.stdout + done.stderr
-        raise SetupFailed("install-failed", first_error_line(output) or "pip install failed", output)
+    if not done.ok:
+        raise SetupFailed("install-failed", first_error_line(done.output) or "pip install failed", done.output)
     return []
 
 
-_LIST_PROGRAM = """
-import os, sys
-seen = {}
-for entry in sys.path:
-    # Only installed distributions: the standard library carries egg-info files of its own.
-    if 'site-packages' not in entry or not os.path.isdir(entry):
-        continue
-    for name in os.listdir(entry):
-        for suffix in ('.dist-info', '.egg-info'):
-            if name.endswith(suffix):
-                stem = name[: -len(suffix)]
-                project, _, version = stem.partition('-')
-                version = version.split('-py')[0]
-                if project and version:
-                    seen[project] = version
-sys.stdout.write('python==%d.%d.%d\\n' % sys.version_info[:3])
-for project in sorted(seen):
-    sys.stdout.write('%s==%s\\n' % (project, seen[project]))
-"""
-#: Installer tooling: present in every environment, left out of the record's package list.
-TOOLING = frozenset({"pip", "setuptools", "wheel", "distribute"})
+# -- what an environment holds ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -254,6 +224,8 @@ class Inventory:
     python: str | None
     #: Every installed distribution (normalized name -> version), installer tooling included.
     distributions: dict[str, str]
+    #: A digest of each distribution's list of installed files ("-" where it has none).
+    digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def packages(self) -> dict[str, str]:
@@ -265,24 +237,42 @@ def inventory(python: Path) -> Inventory:
     """Ask ``python`` for its version and installed distributions; an empty inventory if it does not run."""
     if not python.exists():
         return Inventory(None, {})
-    done = run([python, "-c", _LIST_PROGRAM], IMPORT_TIMEOUT)
+    done = run([python, INVENTORY_PROGRAM], IMPORT_TIMEOUT)
     interpreter = None
-    distributions = {}
+    distributions, digests = {}, {}
     for line in done.stdout.splitlines():
-        name, _, version = line.partition("==")
-        if name == "python":
-            interpreter = version
+        fields = line.split("\t")
+        if fields[0] == "python" and len(fields) == 2:
+            interpreter = fields[1]
             continue
+        if len(fields) != 3:
+            continue
+        name = canonicalize_name(fields[0])
         try:
-            distributions[index.normalize(name)] = str(Version(version))
+            distributions[name] = str(Version(fields[1]))
         except InvalidVersion:
-            distributions[index.normalize(name)] = version
-    return Inventory(interpreter if done.returncode == 0 else None, dict(sorted(distributions.items())))
+            distributions[name] = fields[1]
+        digests[name] = fields[2]
+    return Inventory(
+        interpreter if done.ok else None, dict(sorted(distributions.items())), dict(sorted(digests.items()))
+    )
 
 
-def installed_packages(python: Path) -> dict[str, str]:
-    """Every distribution importable by ``python`` (normalized name -> version), installer tooling left out."""
-    return inventory(python).packages
+def declared_requirements(python: Path) -> list[str]:
+    """Flask's requirements as its installed metadata declares them (extras left out)."""
+    return run([python, DECLARED_PROGRAM], IMPORT_TIMEOUT).stdout.splitlines()
+
+
+def check_import(python: Path) -> None:
+    """Import Flask the way the probe will; raise SetupFailed("import-failed") if it cannot."""
+    done = run([python, "-c", "import flask"], IMPORT_TIMEOUT)
+    if not done.ok:
+        raise SetupFailed("import-failed", first_error_line(done.output) or "import flask failed", done.output)
+
+
+def interpreter_version(python: Path) -> str | None:
+    version = probe_version(python)
+    return ".".join(map(str, version)) if version else None
 
 
 # -- reusing a filled environment ----------------------------------------------------------------
@@ -295,7 +285,7 @@ class Build:
     """How an environment was filled. Stored in it once filling and the import check succeeded,
     so that the next run reuses it instead of installing again (no installer, no network)."""
 
-    installer: str
+    installer: Installer
     interpreter: str
     requirement: str
     cutoff: str | None
@@ -327,16 +317,3 @@ def record_build(location: Path, build: Build) -> None:
 def forget_build(location: Path) -> None:
     """Drop the stamp before filling, so an interrupted install is never taken for a finished one."""
     (location / BUILD_STAMP).unlink(missing_ok=True)
-
-
-def check_import(python: Path) -> None:
-    """Import Flask the way the probe will; raise SetupFailed("import-failed") if it cannot."""
-    done = run([python, "-c", "import flask"], IMPORT_TIMEOUT)
-    if done.returncode != 0:
-        output = done.stdout + done.stderr
-        raise SetupFailed("import-failed", first_error_line(output) or "import flask failed", output)
-
-
-def interpreter_version(python: Path) -> str | None:
-    version = probe_version(python)
-    return ".".join(map(str, version)) if version else None

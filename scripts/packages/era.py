@@ -1,15 +1,16 @@
-"""Era constraints: for each release, the dependency cut-off and the interpreter it runs on."""
+"""A release's era: the dependencies of its day, and the interpreters it is known to run on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from scripts.packages.catalogue import Release, parse_time
-from scripts.packages.interpreters import Interpreter
+from scripts.common.clock import parse_stamp
+from scripts.packages.catalogue import Release
+
+__all__ = ["CUTOFF_GRACE", "PYTHON_CEILINGS", "admits", "ceiling", "cutoff"]
 
 #: Dependencies count as "of the release's era" when uploaded up to this long after it:
 #: Flask and Werkzeug were often published together, minutes or hours apart.
@@ -36,41 +37,11 @@ PYTHON_CEILINGS: list[tuple[str, tuple[int, int], str]] = [
 ]
 
 
-@dataclass(frozen=True)
-class Plan:
-    """How one release is audited: where its dependencies stop and which interpreter runs it."""
-
-    release: Release
-    interpreter: Interpreter | None
-    ceiling: tuple[int, int] | None
-    rule: str
-
-    @property
-    def version(self) -> str:
-        return self.release.version
-
-    @property
-    def installer(self) -> str:
-        """uv for Python 3.6+, pip for Python 2.7 (which uv cannot target)."""
-        if self.interpreter is None:
-            return "uv" if self.ceiling is None or self.ceiling >= (3, 6) else "pip"
-        return "uv" if self.interpreter.version >= (3, 6) else "pip"
-
-    @property
-    def needs(self) -> str:
-        """The interpreter requirement in words, for the "not run" row."""
-        if self.ceiling == (2, 7):
-            return "Python 2.7"
-        if self.ceiling:
-            return f"Python {self.ceiling[0]}.{self.ceiling[1]} or older"
-        return f"Python matching {self.release.requires_python or 'any version'}"
-
-
 def cutoff(release: Release) -> datetime | None:
-    """Dependencies uploaded after this moment are not of the release's era."""
+    """Dependencies uploaded after this moment are not of the release's era (None: the index has no dates)."""
     if release.uploaded is None:
         return None
-    return parse_time(release.uploaded) + CUTOFF_GRACE
+    return parse_stamp(release.uploaded) + CUTOFF_GRACE
 
 
 def ceiling(version: str) -> tuple[tuple[int, int] | None, str]:
@@ -81,22 +52,11 @@ def ceiling(version: str) -> tuple[tuple[int, int] | None, str]:
     return None, "No known ceiling: the newest interpreter its requires_python allows"
 
 
-def allowed(release: Release, interpreter: Interpreter) -> bool:
-    """Whether the release's declared requires_python admits this interpreter."""
-    if not release.requires_python:
+def admits(requires_python: str | None, python_version: str) -> bool:
+    """Whether a declared ``requires_python`` admits an interpreter of ``python_version`` (an unparsable one does)."""
+    if not requires_python:
         return True
     try:
-        return Version(interpreter.version_text) in SpecifierSet(release.requires_python)
+        return Version(python_version) in SpecifierSet(requires_python)
     except InvalidSpecifier:
         return True
-
-
-def plan(release: Release, interpreters: list[Interpreter]) -> Plan:
-    """Pick the newest interpreter that the release declares and is known to run on."""
-    bound, why = ceiling(release.version)
-    fitting = [
-        i
-        for i in interpreters
-        if allowed(release, i) and (bound is None or i.minor <= bound) and (bound == (2, 7) or i.version >= (3, 6))
-    ]
-    return Plan(release, max(fitting) if fitting else None, bound, why)

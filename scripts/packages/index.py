@@ -20,9 +20,21 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
+
+from scripts.common.clock import parse_stamp
+from scripts.common.failures import redact
+
+__all__ = ["IndexFile", "IndexUnavailable", "configured_index_url", "file_version", "project_files"]
 
 PEP691_JSON = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{PEP691_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
@@ -33,7 +45,10 @@ _EGG = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-py\d.*)?\.egg$")
 
 
 class IndexUnavailable(RuntimeError):
-    """The index could not be read; the message says which URL and why."""
+    """The index could not be read; the message says which URL (credentials hidden) and why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
 
 
 @dataclass(frozen=True)
@@ -45,11 +60,6 @@ class IndexFile:
     requires_python: str | None = None
     upload_time: datetime | None = None
     yanked: bool = False
-
-
-def normalize(name: str) -> str:
-    """PEP 503 normalized project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @functools.cache
@@ -167,7 +177,7 @@ def parse_html(page: str, page_url: str) -> list[IndexFile]:
     return files
 
 
-def parse_json(data: dict, page_url: str) -> list[IndexFile]:
+def parse_json(data: dict[str, Any], page_url: str) -> list[IndexFile]:
     """Files listed by a PEP 691 project response."""
     files = []
     for entry in data.get("files", []):
@@ -177,7 +187,7 @@ def parse_json(data: dict, page_url: str) -> list[IndexFile]:
                 filename=entry["filename"],
                 url=urllib.parse.urljoin(page_url, entry["url"]),
                 requires_python=entry.get("requires-python") or None,
-                upload_time=datetime.fromisoformat(uploaded.replace("Z", "+00:00")) if uploaded else None,
+                upload_time=parse_stamp(uploaded) if uploaded else None,
                 yanked=bool(entry.get("yanked")),
             )
         )
@@ -217,7 +227,7 @@ def project_files(project: str, index_url: str, timeout: float = TIMEOUT_SECONDS
 
     Raises IndexUnavailable, naming the URL, when the index cannot be read.
     """
-    page_url = urllib.parse.urljoin(index_url.rstrip("/") + "/", normalize(project) + "/")
+    page_url = urllib.parse.urljoin(index_url.rstrip("/") + "/", canonicalize_name(project) + "/")
     if page_url.startswith("file:"):
         return parse_html(_read_file_url(page_url), page_url)
     # Imported here: the noxfile imports this module at every nox start-up, where the index is not read.

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from scripts.common.jsonio import DataError, read_json, write_json_atomic
+from scripts.common.processes import run
+
+__all__ = ["Interpreter", "discover", "probe_version", "pyenv_root"]
 
 _VERSION_PROGRAM = "import sys; sys.stdout.write('%d.%d.%d' % sys.version_info[:3])"
 _PATH_NAMES = ["python", "python3", "python2"] + [f"python3.{minor}" for minor in range(6, 20)] + ["python2.7"]
@@ -33,12 +37,13 @@ def pyenv_root() -> Path | None:
     root = os.environ.get("PYENV_ROOT")
     if root:
         return Path(root)
-    if shutil.which("pyenv"):
+    pyenv = shutil.which("pyenv")
+    if pyenv:
         try:
-            out = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=10, check=False)
-        except (OSError, subprocess.TimeoutExpired):
+            out = run([pyenv, "root"], timeout=10)
+        except OSError:
             out = None
-        if out and out.returncode == 0 and out.stdout.strip():
+        if out and out.ok and out.stdout.strip():
             return Path(out.stdout.strip())
     default = Path.home() / ".pyenv"
     return default if default.is_dir() else None
@@ -55,12 +60,10 @@ def _candidates() -> list[Path]:
 def probe_version(path: Path, timeout: float = 10.0) -> tuple[int, int, int] | None:
     """The interpreter's version, or None when it does not run."""
     try:
-        out = subprocess.run(
-            [str(path), "-c", _VERSION_PROGRAM], capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        out = run([path, "-c", _VERSION_PROGRAM], timeout=timeout)
+    except OSError:
         return None
-    if out.returncode != 0:
+    if not out.ok:
         return None
     try:
         major, minor, micro = (int(part) for part in out.stdout.strip().split("."))
@@ -76,25 +79,21 @@ def _identity(real: Path) -> str:
 
 
 def _remembered(cache: Path | None) -> dict[str, list[int] | None]:
-    if cache is None:
+    if cache is None or not cache.exists():
         return {}
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        data = read_json(cache)
+    except DataError:
+        return {}  # a damaged cache is asked again, like an empty one
     return data if isinstance(data, dict) else {}
 
 
 def _remember(cache: Path | None, versions: dict[str, list[int] | None]) -> None:
     if cache is None:
         return
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(versions, indent=1), encoding="utf-8")
-        os.replace(tmp, cache)
-    except OSError:
-        pass  # a cache that cannot be written only costs the next run the same subprocesses
+    # A cache that cannot be written only costs the next run the same subprocesses.
+    with contextlib.suppress(OSError):
+        write_json_atomic(cache, versions)
 
 
 def discover(cache: Path | None = None) -> list[Interpreter]:

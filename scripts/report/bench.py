@@ -1,122 +1,12 @@
-"""The benchmark's data (``reports/bench.json``) and its rendering (``reports/bench.md``).
-
-The runner (``scripts/bench.py``) measures and stores seconds; everything shown is computed
-here from that data: medians, the uv/pip ratio, whether each target is met, extrapolations.
-"""
+"""Rendering the benchmark: ``reports/bench.md`` from ``reports/bench.json``; same data, same bytes."""
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
 
-from scripts.audit.records import read_json
+from scripts.bench.records import UV_TARGET_RATIO, Bench, EnvironmentPair, Phase, median, scaled, uv_pip_ratio, verdict
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "bench" / "bench.schema.json"
-SCHEMA_VERSION = 1
-#: The uv path must be at least this many times faster than plain venv + pip.
-UV_TARGET_RATIO = 5.0
-
-
-@dataclass
-class Measurement:
-    """One thing timed, several rounds of it: wall seconds, and the CPU seconds its processes used."""
-
-    name: str
-    what: str
-    #: How many releases one round covers.
-    releases: int
-    rounds: list[float]
-    cpu: list[float] = field(default_factory=list)
-    #: The issue's target, in seconds, for ``target_releases`` releases (None: no target).
-    target: float | None = None
-    target_releases: int | None = None
-
-
-@dataclass
-class EnvironmentPair:
-    """One release's environment made both ways: uv (venv + install) and plain ``venv`` + pip."""
-
-    release: str
-    python: str
-    uv: float
-    pip: float
-    #: Distributions uv had to build from source distributions (they dominate a cold fill).
-    built_from_source: int = 0
-
-
-@dataclass
-class Phase:
-    """Where the time of one run went, summed over its sessions."""
-
-    run: str
-    phase: str
-    seconds: float
-
-
-@dataclass
-class Bench:
-    """Everything one ``nox -s bench`` run measured."""
-
-    made_at: str
-    machine: dict[str, Any]
-    settings: dict[str, Any]
-    measurements: list[Measurement]
-    pairs: list[EnvironmentPair]
-    profile: list[Phase]
-    schema_version: int = SCHEMA_VERSION
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Bench:
-        data = dict(data)
-        data["measurements"] = [Measurement(**m) for m in data["measurements"]]
-        data["pairs"] = [EnvironmentPair(**p) for p in data["pairs"]]
-        data["profile"] = [Phase(**p) for p in data["profile"]]
-        return cls(**data)
-
-
-def load(path: Path) -> Bench:
-    return Bench.from_json(read_json(path))
-
-
-def schema() -> dict[str, Any]:
-    return read_json(SCHEMA_PATH)
-
-
-# -- the numbers ----------------------------------------------------------------------------------
-
-
-def median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def uv_pip_ratio(pairs: Sequence[EnvironmentPair]) -> float | None:
-    """How many times longer plain venv + pip took than uv, over the same releases (totals)."""
-    uv = sum(p.uv for p in pairs)
-    return sum(p.pip for p in pairs) / uv if pairs and uv > 0 else None
-
-
-def scaled(measurement: Measurement) -> float | None:
-    """The median scaled to the target's number of releases (itself when they are the same)."""
-    value = median(measurement.rounds)
-    if value is None or not measurement.target_releases or measurement.releases == measurement.target_releases:
-        return value
-    return value * measurement.target_releases / measurement.releases
-
-
-def verdict(measurement: Measurement) -> str:
-    """ "met", "not met", or the same for an extrapolation; "" without a target."""
-    value = scaled(measurement)
-    if measurement.target is None or value is None:
-        return ""
-    met = "met" if value <= measurement.target else "not met"
-    return met if measurement.releases == measurement.target_releases else f"{met} (extrapolated)"
-
+__all__ = ["limits", "render", "table"]
 
 # -- the markdown -----------------------------------------------------------------------------------
 

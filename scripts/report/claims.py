@@ -4,7 +4,7 @@ Every verdict is computed from data only: the per-release observation records (c
 and the extra points) and the server comparison run (claim 7). A verdict is "holds" when
 every observed case agrees with the claim, "does not hold" when none does, "holds only for
 …" (naming the cases) when some do, and "not observed" when there is no data for it yet.
-Rendering is elsewhere (``render.claims_section``).
+Rendering is elsewhere (``answer.claims_section``).
 """
 
 from __future__ import annotations
@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from scripts.audit.records import MODE_CALLS, ModeObservation, Observation
+from scripts.audit.records import MODE_CALLS, Mode, ModeObservation, Observation
+from scripts.report.cells import error_text
+from scripts.report.wording import plural, version_key, werkzeug_span
 from scripts.servers.records import ServersRun
+
+__all__ = ["CLAIMS", "DOES_NOT_HOLD", "HOLDS", "HOLDS_ONLY_FOR", "NOT_OBSERVED", "Verdict", "evaluate"]
 
 HOLDS = "holds"
 DOES_NOT_HOLD = "does not hold"
@@ -34,6 +38,27 @@ WERKZEUG = "werkzeug.serving."
 MARGIN = 1.10
 
 
+#: The article's claims (1-7) and the points it leaves out (A-C), as the report states them.
+CLAIMS = {
+    "1": "`app.run()` can serve several clients at once; the mechanism is Werkzeug's `run_simple`.",
+    "2": "`threaded` is a boolean that turns multi-threaded request handling on.",
+    "3": '`processes=N` (N > 1) makes Werkzeug "launch N separate processes" to handle requests.',
+    "4": (
+        "From Flask 1.0 on, `threaded` defaults to True (plain `app.run()` is multi-threaded); "
+        "before 1.0 it was single-threaded."
+    ),
+    "5": "`app.run(threaded=False, processes=3)` works as a three-process server.",
+    "6": "`run_simple` wraps the `wsgiref` module of Python's standard library.",
+    "7": (
+        "The development server is of limited performance and not for production; professional WSGI servers "
+        "should be used for many concurrent users."
+    ),
+    "A": "Not in the article: `flask run` (no threading option) serves requests concurrently, with threads.",
+    "B": "Not in the article: `app.run(threaded=True, processes=3)` is refused at start.",
+    "C": "Not in the article: `processes>1` does not work where `os.fork` is missing (Windows).",
+}
+
+
 @dataclass(frozen=True)
 class Verdict:
     """One claim, what the data says about it, where that was seen, and one line of evidence."""
@@ -48,28 +73,27 @@ class Verdict:
 Case = tuple[Observation, ModeObservation]
 
 
-def _verdict(key: str, claim: str, verdict: str, shown_by: str, evidence: str) -> Verdict:
-    """A verdict; with nothing observed, the evidence says so rather than counting zeros."""
+def _verdict(key: str, verdict: str, shown_by: str, evidence: str) -> Verdict:
+    """A verdict on ``CLAIMS[key]``; with nothing observed, the evidence says so rather than counting zeros."""
     if verdict == NOT_OBSERVED:
         evidence = "no observation records with this mode yet (run `nox -s audit`)"
-    return Verdict(key, claim, verdict, shown_by, evidence)
+    return Verdict(key, CLAIMS[key], verdict, shown_by, evidence)
 
 
-def _version(text: str) -> Version:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return Version("0")
+def _shown(cases: list[Case], *modes: Mode) -> str:
+    """Where a verdict was seen: the modes, and the releases in which they ran."""
+    named = " and ".join(_mode(mode) for mode in modes)
+    return f"{named} in {_span(cases, cases)}" if cases else _mode(modes[0])
 
 
-def _cases(observations: Iterable[Observation], mode: str, served: bool = False) -> list[Case]:
+def _cases(observations: Iterable[Observation], mode: Mode, served: bool = False) -> list[Case]:
     """Observed releases (oldest first) in which ``mode`` ran, with what it did."""
     found = [
         (o, o.modes[mode])
         for o in observations
         if o.status == "ok" and mode in o.modes and (not served or o.modes[mode].outcome == "served")
     ]
-    return sorted(found, key=lambda case: _version(case[0].flask))
+    return sorted(found, key=lambda case: version_key(case[0].flask))
 
 
 def _span(chosen: list[Case], ordered: list[Case]) -> str:
@@ -88,19 +112,10 @@ def _span(chosen: list[Case], ordered: list[Case]) -> str:
                 runs.append([observation.flask])
         previous_in = inside
     parts = [run[0] if len(run) == 1 else f"{run[0]} to {run[-1]}" for run in runs]
-    return f"Flask {', '.join(parts)} ({_releases(len(picked))})"
+    return f"Flask {', '.join(parts)} ({plural(len(picked), 'release')})"
 
 
-def _releases(count: int) -> str:
-    return f"{count} release" if count == 1 else f"{count} releases"
-
-
-def _werkzeug(cases: list[Case]) -> str:
-    versions = sorted({o.packages.get("werkzeug", "?") for o, _ in cases}, key=_version)
-    return f"Werkzeug {versions[0]}" if len(versions) == 1 else f"Werkzeug {versions[0]} to {versions[-1]}"
-
-
-def _mode(mode: str) -> str:
+def _mode(mode: Mode) -> str:
     return f"`{MODE_CALLS.get(mode, mode)}`"
 
 
@@ -145,9 +160,8 @@ def claim_1(observations: list[Observation]) -> Verdict:
     most = max((m.max_in_flight or 0 for _, m in agreeing), default=0)
     return _verdict(
         "1",
-        "`app.run()` can serve several clients at once; the mechanism is Werkzeug's `run_simple`.",
         verdict,
-        f"{_mode('threaded')} in {_span(cases, cases)}" if cases else _mode("threaded"),
+        _shown(cases, "threaded"),
         f"up to {most} held requests inside the handler at once in {_of(agreeing, cases)} releases, served by "
         f"{', '.join(classes) or 'no Werkzeug server'} (from `werkzeug.serving`, the module of `run_simple`)",
     )
@@ -160,9 +174,8 @@ def claim_2(observations: list[Observation]) -> Verdict:
     without = [(o, m) for o, m in explicit_false if m.workers != "threads" and not m.multithread]
     return _verdict(
         "2",
-        "`threaded` is a boolean that turns multi-threaded request handling on.",
         verdict,
-        f"{_mode('threaded')} and {_mode('processes3')} in {_span(cases, cases)}" if cases else _mode("threaded"),
+        _shown(cases, "threaded", "processes3"),
         f"`threaded=True`: a thread per request and `wsgi.multithread` true in {_of(agreeing, cases)} releases; "
         f"`threaded=False` (with `processes=3`): no request threads in {_of(without, explicit_false)}",
     )
@@ -179,25 +192,19 @@ def claim_3(observations: list[Observation]) -> Verdict:
         f"none served by the started process), at most {'/'.join(map(str, caps)) or '?'} at a time, "
         f"in {_of(per_request, cases)} releases; a pool of ≤{PROCESSES} long-lived workers in {_of(pools, cases)}"
     )
-    return _verdict(
-        "3",
-        '`processes=N` (N > 1) makes Werkzeug "launch N separate processes" to handle requests.',
-        verdict,
-        f"{_mode('processes3')} in {_span(cases, cases)}" if cases else _mode("processes3"),
-        evidence,
-    )
+    return _verdict("3", verdict, _shown(cases, "processes3"), evidence)
 
 
 def claim_4(observations: list[Observation]) -> Verdict:
     cases = _cases(observations, "default", served=True)
 
     def predicted(m: ModeObservation, o: Observation) -> bool:
-        since = _version(o.flask) >= THREADED_DEFAULT_SINCE
+        since = version_key(o.flask) >= THREADED_DEFAULT_SINCE
         return _threads(m) if since else (not m.concurrent and m.workers == "main thread only")
 
     verdict, _ = _judge(cases, predicted)
-    before = [(o, m) for o, m in cases if _version(o.flask) < THREADED_DEFAULT_SINCE]
-    since = [(o, m) for o, m in cases if _version(o.flask) >= THREADED_DEFAULT_SINCE]
+    before = [(o, m) for o, m in cases if version_key(o.flask) < THREADED_DEFAULT_SINCE]
+    since = [(o, m) for o, m in cases if version_key(o.flask) >= THREADED_DEFAULT_SINCE]
     serial_before = [(o, m) for o, m in before if not m.concurrent]
     threads_since = [(o, m) for o, m in since if _threads(m)]
     disagreeing = [o.flask for o, m in cases if not predicted(m, o)]
@@ -207,14 +214,7 @@ def claim_4(observations: list[Observation]) -> Verdict:
     )
     if disagreeing:
         evidence += f"; not as claimed: {', '.join(disagreeing)}"
-    return _verdict(
-        "4",
-        "From Flask 1.0 on, `threaded` defaults to True (plain `app.run()` is multi-threaded); "
-        "before 1.0 it was single-threaded.",
-        verdict,
-        f"{_mode('default')} in {_span(cases, cases)}" if cases else _mode("default"),
-        evidence,
-    )
+    return _verdict("4", verdict, _shown(cases, "default"), evidence)
 
 
 def claim_5(observations: list[Observation]) -> Verdict:
@@ -238,13 +238,7 @@ def claim_5(observations: list[Observation]) -> Verdict:
         evidence += f"; without `os.fork` it served in {_of(nofork_ok, without_fork)} (see point C)"
     else:
         evidence += "; without `os.fork`: not observed yet"
-    return _verdict(
-        "5",
-        "`app.run(threaded=False, processes=3)` works as a three-process server.",
-        verdict,
-        f"{_mode('processes3')} and {_mode('processes3_nofork')} in {_span(with_fork, with_fork)}",
-        evidence,
-    )
+    return _verdict("5", verdict, _shown(with_fork, "processes3", "processes3_nofork"), evidence)
 
 
 #: Where ``object`` lives on Python 3 and 2; it ends every class chain and says nothing.
@@ -267,11 +261,7 @@ def claim_6(observations: list[Observation]) -> Verdict:
         f"chains are {', '.join(modules) or 'none'}; a `wsgiref` class in {_of(agreeing, cases)} releases"
     )
     return _verdict(
-        "6",
-        "`run_simple` wraps the `wsgiref` module of Python's standard library.",
-        verdict,
-        f"every served mode in {_span(cases, cases)}" if cases else "every served mode",
-        evidence,
+        "6", verdict, f"every served mode in {_span(cases, cases)}" if cases else "every served mode", evidence
     )
 
 
@@ -285,14 +275,10 @@ def _figure(servers: ServersRun, name: str, route: str, concurrency: int) -> tup
 
 
 def claim_7(servers: ServersRun | None) -> Verdict:
-    claim = (
-        "The development server is of limited performance and not for production; professional WSGI servers "
-        "should be used for many concurrent users."
-    )
     dev = servers.server(DEV_SERVER) if servers else None
     production = [s for s in servers.servers if not s.name.startswith("dev-")] if servers else []
     if servers is None or dev is None or not production:
-        return Verdict("7", claim, NOT_OBSERVED, "`nox -s servers`", "no server comparison recorded yet")
+        return Verdict("7", CLAIMS["7"], NOT_OBSERVED, "`nox -s servers`", "no server comparison recorded yet")
     top = max(servers.load["concurrency"])
     routes = list(servers.load["routes"])
     faster: list[str] = []
@@ -316,7 +302,6 @@ def claim_7(servers: ServersRun | None) -> Verdict:
         verdict = f"{HOLDS_ONLY_FOR} the {', '.join(faster)} route"
     return _verdict(
         "7",
-        claim,
         verdict,
         f"`nox -s servers` on {servers.machine.get('cpus', '?')} CPUs at {top} concurrent clients, "
         f"Flask {servers.packages.get('flask', '?')} (measured {servers.measured_at[:10]})",
@@ -335,7 +320,10 @@ def _by_error(cases: list[Case], text: Callable[[ModeObservation], str]) -> str:
     groups: dict[str, list[Case]] = {}
     for case in cases:
         groups.setdefault(text(case[1]), []).append(case)
-    return "; ".join(f"{error} ({_werkzeug(group)}, {_releases(len(group))})" for error, group in groups.items())
+    return "; ".join(
+        f"{error} ({werkzeug_span(o for o, _ in group)}, {plural(len(group), 'release')})"
+        for error, group in groups.items()
+    )
 
 
 def flask_run_default(observations: list[Observation]) -> Verdict:
@@ -344,9 +332,8 @@ def flask_run_default(observations: list[Observation]) -> Verdict:
     serial = [c for c in cases if c not in agreeing]
     return _verdict(
         "A",
-        "Not in the article: `flask run` (no threading option) serves requests concurrently, with threads.",
         verdict,
-        f"{_mode('flask_run')} in {_span(cases, cases)}" if cases else _mode("flask_run"),
+        _shown(cases, "flask_run"),
         f"a thread per request in {_of(agreeing, cases)} releases"
         + (f"; one request at a time in {_span(serial, cases)}" if serial else ""),
     )
@@ -357,20 +344,18 @@ def threaded_with_processes(observations: list[Observation]) -> Verdict:
     verdict, refused = _judge(cases, lambda m, _: m.outcome == "error")
     return _verdict(
         "B",
-        "Not in the article: `app.run(threaded=True, processes=3)` is refused at start.",
         verdict,
-        f"{_mode('threaded_processes3')} in {_span(cases, cases)}" if cases else _mode("threaded_processes3"),
-        _by_error(refused, lambda m: f"`{m.error}`") or "it started everywhere it was observed",
+        _shown(cases, "threaded_processes3"),
+        _by_error(refused, lambda m: f"`{error_text(m)}`") or "it started everywhere it was observed",
     )
 
 
 def _fork_failure(mode: ModeObservation) -> str:
     if mode.outcome == "requests-failed":
-        logged = (mode.error or "").partition("the server logged: ")[2] or mode.error
-        return f"starts, then drops every request: `{logged}`"
+        return f"starts, then drops every request: `{mode.server_log or mode.error}`"
     if mode.outcome == "error":
         return f"refuses to start: `{mode.error}`"
-    return f"{mode.outcome}: `{mode.error}`" if mode.error else mode.outcome
+    return f"{mode.outcome}: `{error_text(mode)}`" if mode.error else mode.outcome
 
 
 def processes_without_fork(observations: list[Observation]) -> Verdict:
@@ -378,9 +363,8 @@ def processes_without_fork(observations: list[Observation]) -> Verdict:
     verdict, failing = _judge(cases, lambda m, _: m.outcome != "served")
     return _verdict(
         "C",
-        "Not in the article: `processes>1` does not work where `os.fork` is missing (Windows).",
         verdict,
-        f"{_mode('processes3_nofork')} in {_span(cases, cases)}" if cases else _mode("processes3_nofork"),
+        _shown(cases, "processes3_nofork"),
         _by_error(failing, _fork_failure) or "it served everywhere it was observed",
     )
 

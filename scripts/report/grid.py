@@ -1,21 +1,21 @@
 """Rendering the grid records: Flask x Python, the plain install of today, Werkzeug lines, breakages.
 
-Reads grid records only (``reports/grid/*.json``); same records, same bytes.
+Reads grid records and the Werkzeug lines only; same records, same bytes.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
-from scripts.audit import records
-from scripts.grid import run as grid
-from scripts.grid.run import Cell, GridRecord
+from scripts.grid.records import NOT_RUN, Cell, CellKind, GridRecord
+from scripts.packages.catalogue import Line
 from scripts.report import markdown
+
+__all__ = ["code", "render"]
 
 SYMBOLS = {"ok": "✓", "not-allowed": "–", "no-interpreter": "?"}
 LEGEND = (
@@ -50,7 +50,7 @@ class Footnotes:
         return "\n".join(f"{n}. {code(text)}" for text, n in self.numbers.items())
 
 
-def _cells(record: GridRecord, kind: str) -> list[Cell]:
+def _cells(record: GridRecord, kind: CellKind) -> list[Cell]:
     return [c for c in record.cells if c.kind == kind]
 
 
@@ -98,7 +98,7 @@ class Breakage:
     error: str
 
 
-def werkzeug_table(grids: list[GridRecord], lines: list[grid.Line], notes: Footnotes) -> tuple[str, list[Breakage]]:
+def werkzeug_table(grids: list[GridRecord], lines: list[Line], notes: Footnotes) -> tuple[str, list[Breakage]]:
     """Newest patch of each Flask line x each Werkzeug line; ✗! marks a declared-but-broken pair."""
     heads = [g for g in _ordered(grids) if _cells(g, "werkzeug")]
     versions = {line.line: line.version for line in lines}
@@ -161,17 +161,12 @@ def _first_werkzeug_line(grids: list[GridRecord], error: str) -> str | None:
 
 def _upstream_span(project: str, members: list[tuple[GridRecord, Cell]]) -> str:
     """Between which releases of ``project`` it broke: the era's (works) and today's (fails)."""
-    today = {cell.packages.get(project) for _, cell in members} - {None}
-    worked = {
-        c.packages.get(project)
-        for g, _ in members
-        for c in _cells(g, "era")
-        if c.status == "ok" and c.packages.get(project)
-    }
+    today = {v for _, cell in members if (v := cell.packages.get(project))}
+    worked = {v for g, _ in members for c in _cells(g, "era") if c.status == "ok" and (v := c.packages.get(project))}
     if not today:
         return f"Points at {project}."
-    newest_good = max(worked, key=Version) if worked else None
-    bad = min(today, key=Version)  # type: ignore[arg-type]
+    newest_good = max(worked, key=Version, default=None)
+    bad = min(today, key=Version)
     if newest_good is None:
         return f"Fails with {project} {bad}; no era install of these releases worked to compare with."
     return (
@@ -180,7 +175,7 @@ def _upstream_span(project: str, members: list[tuple[GridRecord, Cell]]) -> str:
     )
 
 
-def render(grids: list[GridRecord], lines: list[grid.Line], title: str, source: str) -> str:
+def render(grids: list[GridRecord], lines: list[Line], title: str, source: str) -> str:
     notes = Footnotes()
     pythons = python_table(grids, notes)
     werkzeug, broken = werkzeug_table(grids, lines, notes)
@@ -188,7 +183,7 @@ def render(grids: list[GridRecord], lines: list[grid.Line], title: str, source: 
         f"- Flask {b.flask} declares `{b.requirement}`, yet {b.upstream} fails: {code(b.error)}" for b in broken
     )
     cells = sum(len(g.cells) for g in grids)
-    observed = sum(1 for g in grids for c in g.cells if c.status not in ("not-allowed", "no-interpreter"))
+    observed = sum(1 for g in grids for c in g.cells if c.status not in NOT_RUN)
     return f"""# {title}
 
 Generated from `{source}` by `nox -s grid`; do not edit. {len(grids)} releases, {cells} cells, {observed} of them
@@ -228,18 +223,3 @@ that does not work.
 
 {notes.render() or "No failures."}
 """
-
-
-def write(grid_dir: Path, lines_path: Path, reports_dir: Path, docs_dir: Path) -> list[Path]:
-    """Render ``reports/grid.md`` and ``docs/grid.md`` from the grid records."""
-    grids = grid.load_all(grid_dir)
-    lines = grid.werkzeug_lines(lines_path) if lines_path.exists() else []
-    pages = {
-        reports_dir / "grid.md": render(grids, lines, "Flask compatibility grid", "reports/grid/*.json"),
-        docs_dir / "grid.md": render(
-            grids, lines, "Will Flask X run on Python Y, with which Werkzeug?", "../reports/grid/"
-        ),
-    }
-    for path, text in pages.items():
-        records.write_text_atomic(path, text)
-    return list(pages)

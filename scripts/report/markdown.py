@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+__all__ = ["cell", "table"]
+
 
 def cell(text: str) -> str:
     """``text`` safe inside a table cell: a pipe would end the cell, a newline the row."""

@@ -1,47 +1,94 @@
-"""Re-rendering the report, one writer at a time (audit sessions may run in parallel)."""
+"""Writing the pages: every generated file under ``reports/`` and ``docs/``, from the records only.
+
+Pages are written one writer at a time: audit sessions run side by side (``nox -j``), and a
+page is rendered from all the records, so whoever renders last must see every record in place.
+"""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
-from scripts.report import grid as grid_report
-from scripts.report import matrix as render
+from filelock import FileLock
+
+from scripts.audit.records import Observation, load_all
+from scripts.bench import records as bench_records
+from scripts.common.jsonio import write_text_atomic
+from scripts.grid import records as grid_records
+from scripts.layout import REPO, Layout
+from scripts.packages import catalogue
+from scripts.report import bench, claims, grid, servers
+from scripts.report.answer import claims_section, render_answer_page
+from scripts.report.matrix import render_matrix
+from scripts.report.timeline import render_timeline_svg
+from scripts.servers import records as server_records
+
+__all__ = ["write_bench", "write_grid", "write_report"]
 
 
-@contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (blocking) for the duration of the block."""
-    with path.open("a+b") as handle:
-        if sys.platform == "win32":  # pragma: no cover - CI's Windows runners
-            import msvcrt
-
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+def _write(layout: Layout, render: Callable[[], dict[Path, str]]) -> list[Path]:
+    """Render and write under the lock: reading the records inside it is what lets the last writer win."""
+    layout.reports.mkdir(parents=True, exist_ok=True)
+    with FileLock(layout.render_lock):
+        pages = render()
+        for path, text in pages.items():
+            write_text_atomic(path, text)
+    return list(pages)
 
 
-def write(releases: Path, output: Path) -> list[Path]:
-    """Render ``output``/reports and ``output``/docs from the catalogue and every record, under a lock.
+def _platform_records(layout: Layout) -> list[Observation]:
+    return [o for folder in sorted(layout.platforms.glob("*")) for o in load_all(folder)]
 
-    Each audit session writes its record, then renders: the lock makes the last session to
-    finish render after every record is in place.
+
+def report_pages(layout: Layout, releases_path: Path = REPO.releases) -> dict[Path, str]:
+    """The matrix, the readers' page, the timeline and (when measured) the server comparison."""
+    releases = catalogue.audited(catalogue.load(releases_path))
+    observations = load_all(layout.results)
+    platforms = _platform_records(layout)
+    comparison = server_records.ServersRun.read(layout.servers_data) if layout.servers_data.exists() else None
+    claims_text = claims_section(claims.evaluate(observations, comparison), with_servers=comparison is not None)
+    pages = {
+        layout.matrix_page: render_matrix(releases, observations, platforms),
+        layout.answer_page: render_answer_page(releases, observations, claims_text, platforms),
+        layout.timeline: render_timeline_svg(releases, observations),
+    }
+    if comparison is not None:
+        pages[layout.servers_page] = servers.render_page(comparison)
+        pages[layout.servers_chart] = servers.render_chart(comparison)
+    return pages
+
+
+def write_report(layout: Layout, releases_path: Path = REPO.releases) -> list[Path]:
+    """Render the report under ``layout`` from the catalogue and every record.
+
+    :param layout: where the records are read and the pages written.
+    :param releases_path: the release catalogue (the repository's, whatever the layout).
     """
-    reports = output / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
-    with _exclusive(reports / ".render.lock"):
-        return render.write_reports(releases, reports / "results", reports, output / "docs")
+    return _write(layout, lambda: report_pages(layout, releases_path))
 
 
-def write_grid(output: Path) -> list[Path]:
-    """Render the grid pages from the grid records, under the same lock as the report."""
-    reports = output / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
-    with _exclusive(reports / ".render.lock"):
-        return grid_report.write(reports / "grid", reports / "werkzeug-lines.json", reports, output / "docs")
+def grid_pages(layout: Layout) -> dict[Path, str]:
+    """``reports/grid.md`` and ``docs/grid.md`` from the grid records and the Werkzeug lines."""
+    grids = grid_records.load_all(layout.grid)
+    lines_path = next((at.werkzeug_lines for at in (layout, REPO) if at.werkzeug_lines.exists()), None)
+    lines = catalogue.load_lines(lines_path) if lines_path else []
+    return {
+        layout.grid_page: grid.render(grids, lines, "Flask compatibility grid", "reports/grid/*.json"),
+        layout.grid_docs_page: grid.render(
+            grids, lines, "Will Flask X run on Python Y, with which Werkzeug?", "../reports/grid/"
+        ),
+    }
+
+
+def write_grid(layout: Layout) -> list[Path]:
+    """Render the grid pages under ``layout``."""
+    return _write(layout, lambda: grid_pages(layout))
+
+
+def write_bench(layout: Layout, data: bench_records.Bench | None = None) -> list[Path]:
+    """Write the benchmark's data (when given) and render ``reports/bench.md`` from it."""
+    if data is not None:
+        data.write(layout.bench_data)
+    if not layout.bench_data.exists():
+        return []
+    return _write(layout, lambda: {layout.bench_page: bench.render(bench_records.Bench.read(layout.bench_data))})

@@ -5,14 +5,17 @@ Reads only a :class:`ServersRun`; same data, same bytes.
 
 from __future__ import annotations
 
-from pathlib import Path
 from xml.sax.saxutils import escape
 
+from scripts.layout import REPO
 from scripts.report import markdown, svg
-from scripts.servers.records import DATA, Measurement, ServersRun
+from scripts.servers.records import Measurement, ServersRun
 
-PAGE = "servers.md"
-CHART = "servers.svg"
+__all__ = ["render_chart", "render_page"]
+
+#: Where the page says it comes from and where its chart is, relative to the repository and to reports/.
+DATA = REPO.servers_data.relative_to(REPO.root).as_posix()
+CHART = "../" + REPO.servers_chart.relative_to(REPO.root).as_posix()
 COLOURS = ("#c62828", "#ef9a9a", "#1565c0", "#2e7d32", "#f9a825", "#6a1b9a", "#00838f")
 
 
@@ -65,7 +68,7 @@ def render_page(run: ServersRun) -> str:
     load_avg = ", ".join(f"{v:g}" for v in machine.get("load_average_before", []))
     return f"""# Flask's development server next to production WSGI servers
 
-Generated from `reports/{DATA}` by `nox -s servers` (re-rendered by `nox -s render`); do not edit.
+Generated from `{DATA}` by `nox -s servers` (re-rendered by `nox -s render`); do not edit.
 
 The same app ([`probes/load_app.py`](../probes/load_app.py)) under each server, on 127.0.0.1, loaded
 by the same client, one server at a time. Measured {run.measured_at} on {machine.get("cpus")} CPUs
@@ -85,7 +88,7 @@ by the same client, one server at a time. Measured {run.measured_at} on {machine
 |---|---|
 {servers}
 
-![Requests per second by server, route and concurrency](../docs/{CHART})
+![Requests per second by server, route and concurrency]({CHART})
 
 {routes}
 """
@@ -175,8 +178,3 @@ def render_chart(run: ServersRun) -> str:
         parts.append(f'<text x="{x + 18:.1f}" y="{y + 10}">{escape(server.label)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
-
-
-def pages(run: ServersRun, reports_dir: Path, docs_dir: Path) -> dict[Path, str]:
-    """Every page rendered from the run, by where it is written."""
-    return {reports_dir / PAGE: render_page(run), docs_dir / CHART: render_chart(run)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+__all__ = ["NAMESPACE", "start"]
+
 #: The SVG namespace: an XML name the format requires, not an address anything is fetched from.
 NAMESPACE = "http://www.w3.org/2000/svg"
 

@@ -11,6 +11,8 @@ from scripts.audit.records import Observation
 from scripts.packages.catalogue import Release
 from scripts.report import svg
 
+__all__ = ["KINDS", "kind", "render_timeline_svg"]
+
 WIDTH, HEIGHT = 900, 250
 LEFT, RIGHT, AXIS_Y = 40, 20, 170
 #: Label rows above the axis. A label takes the lowest row with room; with none, it is left out.
@@ -42,8 +44,8 @@ def render_timeline_svg(releases: list[Release], observations: list[Observation]
     if not dated:
         parts.append('<text x="20" y="40">No dated releases.</text></svg>')
         return "\n".join(parts) + "\n"
-    days = [_day(r) for r in dated]
-    first_year, last_year = min(days).year, max(days).year + 1  # type: ignore[union-attr]
+    days = [day for r in dated if (day := _day(r)) is not None]
+    first_year, last_year = min(days).year, max(days).year + 1
     start, span = (
         date(first_year, 1, 1).toordinal(),
         date(last_year, 1, 1).toordinal() - date(first_year, 1, 1).toordinal(),

@@ -14,9 +14,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from scripts.common.loopback import HOST
 from scripts.servers.records import Round
 
-HOST = "127.0.0.1"
+__all__ = ["Load", "percentile", "run_round"]
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,30 @@
 """Server comparison records: the same app under several WSGI servers, loaded the same way.
 
-``reports/servers.json`` holds one :class:`ServersRun`, validated by ``servers.schema.json``
-(shipped beside this module). Rendering (``servers_report``) and the claims read only this.
+``reports/servers.json`` holds one :class:`ServersRun`, valid against ``servers.schema.json``
+beside this module. Rendering (``report.servers``) and the claims read only this.
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from scripts.audit.records import read_json, write_json_atomic
+from scripts.common.jsonio import StoredDocument
+
+__all__ = ["SCHEMA_PATH", "Measurement", "Round", "ServerResult", "ServersRun"]
 
 SCHEMA_PATH = Path(__file__).with_name("servers.schema.json")
 SCHEMA_VERSION = 1
-#: The file name of the run under ``reports/``.
-DATA = "servers.json"
 
 
 @dataclass
 class Round:
     """One bounded round of load at one concurrency on one route."""
+
+    #: Where this record type stands in the schema (a JSON pointer).
+    schema_node: ClassVar[str] = "/$defs/round"
 
     requests: int
     errors: int
@@ -41,6 +44,9 @@ def _median(values: list[float | None]) -> float | None:
 @dataclass
 class Measurement:
     """Several rounds of the same load, and the median of each figure over the rounds."""
+
+    #: Where this record type stands in the schema (a JSON pointer).
+    schema_node: ClassVar[str] = "/$defs/measurement"
 
     route: str
     concurrency: int
@@ -62,15 +68,25 @@ class Measurement:
             errors=_median([float(r.errors) for r in rounds]),
         )
 
+    def summary(self) -> str:
+        """One log line: the medians over the rounds."""
+        return (
+            f"{self.requests_per_second} req/s, p50 {self.p50_ms} ms, p99 {self.p99_ms} ms, "
+            f"{self.errors} errors (medians of {len(self.rounds)} rounds)"
+        )
+
 
 @dataclass
 class ServerResult:
     """One server: how it was started, and what the load saw (or why it was not measured)."""
 
+    #: Where this record type stands in the schema (a JSON pointer).
+    schema_node: ClassVar[str] = "/properties/servers/items"
+
     name: str
     label: str
     command: str
-    outcome: str  # "measured" or "failed"
+    outcome: Literal["measured", "failed"]
     error: str | None = None
     measurements: list[Measurement] = field(default_factory=list)
 
@@ -79,7 +95,7 @@ class ServerResult:
 
 
 @dataclass
-class ServersRun:
+class ServersRun(StoredDocument, what="a server comparison", remedy="restore it or measure again: `nox -s servers`"):
     """One run of ``nox -s servers``: the machine, the load, every server's results."""
 
     measured_at: str
@@ -91,9 +107,6 @@ class ServersRun:
 
     def server(self, name: str) -> ServerResult | None:
         return next((s for s in self.servers if s.name == name), None)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ServersRun:
@@ -111,20 +124,3 @@ class ServersRun:
             for server in data["servers"]
         ]
         return cls(**data)
-
-
-def save(run: ServersRun, path: Path) -> None:
-    write_json_atomic(path, run.to_json())
-
-
-def load(path: Path) -> ServersRun:
-    return ServersRun.from_json(read_json(path))
-
-
-def load_if_present(path: Path) -> ServersRun | None:
-    """The stored run, or None before ``nox -s servers`` has been run."""
-    return load(path) if path.exists() else None
-
-
-def schema() -> dict[str, Any]:
-    return read_json(SCHEMA_PATH)

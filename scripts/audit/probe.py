@@ -1,0 +1,88 @@
+"""The probe as a server to start: its command line in each mode, and how to tell it is serving.
+
+What to start and how to tell it is ready, apart from how it is managed (``common.processes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts.audit.records import CLI_MODE, Mode
+from scripts.common.failures import first_error_line
+from scripts.common.loopback import HOST, get
+from scripts.common.processes import WINDOWS, Command, ProcessGroup, ReadyCheck, StartFailed, clean_environment
+from scripts.layout import PROBES
+
+__all__ = ["DROPPED_REQUESTS", "PROBE_APP", "Probe", "cli_script", "has_cli", "probe_environment"]
+
+PROBE_APP = PROBES / "app.py"
+#: Requests in a row the server may accept and drop unanswered before the mode counts as failing
+#: (e.g. a forking server without os.fork: it listens, but every request dies in process_request).
+DROPPED_REQUESTS = 3
+#: Variables of the user's shell that could steer Flask, Werkzeug or the interpreter.
+STEERING = ("FLASK_", "WERKZEUG_", "PYTHON", "VIRTUAL_ENV")
+
+
+def cli_script(python: Path) -> Path:
+    return python.parent / ("flask.exe" if WINDOWS else "flask")
+
+
+def has_cli(python: Path) -> bool:
+    """Whether the environment's Flask installed the ``flask`` command."""
+    return cli_script(python).exists()
+
+
+def probe_environment(control_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A clean environment: nothing from the user's shell may steer Flask or Werkzeug."""
+    settings = {
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONIOENCODING": "utf-8",
+        "PROBE_CONTROL_PORT": str(control_port),
+    }
+    return clean_environment(STEERING, {**settings, **(extra or {})})
+
+
+class RequestsDropped(StartFailed):
+    """The server listens but closes every request unanswered; ``server_log`` is what it logged."""
+
+    def __init__(self, message: str, server_log: str | None, output: str) -> None:
+        super().__init__("gave-up", message, output)
+        self.server_log = server_log
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The probe app (or a stand-in with the same command line) in one mode, under one interpreter."""
+
+    python: Path
+    mode: Mode | str
+    control_port: int
+    app: Path = PROBE_APP
+
+    def command(self, port: int, cwd: Path) -> Command:
+        if self.mode == CLI_MODE:
+            # The console script is what users type; it exists exactly where the release has a CLI.
+            argv = [str(cli_script(self.python)), "run", "--host", HOST, "--port", str(port)]
+            return Command(argv, probe_environment(self.control_port, {"FLASK_APP": str(self.app)}), cwd)
+        argv = [str(self.python), str(self.app), self.mode, str(port)]
+        return Command(argv, probe_environment(self.control_port), cwd)
+
+    def readiness(self, port: int) -> ReadyCheck:
+        """Serving once ``/info`` answers; failing once DROPPED_REQUESTS in a row are dropped unanswered."""
+        dropped = 0
+
+        def ready(process: ProcessGroup, bound: float) -> bool:
+            nonlocal dropped
+            reply = get(port, "/info", timeout=bound)
+            if reply.status is not None:
+                return True
+            dropped = dropped + 1 if reply.dropped else 0
+            if dropped >= DROPPED_REQUESTS:
+                output = process.output()
+                message = f"{dropped} requests in a row closed without a response ({reply.error})"
+                raise RequestsDropped(message, first_error_line(output), output)
+            return False
+
+        return ready

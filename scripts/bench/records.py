@@ -1,0 +1,130 @@
+"""The benchmark's data (``reports/bench.json``): what was timed, and what follows from it.
+
+The runner (``bench.run``) measures and stores seconds; the figures derived from them (medians,
+the uv/pip ratio, whether each target is met, extrapolations) are computed here, from the data
+only, and rendered by ``report.bench``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from scripts.common.jsonio import StoredDocument
+
+__all__ = [
+    "SCHEMA_PATH",
+    "UV_TARGET_RATIO",
+    "Bench",
+    "EnvironmentPair",
+    "Measurement",
+    "Phase",
+    "median",
+    "scaled",
+    "uv_pip_ratio",
+    "verdict",
+]
+
+SCHEMA_PATH = Path(__file__).with_name("bench.schema.json")
+SCHEMA_VERSION = 1
+#: The uv path must be at least this many times faster than plain venv + pip.
+UV_TARGET_RATIO = 5.0
+
+
+@dataclass
+class Measurement:
+    """One thing timed, several rounds of it: wall seconds, and the CPU seconds its processes used."""
+
+    #: Where this record type stands in the schema (a JSON pointer).
+    schema_node: ClassVar[str] = "/properties/measurements/items"
+
+    name: str
+    what: str
+    #: How many releases one round covers.
+    releases: int
+    rounds: list[float]
+    cpu: list[float] = field(default_factory=list)
+    #: The issue's target, in seconds, for ``target_releases`` releases (None: no target).
+    target: float | None = None
+    target_releases: int | None = None
+
+
+@dataclass
+class EnvironmentPair:
+    """One release's environment made both ways: uv (venv + install) and plain ``venv`` + pip."""
+
+    #: Where this record type stands in the schema (a JSON pointer).
+    schema_node: ClassVar[str] = "/properties/pairs/items"
+
+    release: str
+    python: str
+    uv: float
+    pip: float
+    #: Distributions uv had to build from source distributions (they dominate a cold fill).
+    built_from_source: int = 0
+
+
+@dataclass
+class Phase:
+    """Where the time of one run went, summed over its sessions."""
+
+    #: Where this record type stands in the schema (a JSON pointer).
+    schema_node: ClassVar[str] = "/properties/profile/items"
+
+    run: str
+    phase: str
+    seconds: float
+
+
+@dataclass
+class Bench(StoredDocument, what="a benchmark", remedy="restore it from git or run `nox -s bench` again"):
+    """Everything one ``nox -s bench`` run measured."""
+
+    made_at: str
+    machine: dict[str, Any]
+    settings: dict[str, Any]
+    measurements: list[Measurement]
+    pairs: list[EnvironmentPair]
+    profile: list[Phase]
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Bench:
+        data = dict(data)
+        data["measurements"] = [Measurement(**m) for m in data["measurements"]]
+        data["pairs"] = [EnvironmentPair(**p) for p in data["pairs"]]
+        data["profile"] = [Phase(**p) for p in data["profile"]]
+        return cls(**data)
+
+
+# -- the numbers ----------------------------------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def uv_pip_ratio(pairs: Sequence[EnvironmentPair]) -> float | None:
+    """How many times longer plain venv + pip took than uv, over the same releases (totals)."""
+    uv = sum(p.uv for p in pairs)
+    return sum(p.pip for p in pairs) / uv if pairs and uv > 0 else None
+
+
+def scaled(measurement: Measurement) -> float | None:
+    """The median scaled to the target's number of releases (itself when they are the same)."""
+    value = median(measurement.rounds)
+    if value is None or not measurement.target_releases or measurement.releases == measurement.target_releases:
+        return value
+    return value * measurement.target_releases / measurement.releases
+
+
+def verdict(measurement: Measurement) -> str:
+    """ "met", "not met", or the same for an extrapolation; "" without a target."""
+    value = scaled(measurement)
+    if measurement.target is None or value is None:
+        return ""
+    met = "met" if value <= measurement.target else "not met"
+    return met if measurement.releases == measurement.target_releases else f"{met} (extrapolated)"

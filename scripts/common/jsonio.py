@@ -1,0 +1,122 @@
+"""Reading and writing the project's files: JSON and text, written atomically, read with errors that name the file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Self, TypeVar
+
+__all__ = [
+    "DataError",
+    "JsonRecord",
+    "StoredDocument",
+    "parse_record",
+    "read_json",
+    "read_record",
+    "write_json_atomic",
+    "write_text_atomic",
+]
+
+T = TypeVar("T")
+
+
+class DataError(RuntimeError):
+    """A file the project reads is missing or unreadable; the message names it and what to do."""
+
+    def __init__(self, path: Path, problem: str, remedy: str) -> None:
+        super().__init__(f"{path}: {problem}; {remedy}")
+        self.path = path
+
+
+def read_json(path: Path, remedy: str = "restore it from git or regenerate it") -> Any:
+    """The JSON document at ``path``; raises DataError naming the file when it is missing or not JSON."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(path, "missing", remedy) from None
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({exc.strerror or exc})", remedy) from exc
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise DataError(path, f"is not valid JSON ({exc})", remedy) from exc
+
+
+def parse_record(path: Path, data: Any, parse: Callable[[Any], T], what: str, remedy: str) -> T:
+    """``parse(data)``, the JSON read from ``path``; raises DataError naming the file when it is not ``what``."""
+    try:
+        return parse(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DataError(path, f"is not {what} ({type(exc).__name__}: {exc})", remedy) from exc
+
+
+def read_record(path: Path, parse: Callable[[Any], T], what: str, remedy: str) -> T:
+    """The record stored at ``path``; raises DataError naming the file when it is missing, not JSON, or not ``what``."""
+    return parse_record(path, read_json(path, remedy), parse, what, remedy)
+
+
+class JsonRecord:
+    """A dataclass stored as JSON: its JSON form is its fields, recursively."""
+
+    #: Where the record type stands in its JSON Schema (a JSON pointer): the whole document by default.
+    schema_node: ClassVar[str] = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload, no-any-return]
+
+
+class StoredDocument(JsonRecord):
+    """A record kept in one file of its own (``reports/servers.json``, ``reports/bench.json``).
+
+    A subclass says what it is and what to do when its file is damaged, as class arguments
+    (``class Bench(StoredDocument, what="a benchmark", remedy="…")``), and parses its JSON form.
+    """
+
+    what: ClassVar[str]
+    remedy: ClassVar[str]
+
+    def __init_subclass__(cls, *, what: str, remedy: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.what, cls.remedy = what, remedy
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def read(cls, path: Path) -> Self:
+        """The document at ``path``; raises DataError naming the file when it cannot be read."""
+        return read_record(path, cls.from_json, cls.what, cls.remedy)
+
+    def write(self, path: Path) -> Path:
+        write_json_atomic(path, self.to_json())
+        return path
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON; see :func:`write_text_atomic`."""
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so that readers see the old file or the new one, never a part of either.
+
+    The temporary file is created with mode 0666 filtered by the umask, as ``open()`` would
+    create the file itself (``mkstemp`` would make it 0600 whatever the umask).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,116 @@
+"""The readers' page, ``docs/index.md``: the answer, the timeline, the claims, how it was observed, the matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from packaging.version import Version
+
+from scripts.audit.records import MODE_CALLS, Observation
+from scripts.packages.catalogue import Release
+from scripts.report.claims import Verdict
+from scripts.report.matrix import HOW_MADE, matrix_table, platform_section
+from scripts.report.summary import by_version, summary
+from scripts.report.wording import plural, version_key
+
+__all__ = ["claims_section", "interpreter_rules", "render_answer_page"]
+
+
+def interpreter_rules(releases: list[Release], observations: list[Observation]) -> str:
+    """Which interpreter each run of releases got, and why, as the records state it."""
+    found = by_version(observations)
+    runs: list[tuple[str, list[Observation]]] = []
+    for release in sorted(releases, key=lambda r: Version(r.version)):
+        observation = found.get(release.version)
+        if observation is None or observation.environment is None:
+            continue
+        rule = observation.environment.interpreter_rule
+        if runs and runs[-1][0] == rule:
+            runs[-1][1].append(observation)
+        else:
+            runs.append((rule, [observation]))
+    lines = []
+    for rule, group in runs:
+        pythons = sorted({".".join((o.python or "?").split(".")[:2]) for o in group}, key=version_key)
+        span = group[0].flask if len(group) == 1 else f"{group[0].flask} to {group[-1].flask}"
+        lines.append(f"- Flask {span} ({plural(len(group), 'release')}): Python {', '.join(pythons)}. {rule}.")
+    return "\n".join(lines)
+
+
+def claims_section(verdicts: list[Verdict], with_servers: bool = False) -> str:
+    """The article's claims and the extra points, each with its verdict, where it was seen, and evidence."""
+    lines = [
+        "## Claims",
+        "",
+        "A widely read article makes the claims below about `app.run()`; each verdict is computed from the "
+        "records (claim 7 from the server comparison), never written by hand.",
+        "",
+    ]
+    for verdict in verdicts:
+        label = f"Claim {verdict.key}" if verdict.key.isdigit() else f"Point {verdict.key}"
+        lines += [
+            f"- **{label}:** {verdict.claim}",
+            f"  - Verdict: **{verdict.verdict}**",
+            f"  - Shown by: {verdict.shown_by}",
+            f"  - Evidence: {verdict.evidence}",
+        ]
+    if with_servers:
+        lines += [
+            "",
+            "The server comparison behind claim 7, round by round: [`reports/servers.md`](../reports/servers.md).",
+            "",
+            "![Requests per second by server, route and concurrency](servers.svg)",
+        ]
+    return "\n".join(lines) + "\n\n"
+
+
+def render_answer_page(
+    releases: list[Release],
+    observations: list[Observation],
+    claims_text: str = "",
+    platforms: Sequence[Observation] = (),
+) -> str:
+    bullets = "\n".join(f"- {line}" for line in summary(releases, observations))
+    modes = "\n".join(f"| `{key}` | `{call}` |" for key, call in MODE_CALLS.items())
+    return f"""# Does Flask's `app.run()` serve requests concurrently?
+
+Generated from the observation records by `nox -s render`; do not edit.
+
+{bullets}
+
+![Flask releases on a timeline, coloured by what plain app.run() did](timeline.svg)
+
+Also here: [which Python and Werkzeug each release runs with](grid.md) (observed, next to what the
+metadata declares) and [the development server next to production servers](../reports/servers.md).
+
+{claims_text}## How this was observed
+
+{HOW_MADE}
+
+| mode | call |
+|---|---|
+{modes}
+
+Each release runs on the newest interpreter it works on with its era's dependencies (the
+bounds were found by installing every release on every Python and probing it):
+
+{interpreter_rules(releases, observations)}
+
+## How to read the matrix
+
+- **`app.run()` concurrent?** — *yes (threads, 5 of 5 in flight)* means all five held requests were
+  inside the handler together, each on its own thread; *no (main thread only, 1 of 5 in flight)*
+  means the server took the next request only after the first was released.
+- **`processes=3`** — how many requests were in flight at once, and how many distinct process ids
+  served six sequential requests: six pids for six requests is a fork per request, not a pool.
+- **`threaded=True, processes=3`** — the error the server raised, verbatim.
+- **Python / Werkzeug** — the interpreter and Werkzeug the release was observed with; *Notes* say
+  what had to change for it to install, or why it was not run.
+
+The evidence for every cell is in [`reports/results/`](../reports/results/); the same table stands
+alone in [`reports/matrix.md`](../reports/matrix.md).
+
+## The matrix
+
+{matrix_table(releases, observations)}
+{platform_section(platforms)}"""

@@ -1,0 +1,55 @@
+"""How one observation is written in a table cell, the same way on every page."""
+
+from __future__ import annotations
+
+from scripts.audit.records import ModeObservation, Observation
+
+__all__ = ["describe_concurrency", "describe_processes", "describe_refusal", "error_text", "notes"]
+
+
+def error_text(mode: ModeObservation) -> str:
+    """What a failed mode said: its error, and what the server logged where it dropped requests."""
+    return f"{mode.error}; the server logged: {mode.server_log}" if mode.server_log else str(mode.error)
+
+
+def describe_concurrency(mode: ModeObservation | None) -> str:
+    """One cell: did the mode serve concurrently, with what workers, how many in flight."""
+    if mode is None:
+        return "— (no CLI)"
+    if mode.outcome != "served":
+        return f"{mode.outcome}: `{error_text(mode)}`"
+    answer = "yes" if mode.concurrent else "no"
+    return f"{answer} ({mode.workers}, {mode.max_in_flight} of {mode.sent} in flight)"
+
+
+def describe_processes(mode: ModeObservation | None) -> str:
+    """The processes=3 cell: a pool, or a fork per request, and the cap on requests in flight."""
+    if mode is None:
+        return ""
+    if mode.outcome != "served":
+        return f"{mode.outcome}: `{error_text(mode)}`"
+    if mode.workers == "forked processes":
+        per_request = mode.distinct_pids == mode.sequential
+        how = "fork per request" if per_request else f"{mode.distinct_pids} worker processes"
+        return f"{how}, ≤{mode.max_in_flight} in flight ({mode.distinct_pids} pids / {mode.sequential} requests)"
+    return describe_concurrency(mode)
+
+
+def describe_refusal(mode: ModeObservation | None) -> str:
+    """The refusal cell: the error verbatim, or what the mode did when it was not refused."""
+    if mode is None:
+        return ""
+    if mode.outcome == "error":
+        return f"`{error_text(mode)}`"
+    return describe_concurrency(mode)
+
+
+def notes(observation: Observation) -> str:
+    """Why a release was not run or failed, and what had to change for it to install."""
+    found = []
+    if observation.status != "ok":
+        detail = observation.detail or ""
+        found.append(detail if detail.startswith("not run") else f"{observation.status}: {detail}".rstrip(": "))
+    if observation.environment is not None:
+        found.extend(observation.environment.changes)
+    return "; ".join(found)

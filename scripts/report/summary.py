@@ -1,0 +1,112 @@
+"""The summary: a few sentences on what the records show, every number computed from them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from packaging.version import Version
+
+from scripts.audit.records import Mode, Observation
+from scripts.packages.catalogue import Release
+from scripts.report.cells import error_text
+from scripts.report.wording import werkzeug_span
+
+__all__ = ["by_version", "summary"]
+
+
+def by_version(observations: Iterable[Observation]) -> dict[str, Observation]:
+    return {o.flask: o for o in observations}
+
+
+def _ok(observation: Observation | None) -> bool:
+    return observation is not None and observation.status == "ok"
+
+
+def _first_of_run(
+    releases: list[Release], found: dict[str, Observation], mode: Mode
+) -> tuple[Release | None, list[str], list[str], list[str]]:
+    """Where ``mode`` turns concurrent for good: the first release R after which every observed
+    release is concurrent, and the observed releases before R split into concurrent and not."""
+    observed = [r for r in releases if _ok(found.get(r.version)) and mode in found[r.version].modes]
+    served = [r for r in observed if found[r.version].modes[mode].outcome == "served"]
+    start = None
+    for release in reversed(served):
+        if not found[release.version].modes[mode].concurrent:
+            break
+        start = release
+    if start is None:
+        return None, [], [], [r.version for r in served]
+    since = [r.version for r in served if Version(r.version) >= Version(start.version)]
+    before = [r for r in served if Version(r.version) < Version(start.version)]
+    exceptions = [r.version for r in before if found[r.version].modes[mode].concurrent]
+    serial = [r.version for r in before if not found[r.version].modes[mode].concurrent]
+    return start, since, exceptions, serial
+
+
+def _transition_sentence(label: str, releases: list[Release], found: dict[str, Observation], mode: Mode) -> str:
+    start, since, exceptions, serial = _first_of_run(releases, found, mode)
+    if start is None:
+        return f"{label} served one request at a time in all {len(serial)} observed releases."
+    sentence = (
+        f"{label} serves requests concurrently (threads) from Flask {start.version} ({start.released}): "
+        f"{len(since)} of {len(since)} observed releases since"
+    )
+    if not serial and not exceptions:
+        return sentence + "."
+    sentence += f"; before {start.version}: {len(serial)} of {len(serial) + len(exceptions)} observed releases"
+    sentence += " serve one request at a time"
+    if exceptions:
+        sentence += f" (exceptions, concurrent: {', '.join(exceptions)})"
+    return sentence + "."
+
+
+def _observed_with(releases: list[Release], found: dict[str, Observation], mode: Mode) -> list[Observation]:
+    """The observed releases in which ``mode`` was run, oldest first."""
+    return [found[r.version] for r in releases if _ok(found.get(r.version)) and mode in found[r.version].modes]
+
+
+def _processes_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
+    runs = [o for o in _observed_with(releases, found, "processes3") if o.modes["processes3"].outcome == "served"]
+    forked = [
+        o
+        for o in runs
+        if o.modes["processes3"].workers == "forked processes"
+        and o.modes["processes3"].distinct_pids == o.modes["processes3"].sequential
+    ]
+    caps = Counter(o.modes["processes3"].max_in_flight for o in forked)
+    cap_text = ", ".join(f"at most {cap} requests in flight at once in {n}" for cap, n in sorted(caps.items()))
+    return (
+        f"`processes=3` forks a new process for every request (not a pool of 3 workers) in {len(forked)} of "
+        f"{len(runs)} releases where it served; {cap_text or 'no cap observed'}."
+    )
+
+
+def _refusal_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
+    by_error: dict[str, list[Observation]] = {}
+    for observation in _observed_with(releases, found, "threaded_processes3"):
+        by_error.setdefault(error_text(observation.modes["threaded_processes3"]), []).append(observation)
+    parts = [f"`{error}` ({len(group)} of them, {werkzeug_span(group)})" for error, group in by_error.items()]
+    return f"`threaded=True, processes=3` refuses to start: {'; '.join(parts) or 'not observed'}."
+
+
+def _coverage_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
+    statuses = Counter(found[r.version].status if r.version in found else "not audited yet" for r in releases)
+    ok = statuses.pop("ok", 0)
+    text = f"{ok} of {len(releases)} releases observed"
+    if statuses:
+        text += "; not observed: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    return text + "."
+
+
+def summary(releases: list[Release], observations: list[Observation]) -> list[str]:
+    """Summary sentences, every number computed from the records."""
+    found = by_version(observations)
+    ordered = sorted(releases, key=lambda r: Version(r.version))
+    return [
+        _transition_sentence("Plain `app.run()`", ordered, found, "default"),
+        _transition_sentence("`flask run`", ordered, found, "flask_run"),
+        _processes_sentence(ordered, found),
+        _refusal_sentence(ordered, found),
+        _coverage_sentence(ordered, found),
+    ]
