@@ -47,9 +47,11 @@ from scripts.ci import regression as alarm
 from scripts.common.cli import OptionError
 from scripts.common.failures import redact
 from scripts.common.jsonio import DataError
+from scripts.common.processes import stop_on_sigterm
 from scripts.grid import run as grid_run
 from scripts.layout import REPO
 from scripts.packages import catalogue, environments, index
+from scripts.packages.environments import Unavailable
 from scripts.packages.interpreters import Interpreter, discover
 from scripts.report import pages
 from scripts.report.bench import table
@@ -61,6 +63,11 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+#: Failures that are not a release's own: the session fails with their one line and records nothing.
+NOT_RECORDED = (DataError, OptionError, Unavailable, index.IndexUnavailable, audit_run.NotRecorded)
+
+# SIGTERM (nox -j stopping its workers, a CI timeout) unwinds like Ctrl-C: installers and probes stop with us.
+stop_on_sigterm()
 AUDIT_REQUIREMENTS = "requirements/audit.txt"
 Options = TypeVar("Options")
 
@@ -86,7 +93,7 @@ def _options(session: nox.Session, parse: Callable[[list[str]], Options]) -> Opt
     try:
         return parse(list(session.posargs))
     except OptionError as exc:
-        session.error(str(exc))
+        session.error(redact(str(exc)))
 
 
 @functools.cache
@@ -134,8 +141,8 @@ def observe(session: nox.Session, release: str) -> None:
             session.log(f"Flask {release}: cached observation of {hit.observed_at} ({hit.status}); --force re-observes")
             return
         observation = audit_run.run(chosen, location, options, _log(session))
-    except DataError as exc:
-        session.error(str(exc))
+    except NOT_RECORDED as exc:
+        session.error(redact(str(exc)))
     session.log(f"Flask {release}: {observation.status} {observation.detail or ''}".rstrip())
 
 
@@ -143,9 +150,13 @@ def observe(session: nox.Session, release: str) -> None:
 def audit(session: nox.Session) -> None:
     """Observe every Flask release, render the report once, and print the answer."""
     options = _options(session, audit_run.parse_options)
-    written = pages.write_report(options.output)
-    releases = catalogue.audited(catalogue.load(REPO.releases))
-    for line in summary(releases, load_all(options.output.results)):
+    try:
+        written = pages.write_report(options.output)
+        releases = catalogue.audited(catalogue.load(REPO.releases))
+        observations = load_all(options.output.results)
+    except NOT_RECORDED as exc:
+        session.error(redact(str(exc)))
+    for line in summary(releases, observations):
         session.log(line)
     session.log("the report: " + ", ".join(str(path) for path in written[:2]))
 
@@ -155,7 +166,11 @@ def render(session: nox.Session) -> None:
     """Render reports/ and docs/ pages from the observation, grid, server and benchmark records."""
     # The audit's options: what follows -- goes to every session, and render runs beside observe sessions.
     layout = _options(session, audit_run.parse_options).output
-    for path in [*pages.write_report(layout), *pages.write_grid(layout), *pages.write_bench(layout)]:
+    try:
+        written = [*pages.write_report(layout), *pages.write_grid(layout), *pages.write_bench(layout)]
+    except NOT_RECORDED as exc:
+        session.error(redact(str(exc)))
+    for path in written:
         session.log(f"wrote {path}")
 
 
@@ -177,8 +192,10 @@ def refresh_catalogue(session: nox.Session) -> None:
 def cells(session: nox.Session, release: str) -> None:
     """Observe one Flask release on every Python and Werkzeug line (nox -s grid renders the pages)."""
     options = _options(session, grid_run.parse_options)
-    releases = catalogue.load(REPO.releases)
-    grid_run.run(release, releases, _machine(session.cache_dir), options, _log(session))
+    try:
+        grid_run.run(release, catalogue.load(REPO.releases), _machine(session.cache_dir), options, _log(session))
+    except NOT_RECORDED as exc:
+        session.error(redact(str(exc)))
 
 
 @nox.session(venv_backend="none", default=False, requires=["cells"])

@@ -63,6 +63,25 @@ def no_stray_probes() -> Iterator[None]:
     assert processes_running(str(STAND_IN)) == []
 
 
+@pytest.fixture(scope="session")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Real wheels of Flask's newest audited release and its dependencies, for Python 3.9 or newer."""
+    from packaging.version import Version
+
+    from scripts.audit.plan import plan
+    from scripts.audit.records import load_all
+    from scripts.layout import REPO
+    from scripts.packages.interpreters import discover
+    from tests import local_index
+
+    chosen = plan(release("9.9.9", ">=3.9", uploaded=None), discover())
+    if chosen.interpreter is None:
+        pytest.skip("no Python >= 3.9 on this machine for a renumbered release")
+    newest = max(load_all(REPO.results), key=lambda o: Version(o.flask))
+    minor = ".".join(map(str, chosen.interpreter.minor))
+    return local_index.download(f"flask=={newest.flask}", minor, tmp_path_factory.mktemp("wheels"))
+
+
 @contextmanager
 def serving(handler: Any) -> Iterator[str]:
     """Serve ``handler`` (a request handler class or factory) on 127.0.0.1 from a thread; yield the base URL.

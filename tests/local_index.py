@@ -82,6 +82,14 @@ def _requires_python(wheel: Path) -> str | None:
         return HeaderParser().parsestr(archive.read(metadata).decode()).get("Requires-Python")
 
 
+def fake_index(wheels: list[Path], root: Path, version: str, flip: bool) -> str:
+    """An index under ``root`` holding the dependency wheels and Flask renumbered as ``version`` (flipped if asked)."""
+    flask_wheel = next(w for w in wheels if w.name.lower().startswith("flask-"))
+    root.mkdir(parents=True, exist_ok=True)
+    fake = rebuild_flask(flask_wheel, version, root, flip_threaded_default=flip)
+    return write_index([*(w for w in wheels if w != flask_wheel), fake], root / "index")
+
+
 def write_index(wheels: list[Path], root: Path) -> str:
     """A PEP 503 index under ``root`` listing ``wheels``; returns its ``file://`` URL (ending in /)."""
     files = root / "files"

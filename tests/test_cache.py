@@ -71,12 +71,15 @@ def site_packages(python: Path) -> Path:
     )  # fmt: skip
 
 
+EVERY_MODE = {mode: records.ModeObservation(call=mode, outcome="served") for mode in records.MODES}
+
+
 def test_a_cached_observation_is_reused_only_while_the_environment_holds_the_same_files(tmp_path):
     location, results = tmp_path / "env", tmp_path / "results"
     python = make_environment(location)
     held = environments.inventory(python)
     assert held.python == ".".join(map(str, sys.version_info[:3]))
-    records.save(audit._observation(PLAN, "ok", held=held), results)
+    records.save(audit._observation(PLAN, "ok", held=held, modes=EVERY_MODE), results)
 
     assert audit.cached(PLAN, results, location) is not None
     assert audit.cached(PLAN, results) is not None, "without an environment the plan part decides"
@@ -85,7 +88,7 @@ def test_a_cached_observation_is_reused_only_while_the_environment_holds_the_sam
     (dist / "RECORD").write_text("extra_dist/__init__.py,sha256=one,0\n")
     assert environments.inventory(python).distributions["extra-dist"] == "1.0"
     assert audit.cached(PLAN, results, location) is None, "one more installed distribution is a miss"
-    records.save(audit._observation(PLAN, "ok", held=environments.inventory(python)), results)
+    records.save(audit._observation(PLAN, "ok", held=environments.inventory(python), modes=EVERY_MODE), results)
     assert audit.cached(PLAN, results, location) is not None
     (dist / "RECORD").write_text("extra_dist/__init__.py,sha256=two,0\n")
     assert audit.cached(PLAN, results, location) is None, "the same version with other files is a miss"
@@ -93,14 +96,17 @@ def test_a_cached_observation_is_reused_only_while_the_environment_holds_the_sam
 
 
 def test_build_stamp_round_trips_and_matches_on_the_request_only(tmp_path):
-    build = Build("uv", "/py39", "flask==1.0", "2018-04-27T20:13:58Z", "https://index.example/simple/", ["note"])
+    index = environments.index_identity("https://someone:secret@index.example/simple/")
+    build = Build("uv", "/py39", "flask==1.0", "2018-04-27T20:13:58Z", index, "files", ["note"])
     assert environments.recorded_build(tmp_path) is None
     environments.record_build(tmp_path, build)
     stored = environments.recorded_build(tmp_path)
     assert stored == build
-    assert stored.same_request(Build("uv", "/py39", "flask==1.0", "2018-04-27T20:13:58Z"))
+    assert "secret" not in (tmp_path / environments.BUILD_STAMP).read_text(), "the stamp never holds the URL"
+    assert stored.same_request(Build("uv", "/py39", "flask==1.0", "2018-04-27T20:13:58Z", index))
     assert not stored.same_request(replace(build, requirement="flask==1.0.1"))
     assert not stored.same_request(replace(build, installer="pip"))
+    assert not stored.same_request(replace(build, index=environments.index_identity("file:///other/simple/")))
     environments.forget_build(tmp_path)
     assert environments.recorded_build(tmp_path) is None
     (tmp_path / environments.BUILD_STAMP).write_text("{not json")

@@ -67,6 +67,15 @@ def test_nox_audits_one_release_before_and_one_after_1_0_two_at_a_time(tmp_path)
     assert "## Claims" in (tmp_path / "docs" / "index.md").read_text()
     assert processes_running(str(ROOT / "probes")) == []
 
+    forced = audit_with_nox(tmp_path, "--", "--force")
+    assert forced.returncode == 0, forced.stdout[-4000:] + forced.stderr[-4000:]
+    for version, first in ((BEFORE_1_0, before), (AFTER_1_0, after)):
+        again = records.load(release_file(results, version))
+        assert again.observed_at >= first.observed_at
+        again.observed_at = first.observed_at
+        assert again == first, f"a forced re-observation of Flask {version} changed more than when it was made"
+    after = records.load(release_file(results, AFTER_1_0))
+
     rerun = audit_with_nox(tmp_path, "--")
     assert rerun.returncode == 0, rerun.stdout[-4000:] + rerun.stderr[-4000:]
     assert (rerun.stdout + rerun.stderr).count("cached observation of") == 2, "the environments are unchanged"

@@ -8,14 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from packaging.version import Version
 
 from scripts.audit import records
-from scripts.audit.plan import plan
 from scripts.audit.records import ModeObservation
 from scripts.ci import regression
 from scripts.layout import REPO, ROOT, Layout, release_file
-from scripts.packages import interpreters
 from tests import local_index
 from tests.conftest import processes_running, release, serving_folder
 from tests.test_render import observed
@@ -119,23 +116,6 @@ def test_through_nox_a_failed_outcome_fails_the_session_and_names_it(tmp_path):
 # -- real releases against a local index -------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory) -> list[Path]:
-    """Real wheels of Flask's newest audited release and its dependencies, for the fake release's interpreter."""
-    chosen = plan(release(FAKE, ">=3.9", uploaded=None), interpreters.discover())
-    if chosen.interpreter is None:
-        pytest.skip("no Python >= 3.9 on this machine for the fake release")
-    newest = max(records.load_all(REPO.results), key=lambda o: Version(o.flask))
-    minor = ".".join(map(str, chosen.interpreter.minor))
-    return local_index.download(f"flask=={newest.flask}", minor, tmp_path_factory.mktemp("wheels"))
-
-
-def fake_index(wheels: list[Path], root: Path, flip: bool) -> str:
-    flask_wheel = next(w for w in wheels if w.name.lower().startswith("flask-"))
-    fake = local_index.rebuild_flask(flask_wheel, FAKE, root, flip_threaded_default=flip)
-    return local_index.write_index([*(w for w in wheels if w != flask_wheel), fake], root / "index")
-
-
 @pytest.fixture
 def loopback(tmp_path):
     """Serves ``tmp_path`` over HTTP on 127.0.0.1; yields the base URL."""
@@ -145,7 +125,7 @@ def loopback(tmp_path):
 
 @pytest.mark.slow
 def test_release_with_flipped_threaded_default_exits_1_naming_the_change(wheels, tmp_path):
-    url = fake_index(wheels, tmp_path, flip=True)
+    url = local_index.fake_index(wheels, tmp_path, FAKE, flip=True)
     output = copy_baseline(tmp_path / "project")
     before = snapshot(output)
     done = run_alarm("--index-url", url, "--output", str(output), "--envs", str(tmp_path / "envs"), "--accept")
@@ -164,7 +144,7 @@ def test_release_with_flipped_threaded_default_exits_1_naming_the_change(wheels,
 
 @pytest.mark.slow
 def test_release_with_unchanged_default_exits_0_and_is_accepted(wheels, tmp_path, loopback):
-    fake_index(wheels, tmp_path, flip=False)
+    local_index.fake_index(wheels, tmp_path, FAKE, flip=False)
     output = copy_baseline(tmp_path / "project")
     url = loopback + "index/simple/"
     done = run_alarm("--index-url", url, "--output", str(output), "--envs", str(tmp_path / "envs"), "--accept")

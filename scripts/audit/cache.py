@@ -16,7 +16,7 @@ from scripts.audit.harness import DEFAULT_SETTINGS, Settings
 from scripts.audit.plan import Plan
 from scripts.common.fingerprint import sources_digest
 from scripts.layout import PROBES, ROOT
-from scripts.packages.environments import Inventory
+from scripts.packages.environments import Inventory, files_identity
 from scripts.packages.era import cutoff
 
 __all__ = ["NOTHING_INSTALLED", "OBSERVING", "cache_key", "environment_key", "plan_key"]
@@ -35,9 +35,7 @@ def plan_key(plan: Plan, settings: Settings = DEFAULT_SETTINGS, folders: tuple[P
 
 def environment_key(held: Inventory) -> str:
     """What the environment holds: its exact Python and every distribution (tooling included) with its files."""
-    listing = [f"python=={held.python}"]
-    listing += [f"{name}=={version} {held.digests.get(name, '-')}" for name, version in held.distributions.items()]
-    return hashlib.sha256("\n".join(listing).encode()).hexdigest()[:16]
+    return files_identity(held)
 
 
 def cache_key(plan: Plan, held: Inventory = NOTHING_INSTALLED, settings: Settings = DEFAULT_SETTINGS) -> str:

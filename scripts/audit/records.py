@@ -30,6 +30,7 @@ __all__ = [
     "behaviour",
     "load",
     "load_all",
+    "load_each",
     "save",
 ]
 
@@ -176,6 +177,17 @@ def load(path: Path) -> Observation:
     if isinstance(version, int) and version < SCHEMA_VERSION:
         raise EarlierSchema(path, f"has schema version {version}, not {SCHEMA_VERSION}", remedy)
     return parse_record(path, data, Observation.from_json, "an observation record", remedy)
+
+
+def load_each(folder: Path) -> tuple[list[Observation], list[DataError]]:
+    """Every record in ``folder`` that can be read, and what is wrong with each one that cannot."""
+    found, unreadable = [], []
+    for path in sorted(folder.glob("flask-*.json")):
+        try:
+            found.append(load(path))
+        except DataError as exc:
+            unreadable.append(exc)
+    return found, unreadable
 
 
 def load_all(folder: Path) -> list[Observation]:

@@ -7,12 +7,15 @@ plan, the environment's location and a log function, and gets the observation ba
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from packaging.version import Version
 
 from scripts.audit import cache, harness
 from scripts.audit.plan import Plan
@@ -34,14 +37,16 @@ from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.layout import REPO, Layout, release_file
 from scripts.packages import environments, index
-from scripts.packages.environments import InstallRequest, Inventory, SetupFailed
+from scripts.packages.environments import InstallRequest, Inventory, SetupFailed, Unavailable
 from scripts.packages.era import cutoff
 
-__all__ = ["Options", "cached", "not_runnable", "observe", "options_parser", "run"]
+__all__ = ["NotRecorded", "Options", "cached", "not_runnable", "observe", "options_parser", "parse_options", "run"]
 
 Log = Callable[[str], None]
 #: The probe's /hold gives up on the harness after this long (probes/app.py, HOLD_SECONDS).
 PROBE_HOLD_SECONDS = 30.0
+#: How long the index may take to list Flask before an install: a healthy one answers in well under a second.
+PREFLIGHT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,8 @@ def cached(plan: Plan, results: Path, location: Path | None = None, options: Opt
         observation = load(path)
     except EarlierSchema:
         return None  # made by older code: its key cannot match, and observing again replaces it
+    if not set(options.modes) - {CLI_MODE} <= set(observation.modes) and observation.status == "ok":
+        return None  # made with fewer modes than asked for now
     stored = observation.cache_key or ""
     if location is None:
         return observation if stored.split("-")[0] == cache.plan_key(plan, options.settings) else None
@@ -149,41 +156,86 @@ def cached(plan: Plan, results: Path, location: Path | None = None, options: Opt
     return observation if stored == cache.cache_key(plan, held, options.settings) else None
 
 
+class NotRecorded(RuntimeError):
+    """An observation that must not become the release's record; the message says why and what to do."""
+
+
+def _not_reusable(location: Path, previous: environments.Build | None, wanted: environments.Build) -> str | None:
+    """Why the environment at ``location`` cannot be used as it is (None: it can).
+
+    Reused only when it was filled for the same release, interpreter, era and index, still holds
+    exactly the files it was stamped with, and still imports Flask: an environment changed by hand
+    or by another tool is rebuilt, never observed.
+    """
+    python = environments.venv_python(location)
+    if previous is None or not python.exists():
+        return "it was never filled"
+    if not previous.same_request(wanted):
+        return "it was filled for another release, interpreter, era or package index"
+    if environments.files_identity(environments.inventory(python)) != previous.files:
+        return "its installed files changed since it was filled"
+    try:
+        environments.check_import(python)
+    except SetupFailed as exc:
+        return f"Flask no longer imports in it ({exc.detail})"
+    return None
+
+
 def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Path, Build]:
-    """Create (if needed) and fill the environment; return its python and how it was built."""
+    """Make the environment hold the release (reusing it when it already does); return its python and build."""
     assert plan.interpreter is not None
     era = cutoff(plan.release)
-    python = environments.venv_python(location)
-    # No era where the index gives no upload dates (a local PEP 503 index): its newest files are taken.
+    index_url = index.configured_index_url(options.index_url)
     wanted = environments.Build(
-        plan.installer, plan.interpreter.path, f"flask=={plan.version}", stamp(era) if era else None
+        plan.installer,
+        plan.interpreter.path,
+        f"flask=={plan.version}",
+        stamp(era) if era else None,  # no era where the index gives no upload dates: its newest files count
+        environments.index_identity(index_url),
     )
     previous = environments.recorded_build(location)
-    if python.exists() and previous is not None and previous.same_request(wanted):
+    reason = _not_reusable(location, previous, wanted)
+    if reason is None and previous is not None:
         log(f"reusing the environment filled for {wanted.requirement} ({location})")
         changes = previous.changes
     else:
-        changes = _fill(plan, location, options, wanted, log)
-    return python, Build(plan.installer, wanted.cutoff, [wanted.requirement], changes, plan.rule)
+        if previous is not None:
+            log(f"rebuilding {location}: {reason}")
+        changes = _fill(plan, location, wanted, index_url, log)
+    built = Build(plan.installer, wanted.cutoff, [wanted.requirement], changes, plan.rule)
+    return environments.venv_python(location), built
 
 
-def _fill(plan: Plan, location: Path, options: Options, wanted: environments.Build, log: Log) -> list[str]:
-    """Install the release into the environment (creating it if needed) and stamp it when it imports."""
+def _check_index(plan: Plan, index_url: str) -> None:
+    """Ask the index for the release before installing: a dead, hanging or partial index fails here, fast."""
+    try:
+        files = index.project_files("flask", index_url, timeout=PREFLIGHT_SECONDS)
+        listed = {index.file_version(f.filename) for f in files if not f.yanked}
+    except index.IndexUnavailable as exc:
+        raise Unavailable(f"{exc}; nothing was recorded: check --index-url or your pip/uv configuration") from exc
+    if Version(plan.version) not in listed:
+        raise Unavailable(
+            f"the index at {index_url} lists no file of flask=={plan.version}, which the catalogue lists; "
+            "nothing was recorded: use an index that holds it, or refresh the catalogue from this one"
+        )
+
+
+def _fill(plan: Plan, location: Path, wanted: environments.Build, index_url: str, log: Log) -> list[str]:
+    """Make the environment afresh, install the release into it, and stamp it once it imports."""
     assert plan.interpreter is not None
-    index_url = index.configured_index_url(options.index_url)
-    request = InstallRequest(wanted.requirement, index_url, cutoff(plan.release), now())
-    python = environments.venv_python(location)
+    _check_index(plan, index_url)
     if location.exists():
-        environments.forget_build(location)
+        shutil.rmtree(location)
+    request = InstallRequest(wanted.requirement, index_url, cutoff(plan.release), now())
     if plan.installer == "pip":
-        environments.create_virtualenv(plan.interpreter.path, location, log)
+        python = environments.create_virtualenv(plan.interpreter.path, location, log)
         changes = environments.pip_install(python, request, log)
     else:
-        if not python.exists():
-            environments.create_uv_venv(plan.interpreter.path, location, log)
+        python = environments.create_uv_venv(plan.interpreter.path, location, log)
         changes = environments.uv_install(python, request, log)
     environments.check_import(python)
-    environments.record_build(location, replace(wanted, index_url=index_url, changes=changes))
+    files = environments.files_identity(environments.inventory(python))
+    environments.record_build(location, replace(wanted, files=files, changes=changes))
     return changes
 
 
@@ -207,17 +259,42 @@ def run(plan: Plan, location: Path, options: Options, log: Log = print) -> Obser
     observation = observe(plan, location, options, log)
     results = options.output.results
     path = release_file(results, plan.version)
-    if observation.status == "no-interpreter" and path.exists():
-        kept = load(path)  # an unreadable record fails here, before anything replaces it
-        if kept.status != "no-interpreter":
-            log(f"{observation.detail}; kept the observation of {kept.observed_at} ({kept.status})")
-            return kept
+    try:
+        # An unreadable record fails here, before anything replaces it.
+        previous = load(path) if path.exists() else None
+    except EarlierSchema:
+        previous = None
+    if observation.status == "no-interpreter" and previous is not None and previous.status != "no-interpreter":
+        log(f"{observation.detail}; kept the observation of {previous.observed_at} ({previous.status})")
+        return previous
+    if set(options.modes) != set(MODES):
+        observation = _merged(observation, previous, path)
     save(observation, results)
     return observation
 
 
+def _merged(observation: Observation, previous: Observation | None, path: Path) -> Observation:
+    """A run of some modes only, merged into the release's record: the modes it observed replace theirs.
+
+    Only a record made under the same key (release, interpreter, settings, code, environment) can take
+    them: modes observed under different keys are not one observation.
+    """
+    if previous is None or observation.status != "ok" or previous.status != "ok":
+        return observation
+    if previous.cache_key != observation.cache_key:
+        raise NotRecorded(
+            f"{path} was observed under another key (other code, settings or environment), so a run of "
+            f"{', '.join(observation.modes)} only cannot be merged into it; observe every mode (leave out --modes)"
+        )
+    modes = {mode: observation.modes.get(mode) or previous.modes.get(mode) for mode in MODES}
+    return replace(observation, modes={mode: seen for mode, seen in modes.items() if seen is not None})
+
+
 def observe(plan: Plan, location: Path, options: Options, log: Log = print) -> Observation:
-    """Audit one release without writing anything; a failure of the release is part of the observation."""
+    """Audit one release without writing anything; a failure of the release is part of the observation.
+
+    :raises Unavailable: the environment could not be made for a reason that is not the release's own.
+    """
     observation = not_runnable(plan)
     if observation is not None:
         return observation
@@ -227,8 +304,8 @@ def observe(plan: Plan, location: Path, options: Options, log: Log = print) -> O
         python, built = _prepare(plan, location, options, log)
     except SetupFailed as exc:
         log(f"{exc.status}: {exc.detail}")
-        # Keyed on nothing installed, which an existing environment never matches: the next run tries
-        # again, since the cause (the network, the index) may have gone away.
+        # The release's own failure (a fault of the index or the machine raises Unavailable instead).
+        # Keyed on nothing installed, which an existing environment never matches: the next run tries again.
         return _observation(
             plan, exc.status, exc.detail, settings=options.settings, python=plan.interpreter.version_text
         )

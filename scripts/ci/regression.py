@@ -24,9 +24,11 @@ from scripts.audit import run as audit
 from scripts.audit.plan import plan
 from scripts.audit.records import CLI_MODE, MODE_CALLS, MODES, Observation, behaviour, load_all, save
 from scripts.common import cli
+from scripts.common.jsonio import DataError
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue, index, interpreters
 from scripts.packages.catalogue import Release
+from scripts.packages.environments import Unavailable
 from scripts.report.pages import write_report
 
 __all__ = ["Change", "Options", "Outcome", "check", "compare", "main", "run"]
@@ -34,7 +36,8 @@ __all__ = ["Change", "Options", "Outcome", "check", "compare", "main", "run"]
 SAME, CHANGED, UNAVAILABLE = 0, 1, 2
 OUTCOME_NAMES = {SAME: "no behaviour change", CHANGED: "behaviour changed", UNAVAILABLE: "could not run"}
 #: Statuses that mean the release was never started here, so nothing can be said about its behaviour.
-NOT_AUDITED = ("no-interpreter", "no-distribution", "install-failed")
+#: (An install that failed for the index's or the machine's reasons raises instead of becoming a status.)
+NOT_AUDITED = ("no-interpreter", "no-distribution")
 
 Log = Callable[[str], None]
 
@@ -129,12 +132,22 @@ def to_audit(listed: list[Release], baseline: dict[str, Observation]) -> list[Re
 
 
 def check(options: Options, log: Log = print) -> Outcome:
-    """Read the index, audit what is new into the candidate folder, compare with the baseline."""
+    """Read the index, audit what is new into the candidate folder, compare with the baseline.
+
+    Any failure of its own (the index, the machine, an unreadable baseline record) is exit 2, never 1:
+    only an observed difference in behaviour is a change.
+    """
     try:
-        index_url = index.configured_index_url(options.index_url)
-        listed = catalogue.audited(catalogue.fetch(index_url))
+        return _check(options, log)
     except index.IndexUnavailable as exc:
         return Outcome(UNAVAILABLE, f"the package index could not be read: {exc}")
+    except (DataError, Unavailable, OSError) as exc:
+        return Outcome(UNAVAILABLE, str(exc))
+
+
+def _check(options: Options, log: Log) -> Outcome:
+    index_url = index.configured_index_url(options.index_url)
+    listed = catalogue.audited(catalogue.fetch(index_url))
     if not listed:
         return Outcome(UNAVAILABLE, f"the index at {index_url} lists no final Flask release")
     baseline = {o.flask: o for o in load_all(options.output.results)}

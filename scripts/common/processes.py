@@ -39,6 +39,7 @@ __all__ = [
     "clean_environment",
     "run",
     "serving",
+    "stop_on_sigterm",
 ]
 
 WINDOWS = sys.platform == "win32"
@@ -55,19 +56,29 @@ PORT_ATTEMPTS = 3
 Log = Callable[[str], None]
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    # Asked of the kernel, not of Python: it holds even when the parent is killed with SIGKILL.
-    import ctypes
+def _dying_with(parent: int) -> Callable[[], None]:
+    """What the child runs between fork and exec so that the kernel kills it when ``parent`` dies.
 
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    Asked of the kernel, not of Python: it holds even when the parent is killed with SIGKILL. A parent
+    that died before the request was made is noticed by the child itself.
+    """
+
+    def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return die_with_parent
 
 
 def _own_group() -> dict[str, Any]:
     """Popen arguments that start a program in a process group of its own."""
     if WINDOWS:  # pragma: no cover - CI's Windows runners
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
-    return {"start_new_session": True, **({"preexec_fn": _die_with_parent} if LINUX else {})}
+    return {"start_new_session": True, **({"preexec_fn": _dying_with(os.getpid())} if LINUX else {})}
 
 
 def _kill_group(process: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
@@ -77,6 +88,19 @@ def _kill_group(process: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> No
         return
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so every command and server started here is stopped on the way out.
+
+    Python's default for SIGTERM ends the process at once, skipping every ``finally``. Call it from the
+    main thread (the noxfile does, at import).
+    """
+    signal.signal(signal.SIGTERM, _terminated)
 
 
 def clean_environment(drop: Sequence[str], extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -8,6 +8,7 @@ What an environment holds is read by ``probes/inventory.py`` in its own interpre
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -20,7 +21,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from scripts.common.clock import stamp
-from scripts.common.failures import first_error_line
+from scripts.common.failures import first_error_line, redact
+from scripts.common.jsonio import write_json_atomic
 from scripts.common.processes import WINDOWS, Finished, run
 from scripts.layout import PROBES
 from scripts.packages import index
@@ -33,11 +35,14 @@ __all__ = [
     "Installer",
     "Inventory",
     "SetupFailed",
+    "Unavailable",
     "check_import",
     "create_uv_venv",
     "create_virtualenv",
     "declared_requirements",
+    "files_identity",
     "forget_build",
+    "index_identity",
     "inventory",
     "pip_install",
     "record_build",
@@ -66,13 +71,64 @@ Log = Callable[[str], None]
 
 
 class SetupFailed(RuntimeError):
-    """Building or checking an environment failed; ``status`` names the step."""
+    """The release's own failure to install or import: its dependencies as of its era cannot be
+    resolved or built, or it does not import. It becomes the release's record; ``status`` names the step."""
 
     def __init__(self, status: SetupStatus, detail: str, output: str = "") -> None:
         super().__init__(detail)
         self.status: SetupStatus = status
         self.detail = detail
         self.output = output
+
+
+class Unavailable(RuntimeError):
+    """The environment could not be made for a reason that is not the release's own: the package
+    index or the network, the machine, an installer that ran out of time. Nothing is recorded;
+    the message (credentials hidden) says what failed and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+
+#: How uv says it could not talk to the index (its top-level error), as opposed to resolving or building.
+_UV_UNREACHABLE = ("Request failed after", "Failed to fetch", "Could not connect", "error sending request")
+
+
+def _top_error(done: Finished) -> str:
+    """The installer's own verdict: uv's ``error:`` line and its causes, or pip's last ``ERROR:`` line."""
+    lines = done.output.splitlines()
+    uv = [line for line in lines if line.startswith("error:") or line.lstrip().startswith("cause:")]
+    pip = [line for line in lines if line.startswith("ERROR:")]
+    return " / ".join(uv) if uv else (pip[-1] if pip else "")
+
+
+def _not_the_release(done: Finished, request: InstallRequest) -> str | None:
+    """Why a failed install is not the release's own (None when it is): the installer could not reach
+    the index, ran out of time, or the index does not hold the release the catalogue lists."""
+    if done.timed_out:
+        return f"the installer did not finish within {done.timeout:g}s (a slow or hanging index?)"
+    verdict = _top_error(done)
+    project = request.requirement.split("==")[0]
+    if verdict.startswith("error:") and any(marker in verdict.split(" / ")[0] for marker in _UV_UNREACHABLE):
+        return f"the package index could not be reached: {first_error_line(done.output)}"
+    if "Retrying (Retry(" in done.output and "No matching distribution found for" in verdict:
+        return f"the package index could not be reached: {verdict.removeprefix('ERROR: ')}"
+    missing = (
+        f"{project} was not found in the package registry",
+        f"there is no version of {request.requirement}",
+        f"No matching distribution found for {request.requirement}",
+    )
+    if any(marker in verdict for marker in missing):
+        return f"the index at {request.index_url} does not offer {request.requirement}, which the catalogue lists"
+    return None
+
+
+def _install_failed(done: Finished, request: InstallRequest, fallback: str) -> Exception:
+    """What a failed installer run means: Unavailable when it is not the release's fault, else SetupFailed."""
+    reason = _not_the_release(done, request)
+    if reason is not None:
+        return Unavailable(f"{reason}; nothing was recorded: check --index-url or your pip/uv configuration and retry")
+    return SetupFailed("install-failed", first_error_line(done.output) or fallback, done.output)
 
 
 def venv_python(location: Path) -> Path:
@@ -138,7 +194,7 @@ def uv_install(
         outputs.append(done.output)
     if done.ok:
         return []
-    if _is_build_failure(done):
+    if _not_the_release(done, request) is None and _is_build_failure(done):
         constraint = python.parent.parent / "build-constraints.txt"
         constraint.write_text(LEGACY_BUILD_CONSTRAINT + "\n")
         retry = run([*base, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log)
@@ -146,7 +202,7 @@ def uv_install(
             outputs.append(retry.output)
         if retry.ok:
             return [f"built old sdists with {LEGACY_BUILD_CONSTRAINT}: {first_error_line(done.output)}"]
-    raise SetupFailed("install-failed", first_error_line(done.output) or "install failed", done.output)
+    raise _install_failed(done, request, "install failed")
 
 
 def newest_before(project: str, index_url: str, cutoff: datetime) -> str | None:
@@ -168,7 +224,7 @@ def py2_constraints(index_url: str, cutoff: datetime, exempt: tuple[str, ...] = 
         try:
             newest = newest_before(project, index_url, cutoff)
         except index.IndexUnavailable as exc:
-            raise SetupFailed("install-failed", str(exc)) from exc
+            raise Unavailable(f"{exc}; nothing was recorded: check the index and retry") from exc
         if newest:
             lines.append(f"{project}<={newest}")
     return lines
@@ -178,7 +234,7 @@ def create_uv_venv(interpreter: str, location: Path, log: Log | None = None) -> 
     """A Python 3.6+ environment made by uv."""
     done = run([*uv_command(), "venv", "--quiet", "--python", interpreter, location], INSTALL_TIMEOUT, log)
     if not done.ok:
-        raise SetupFailed("install-failed", f"uv could not create the environment: {first_error_line(done.output)}")
+        raise Unavailable(f"uv could not create an environment at {location}: {first_error_line(done.output)}")
     return venv_python(location)
 
 
@@ -189,10 +245,9 @@ def create_virtualenv(interpreter: str, location: Path, log: Log | None = None) 
         return python
     done = run([sys.executable, "-m", "virtualenv", "--quiet", "-p", interpreter, location], INSTALL_TIMEOUT, log)
     if not done.ok:
-        raise SetupFailed(
-            "install-failed",
-            f"virtualenv could not create a Python 2.7 environment (install virtualenv<20.22): "
-            f"{first_error_line(done.output)}",
+        raise Unavailable(
+            f"virtualenv could not create a Python 2.7 environment at {location} (it must be older than 20.22): "
+            f"{first_error_line(done.output)}"
         )
     return python
 
@@ -210,7 +265,7 @@ def pip_install(python: Path, request: InstallRequest, log: Log | None = None) -
         log,
     )
     if not done.ok:
-        raise SetupFailed("install-failed", first_error_line(done.output) or "pip install failed", done.output)
+        raise _install_failed(done, request, "pip install failed")
     return []
 
 
@@ -280,6 +335,18 @@ def interpreter_version(python: Path) -> str | None:
 BUILD_STAMP = "audit-build.json"
 
 
+def index_identity(index_url: str) -> str:
+    """Which index an environment was filled from, without writing the URL (it may hold credentials)."""
+    return hashlib.sha256(index_url.encode()).hexdigest()[:16]
+
+
+def files_identity(held: Inventory) -> str:
+    """What an environment holds, to the file lists: it changes when anything is added, removed or rebuilt."""
+    listing = [f"python=={held.python}"]
+    listing += [f"{name}=={version} {held.digests.get(name, '-')}" for name, version in held.distributions.items()]
+    return hashlib.sha256("\n".join(listing).encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Build:
     """How an environment was filled. Stored in it once filling and the import check succeeded,
@@ -289,16 +356,20 @@ class Build:
     interpreter: str
     requirement: str
     cutoff: str | None
-    index_url: str = ""
+    #: ``index_identity`` of the index it was filled from (the URL itself is not written).
+    index: str = ""
+    #: ``files_identity`` of what it held when it was stamped.
+    files: str = ""
     changes: list[str] = field(default_factory=list)
 
     def same_request(self, other: Build) -> bool:
-        """Filled for the same release, interpreter and era (how it went is not part of the request)."""
-        return (self.installer, self.interpreter, self.requirement, self.cutoff) == (
+        """Filled for the same release, interpreter, era and index (how it went is not part of the request)."""
+        return (self.installer, self.interpreter, self.requirement, self.cutoff, self.index) == (
             other.installer,
             other.interpreter,
             other.requirement,
             other.cutoff,
+            other.index,
         )
 
 
@@ -311,7 +382,7 @@ def recorded_build(location: Path) -> Build | None:
 
 
 def record_build(location: Path, build: Build) -> None:
-    (location / BUILD_STAMP).write_text(json.dumps(asdict(build), indent=2) + "\n", encoding="utf-8")
+    write_json_atomic(location / BUILD_STAMP, asdict(build))
 
 
 def forget_build(location: Path) -> None:

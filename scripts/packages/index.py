@@ -222,6 +222,15 @@ def _read_file_url(url: str) -> str:
         raise IndexUnavailable(f"cannot read the index page {url}: {exc.strerror or exc}") from exc
 
 
+_ERRNO = re.compile(r"\[Errno -?\d+\] (?P<text>[^'\")\]]+)")
+
+
+def _reason(exc: Exception) -> str:
+    """The operating system's words for a failed request ("Connection refused"), not urllib3's wrapping."""
+    found = _ERRNO.search(str(exc))
+    return found["text"].strip() if found else f"{type(exc).__name__}: {exc}"
+
+
 def project_files(project: str, index_url: str, timeout: float = TIMEOUT_SECONDS) -> list[IndexFile]:
     """Every file the index lists for ``project``.
 
@@ -235,8 +244,10 @@ def project_files(project: str, index_url: str, timeout: float = TIMEOUT_SECONDS
 
     try:
         response = requests.get(page_url, headers={"Accept": ACCEPT}, timeout=timeout)
+    except requests.Timeout as exc:
+        raise IndexUnavailable(f"the index at {page_url} did not answer within {timeout:g}s") from exc
     except requests.RequestException as exc:
-        raise IndexUnavailable(f"cannot reach the index at {page_url}: {exc}") from exc
+        raise IndexUnavailable(f"cannot reach the index at {page_url}: {_reason(exc)}") from exc
     if response.status_code == 404:
         raise IndexUnavailable(f"the index at {index_url} has no project {project!r} (404 for {page_url})")
     if not response.ok:

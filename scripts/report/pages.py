@@ -11,9 +11,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from scripts.audit.records import Observation, load_all
+from scripts.audit.records import Observation, load_all, load_each
 from scripts.bench import records as bench_records
-from scripts.common.jsonio import write_text_atomic
+from scripts.common.jsonio import DataError, write_text_atomic
 from scripts.grid import records as grid_records
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue
@@ -21,9 +21,14 @@ from scripts.report import bench, claims, grid, servers
 from scripts.report.answer import claims_section, render_answer_page
 from scripts.report.matrix import render_matrix
 from scripts.report.timeline import render_timeline_svg
+from scripts.report.wording import version_key
 from scripts.servers import records as server_records
 
-__all__ = ["write_bench", "write_grid", "write_report"]
+__all__ = ["RenderRefused", "write_bench", "write_grid", "write_report"]
+
+
+class RenderRefused(DataError):
+    """The records cannot make a whole report; nothing was written. The message names every file at fault."""
 
 
 def _write(layout: Layout, render: Callable[[], dict[Path, str]]) -> list[Path]:
@@ -43,7 +48,20 @@ def _platform_records(layout: Layout) -> list[Observation]:
 def report_pages(layout: Layout, releases_path: Path = REPO.releases) -> dict[Path, str]:
     """The matrix, the readers' page, the timeline and (when measured) the server comparison."""
     releases = catalogue.audited(catalogue.load(releases_path))
-    observations = load_all(layout.results)
+    observations, unreadable = load_each(layout.results)
+    if unreadable:
+        raise RenderRefused(
+            layout.results,
+            f"{len(unreadable)} record(s) cannot be read: " + "; ".join(str(exc) for exc in unreadable),
+            "the pages were left as they were",
+        )
+    orphans = sorted({o.flask for o in observations} - {r.version for r in releases}, key=version_key)
+    if orphans:
+        raise RenderRefused(
+            releases_path,
+            f"lists no release for {len(orphans)} record(s) ({', '.join(orphans)}): the report would drop them",
+            "run `nox -s catalogue` against an index that lists them; the pages were left as they were",
+        )
     platforms = _platform_records(layout)
     comparison = server_records.ServersRun.read(layout.servers_data) if layout.servers_data.exists() else None
     claims_text = claims_section(claims.evaluate(observations, comparison), with_servers=comparison is not None)

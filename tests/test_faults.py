@@ -1,0 +1,495 @@
+"""Faults of the index, the machine and the options never become a release's record.
+
+Each test injects one fault the way it happens to a user (a dead, hanging or partial index, two
+indexes holding the same version, a bad option, credentials in a URL, a missing or corrupt file,
+a signal during an install, a damaged environment) and checks that the run fails with one line
+naming the cause, that every record stays byte for byte as it was, and that no process is left.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from scripts.audit import records
+from scripts.audit import run as audit
+from scripts.audit.plan import plan
+from scripts.audit.records import ModeObservation, Observation
+from scripts.ci import regression
+from scripts.common.failures import redact
+from scripts.common.jsonio import DataError, write_text_atomic
+from scripts.layout import REPO, ROOT, Layout, release_file
+from scripts.packages import catalogue, environments, interpreters
+from scripts.packages.environments import Unavailable
+from scripts.report import pages
+from tests import local_index
+from tests.conftest import MACHINE, processes_running, release, serving
+from tests.test_render import observed
+
+NEWEST = "3.1.3"
+PY2 = "0.9"
+DEAD = "http://127.0.0.1:9/simple/"
+
+
+def nox(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nox", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def copy_records(output: Path) -> dict[str, bytes]:
+    """The committed records copied under ``output``; returns every file's bytes, to compare after."""
+    shutil.copytree(REPO.results, Layout(output).results)
+    return snapshot(output)
+
+
+def snapshot(output: Path) -> dict[str, bytes]:
+    """Every file under ``output`` (the render lock, an empty file that is never data, left out)."""
+    found = sorted(p for p in output.rglob("*") if p.is_file() and p.name != ".render.lock")
+    return {str(p.relative_to(output)): p.read_bytes() for p in found}
+
+
+def aborted_line(done: subprocess.CompletedProcess[str], session: str) -> str:
+    lines = [line for line in done.stderr.splitlines() if f"Session {session} aborted:" in line]
+    assert lines, done.stderr[-3000:]
+    return lines[0]
+
+
+# -- the index ------------------------------------------------------------------------------------------
+
+
+def test_a_dead_index_fails_the_session_and_leaves_every_record_as_it_was(tmp_path):
+    before = copy_records(tmp_path / "out")
+    done = nox(
+        "--envdir", str(tmp_path / "envs"), "-s", f"observe({NEWEST})", f"observe({PY2})",
+        "--", "--index-url", DEAD, "--output", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert done.returncode != 0
+    for session in (f"observe({NEWEST})", f"observe({PY2})"):
+        line = aborted_line(done, session)
+        assert "cannot reach the index at http://127.0.0.1:9/simple/flask/: Connection refused" in line
+        assert "nothing was recorded" in line
+    assert snapshot(tmp_path / "out") == before
+
+
+class Hanging(http.server.BaseHTTPRequestHandler):
+    """Accepts every connection and never answers (until the test ends)."""
+
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        self.release.wait(60)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_hanging_index_fails_within_its_bound(tmp_path):
+    before = copy_records(tmp_path / "out")
+    with serving(Hanging) as url:
+        started = time.monotonic()
+        done = nox(
+            "--envdir", str(tmp_path / "envs"), "-s", f"observe({NEWEST})",
+            "--", "--index-url", url + "simple/", "--output", str(tmp_path / "out"),
+        )  # fmt: skip
+        took = time.monotonic() - started
+        Hanging.release.set()
+    assert done.returncode != 0
+    assert f"did not answer within {audit.PREFLIGHT_SECONDS:g}s" in aborted_line(done, f"observe({NEWEST})")
+    assert took < audit.PREFLIGHT_SECONDS + 30
+    assert snapshot(tmp_path / "out") == before
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("error: Request failed after 3 retries\n  cause: Failed to fetch: `x`\n", "could not be reached"),
+        (
+            "error: No solution found when resolving dependencies\n  cause: Because flask was not found in the "
+            "package registry and you require flask==3.1.3, we can conclude that your requirements are unsatisfiable.",
+            "does not offer flask==3.1.3",
+        ),
+        (
+            "WARNING: Retrying (Retry(total=0)) after connection broken by 'NewConnectionError(...)': /simple/flask/\n"
+            "ERROR: No matching distribution found for flask==3.1.3",
+            "could not be reached",
+        ),
+    ],
+)
+def test_installer_output_that_blames_the_index_is_not_the_release(output, reason):
+    request = environments.InstallRequest("flask==3.1.3", DEAD, None, audit.now())
+    done = environments.Finished(["uv"], 2, output, "", 900)
+    failure = environments._install_failed(done, request, "x")
+    assert isinstance(failure, Unavailable) and reason in str(failure)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "  × Failed to build `markupsafe==1.0`\n  ╰─▶ The build backend returned an error\n",
+        "error: No solution found when resolving dependencies\n  cause: Because there is no version of "
+        "werkzeug>=3.0 and flask==3.1.3 depends on werkzeug>=3.0, we can conclude that flask==3.1.3 cannot be used.",
+        "ERROR: Command errored out with exit status 1: python setup.py egg_info Check the logs for full output.",
+    ],
+)
+def test_a_resolution_or_build_failure_is_the_releases_own(output):
+    request = environments.InstallRequest("flask==3.1.3", DEAD, None, audit.now())
+    failure = environments._install_failed(environments.Finished(["uv"], 1, output, "", 900), request, "x")
+    assert isinstance(failure, environments.SetupFailed) and failure.status == "install-failed"
+
+
+def test_an_installer_that_runs_out_of_time_is_not_the_release():
+    request = environments.InstallRequest("flask==3.1.3", DEAD, None, audit.now())
+    failure = environments._install_failed(environments.Finished(["uv"], None, "", "", 900), request, "x")
+    assert isinstance(failure, Unavailable) and "did not finish within 900s" in str(failure)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("order", ["unchanged first", "flipped first"])
+def test_two_indexes_holding_the_same_version_each_get_their_own_environment(wheels, tmp_path, order):
+    same = local_index.fake_index(wheels, tmp_path / "same", "9.9.9", flip=False)
+    flipped = local_index.fake_index(wheels, tmp_path / "flipped", "9.9.9", flip=True)
+    output = tmp_path / "project"
+    copy_records(output)
+    shutil.copy(REPO.releases, Layout(output).releases)
+    runs = [(same, 0), (flipped, 1)] if order == "unchanged first" else [(flipped, 1), (same, 0)]
+    for url, expected in runs:
+        done = subprocess.run(
+            [sys.executable, "-m", "scripts.ci.regression", "--index-url", url, "--output", str(output),
+             "--envs", str(tmp_path / "envs")],
+            cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+        assert done.returncode == expected, (url, done.stdout[-3000:])
+        flip_seen = "Flask 9.9.9, `app.run()`: concurrent, threads" in done.stdout
+        assert flip_seen == (expected == 1)
+    assert processes_running(str(tmp_path)) == []
+
+
+# -- options and credentials -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--negative-window", "-1"], "'-1' is not between 0 and 10"),
+        (["--negative-window", "35"], "'35' is not between 0 and 10"),
+        (["--mode-jobs", "0"], "'0' is not a whole number of 1 or more"),
+        (["--index-url", "not-a-url"], "'not-a-url' is not a package index URL"),
+        (["--modes", "sometimes"], "invalid choice: 'sometimes'"),
+    ],
+)
+def test_a_bad_option_fails_before_anything_starts(tmp_path, option, says):
+    before = copy_records(tmp_path / "out")
+    done = nox("-s", f"observe({NEWEST})", "--", "--force", *option, "--output", str(tmp_path / "out"))
+    assert done.returncode != 0 and says in aborted_line(done, f"observe({NEWEST})")
+    assert snapshot(tmp_path / "out") == before
+
+
+def test_credentials_in_an_index_url_are_never_printed_or_written(tmp_path):
+    before = copy_records(tmp_path / "out")
+    secret = "http://someone:s3cr3t-token@127.0.0.1:9/simple/"
+    done = nox("--envdir", str(tmp_path / "envs"), "-s", f"observe({PY2})", "--", "--index-url", secret,
+               "--output", str(tmp_path / "out"))  # fmt: skip
+    assert done.returncode != 0
+    assert "s3cr3t" not in done.stdout + done.stderr and "http://***@127.0.0.1:9/" in done.stderr
+    assert snapshot(tmp_path / "out") == before
+    assert not any(b"s3cr3t" in p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert (
+        redact("uv pip install --index-url https://u:p@host/simple/ x")
+        == "uv pip install --index-url https://***@host/simple/ x"
+    )
+
+
+# -- the catalogue and the records -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the project's code, catalogue and records, to damage freely."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("noxfile.py", "pyproject.toml", "scripts", "probes", "requirements", "reports"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    return root
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "not a catalogue"])
+def test_a_missing_or_corrupt_catalogue_says_to_run_the_catalogue_session(project, damage):
+    releases = Layout(project).releases
+    if damage == "missing":
+        releases.unlink()
+    else:
+        releases.write_text('{"releases": [' if damage == "corrupt" else '{"versions": []}')
+    before = snapshot(project / "reports")
+    assert nox("-l", cwd=project).returncode == 0, "listing the sessions still works"
+    done = nox("-s", "audit", cwd=project)
+    assert done.returncode != 0
+    line = aborted_line(done, "observe")
+    assert str(releases) in line and "run `nox -s catalogue`" in line
+    assert snapshot(project / "reports") == before
+
+
+def one_release_index(root: Path) -> str:
+    """A file:// index listing one Flask release and one Werkzeug release (names only)."""
+    for project, filename in (
+        ("flask", "flask-3.1.3-py3-none-any.whl"),
+        ("werkzeug", "werkzeug-3.1.3-py3-none-any.whl"),
+    ):
+        (root / "simple" / project).mkdir(parents=True)
+        (root / "simple" / project / "index.html").write_text(f'<a href="{filename}">{filename}</a>')
+    return (root / "simple").as_uri() + "/"
+
+
+def test_a_refresh_that_would_drop_known_releases_is_refused_unless_asked(tmp_path):
+    layout = Layout(tmp_path)
+    shutil.copytree(REPO.reports, layout.reports, ignore=shutil.ignore_patterns("results", "grid"))
+    before = layout.releases.read_bytes()
+    url = one_release_index(tmp_path / "index")
+    with pytest.raises(catalogue.CatalogueShrinks, match=r"lacks \d+ the catalogue has"):
+        catalogue.refresh(catalogue.RefreshOptions(url, allow_shrink=False), layout)
+    assert layout.releases.read_bytes() == before
+    assert catalogue.refresh(catalogue.RefreshOptions(url, allow_shrink=True), layout) == (1, 1)
+    layout.releases.write_text("{damaged")
+    assert catalogue.refresh(catalogue.RefreshOptions(url, allow_shrink=False), layout) == (1, 1), (
+        "a corrupt catalogue is what a refresh repairs"
+    )
+
+
+def test_rendering_refuses_a_report_that_would_drop_records(tmp_path):
+    layout = Layout(tmp_path)
+    shutil.copytree(REPO.results, layout.results)
+    catalogue.save(catalogue.load(REPO.releases)[:10], layout.releases)
+    with pytest.raises(pages.RenderRefused, match="lists no release for"):
+        pages.write_report(layout, layout.releases)
+    assert not layout.matrix_page.exists() and not layout.answer_page.exists()
+
+
+def test_a_corrupt_record_fails_its_own_session_and_rendering_names_it(tmp_path):
+    out = tmp_path / "out"
+    copy_records(out)
+    damaged = release_file(Layout(out).results, NEWEST)
+    damaged.write_text(damaged.read_text()[:300])
+    before = damaged.read_bytes()
+    done = nox("--envdir", str(tmp_path / "envs"), "-s", f"observe({NEWEST})", f"observe({PY2})", "render",
+               "--", "--output", str(out))  # fmt: skip
+    assert done.returncode != 0
+    assert f"{damaged}: is not valid JSON" in aborted_line(done, f"observe({NEWEST})")
+    assert "Session observe(0.9) was successful" in done.stderr, "the other releases are not held up"
+    render = aborted_line(done, "render")
+    assert "1 record(s) cannot be read" in render and str(damaged) in render and "left as they were" in render
+    assert damaged.read_bytes() == before
+    assert not Layout(out).matrix_page.exists() and not Layout(out).answer_page.exists()
+
+
+def test_the_alarm_exits_2_not_1_on_a_corrupt_baseline(tmp_path, monkeypatch):
+    layout = Layout(tmp_path)
+    shutil.copytree(REPO.results, layout.results)
+    (layout.results / "flask-1.0.json").write_text("{")
+    monkeypatch.setattr(catalogue, "fetch", lambda url: [release("1.0"), release("9.9.9")])
+    outcome = regression.check(regression.Options(index_url=DEAD, output=layout))
+    assert outcome.code == regression.UNAVAILABLE
+    assert "flask-1.0.json: is not valid JSON" in outcome.last_line
+
+
+def test_a_record_of_an_earlier_schema_is_observed_again_not_an_error(tmp_path):
+    path = records.save(observed("1.0", True, "2018-04-26"), tmp_path)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": 1}))
+    assert audit.cached(plan(release("1.0"), MACHINE), tmp_path) is None
+    with pytest.raises(records.EarlierSchema):
+        records.load(path)
+
+
+# -- modes ---------------------------------------------------------------------------------------------
+
+
+def served(concurrent: bool) -> ModeObservation:
+    return ModeObservation(call="x", outcome="served", concurrent=concurrent, max_in_flight=5 if concurrent else 1)
+
+
+def test_a_run_of_some_modes_merges_into_the_record_made_under_the_same_key(tmp_path):
+    full = Observation(
+        "1.0", "2018-04-26", "ok", cache_key="k", modes={"default": served(True), "threaded": served(True)}
+    )
+    some = Observation("1.0", "2018-04-26", "ok", cache_key="k", modes={"threaded": served(False)})
+    merged = audit._merged(some, full, tmp_path / "flask-1.0.json")
+    assert set(merged.modes) == {"default", "threaded"} and merged.modes["threaded"].concurrent is False
+    other = Observation("1.0", "2018-04-26", "ok", cache_key="other", modes={"threaded": served(False)})
+    with pytest.raises(audit.NotRecorded, match="observed under another key"):
+        audit._merged(other, full, tmp_path / "flask-1.0.json")
+
+
+def test_a_record_with_fewer_modes_than_asked_for_is_not_a_cache_hit(tmp_path):
+    chosen = plan(release("1.0"), MACHINE)
+    stored = audit._observation(chosen, "ok", modes={"default": served(True)})
+    records.save(stored, tmp_path)
+    assert audit.cached(chosen, tmp_path, options=audit.Options(modes=("default",))) is not None
+    assert audit.cached(chosen, tmp_path) is None
+
+
+# -- the machine ---------------------------------------------------------------------------------------
+
+
+def test_files_are_written_with_the_umask_mode(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "page.md", "x")
+        assert stat.S_IMODE((tmp_path / "page.md").stat().st_mode) == 0o644
+        os.umask(0o077)
+        write_text_atomic(tmp_path / "private.md", "x")
+        assert stat.S_IMODE((tmp_path / "private.md").stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)
+
+
+def test_an_older_python_stops_at_once_saying_so():
+    older = next((i for i in interpreters.discover() if i.version[:2] == (3, 10)), None)
+    if older is None:
+        pytest.skip("no Python 3.10 here")
+    done = subprocess.run([older.path, "-m", "scripts.ci.regression"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("This project's tooling needs Python 3.11 or newer; this is Python 3.10.")
+
+
+class HangingFiles(http.server.BaseHTTPRequestHandler):
+    """Lists one Flask wheel, then never sends it: the installer is caught mid-download."""
+
+    release = threading.Event()
+    name = f"flask-{NEWEST}-py3-none-any.whl"
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/simple/"):
+            body = f'<a href="/files/{self.name}">{self.name}</a>'.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.release.wait(120)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_stopping_nox_during_an_install_leaves_no_installer_behind(tmp_path, sig):
+    envdir = tmp_path / "envs"
+    with serving(HangingFiles) as url:
+        nox_process = subprocess.Popen(
+            [sys.executable, "-m", "nox", "--envdir", str(envdir), "-s", f"observe({NEWEST})",
+             "--", "--index-url", url + "simple/", "--output", str(tmp_path / "out")],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while not any("pip install" in line for line in processes_running(str(envdir))):
+                assert time.monotonic() < deadline and nox_process.poll() is None, "uv never started"
+                time.sleep(0.1)  # polling for the installer to start; not a verdict
+            nox_process.send_signal(sig)
+            nox_process.wait(timeout=60)
+            deadline = time.monotonic() + 10
+            while processes_running(str(envdir)) and time.monotonic() < deadline:
+                time.sleep(0.1)  # the kernel delivers the parent-death signal asynchronously
+            assert processes_running(str(envdir)) == []
+        finally:
+            HangingFiles.release.set()
+            if nox_process.poll() is None:
+                nox_process.kill()
+    assert not release_file(Layout(tmp_path / "out").results, NEWEST).exists()
+
+
+@pytest.mark.slow
+def test_a_damaged_environment_is_made_again_not_recorded_as_the_releases_failure(tmp_path):
+    chosen = plan(next(r for r in catalogue.load(REPO.releases) if r.version == NEWEST), interpreters.discover())
+    if chosen.interpreter is None:
+        pytest.skip(f"no interpreter for Flask {NEWEST} here")
+    options = audit.Options(output=Layout(tmp_path), modes=("default",))
+    location = tmp_path / "env"
+    assert audit.run(chosen, location, options, log=lambda line: None).status == "ok"
+    site = next(location.glob("lib/python*/site-packages"))
+    shutil.rmtree(site / "flask")
+    lines: list[str] = []
+    observation = audit.run(chosen, location, options, log=lines.append)
+    assert observation.status == "ok", observation.detail
+    assert any(line.startswith(f"rebuilding {location}: Flask no longer imports") for line in lines), lines
+
+
+def test_the_readme_commands_make_their_own_environment_and_ci_runs_the_second_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```\n", 2)[1]
+    audit_line, tests_line = block.strip().splitlines()
+    for line in (audit_line, tests_line):
+        assert line.startswith("python3 -m venv .venv && .venv/bin/python -m pip install -r requirements/audit.txt")
+    assert audit_line.endswith("nox -s audit") and tests_line.endswith("nox -s tests")
+    assert tests_line in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_damage_is_named_with_the_file_and_what_to_do(tmp_path):
+    with pytest.raises(DataError) as caught:
+        catalogue.load(tmp_path / "releases.json")
+    assert str(caught.value) == f"{tmp_path / 'releases.json'}: missing; {catalogue.REFRESH}"
+
+
+#: A parent that starts a bounded command and waits; the child's marker comes from the environment, so
+#: that only the child's command line carries it.
+PARENT = """
+import os, sys
+sys.path.insert(0, {root!r})
+from scripts.common.processes import run, stop_on_sigterm
+if {sigterm!r}:
+    stop_on_sigterm()
+print("started", flush=True)
+child = "import signal, time; signal.signal(signal.SIGPIPE, signal.SIG_IGN); time.sleep(120)"
+try:
+    run([sys.executable, "-c", child + " # " + os.environ["CHILD_MARKER"]], 300)
+except KeyboardInterrupt:
+    from tests.conftest import processes_running
+    print("left after unwinding:", len(processes_running(os.environ["CHILD_MARKER"])), flush=True)
+    raise
+"""
+
+
+@pytest.mark.parametrize(("sig", "unwinds"), [(signal.SIGTERM, True), (signal.SIGKILL, False)], ids=["TERM", "KILL"])
+def test_a_bounded_command_dies_with_the_process_that_started_it(tmp_path, sig, unwinds):
+    marker = f"child-of-{uuid.uuid4().hex}"
+    program = PARENT.format(root=str(ROOT), sigterm=unwinds)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", program],
+        env={**os.environ, "CHILD_MARKER": marker},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None and parent.stdout.readline() == "started\n"
+        deadline = time.monotonic() + 10
+        while not processes_running(marker):
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.05)  # polling for the child to start; not a verdict
+        parent.send_signal(sig)
+        out, err = parent.communicate(timeout=30)
+        if unwinds:
+            assert "KeyboardInterrupt: terminated by signal 15" in err, "SIGTERM unwinds through run()'s cleanup"
+            assert "left after unwinding: 0" in out, "the command was stopped before the parent went on"
+        deadline = time.monotonic() + 10
+        while processes_running(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the kernel delivers the parent-death signal asynchronously
+        assert processes_running(marker) == []
+    finally:
+        parent.kill()
+        parent.wait()
