@@ -29,7 +29,10 @@ nox -s bench                  # time the audit (writes reports/bench.md)
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -43,10 +46,12 @@ from scripts.audit import run as audit_run
 from scripts.audit.plan import Plan, plan
 from scripts.audit.records import load_all
 from scripts.bench import run as bench_run
+from scripts.ci import mutation
 from scripts.ci import regression as alarm
 from scripts.common.cli import OptionError
+from scripts.common.clock import stamp
 from scripts.common.failures import redact
-from scripts.common.jsonio import DataError
+from scripts.common.jsonio import DataError, write_text_atomic
 from scripts.common.processes import stop_on_sigterm
 from scripts.grid import run as grid_run
 from scripts.layout import REPO
@@ -168,6 +173,9 @@ def render(session: nox.Session) -> None:
     layout = _options(session, audit_run.parse_options).output
     try:
         written = [*pages.write_report(layout), *pages.write_grid(layout), *pages.write_bench(layout)]
+        if layout.mutation_data.exists():
+            write_text_atomic(layout.mutation_page, mutation.render(mutation.MutationRun.read(layout.mutation_data)))
+            written.append(layout.mutation_page)
     except NOT_RECORDED as exc:
         session.error(redact(str(exc)))
     for path in written:
@@ -245,6 +253,29 @@ def bench(session: nox.Session) -> None:
 
 
 # -- the project's own checks --------------------------------------------------------------------
+
+
+@nox.session(default=False)
+def mutants(session: nox.Session) -> None:
+    """Mutation-test the core with mutmut and write reports/mutation.md (about 15 minutes on two cores)."""
+    groups = [*nox.project.dependency_groups(PYPROJECT, "tests"), *nox.project.dependency_groups(PYPROJECT, "mutants")]
+    session.install("-r", AUDIT_REQUIREMENTS, *groups)
+    # A fresh run: mutmut keeps results between runs, and results of other code must not mix in.
+    shutil.rmtree(REPO.root / "mutants", ignore_errors=True)
+    started = time.monotonic()
+    session.run("mutmut", "run", "--max-children", str(os.cpu_count() or 1))
+    version = str(session.run("mutmut", "--version", silent=True) or "").strip().rsplit(" ", 1)[-1]
+    reasons = mutation.reasons(REPO.root / "tests" / "mutation-survivors.toml")
+    found = mutation.read(REPO.root / "mutants", reasons, stamp(), version, time.monotonic() - started)
+    found.write(REPO.mutation_data)
+    write_text_atomic(REPO.mutation_page, mutation.render(found))
+    session.log(f"{found.score:.1%} of the core's mutants killed; wrote {REPO.mutation_page}")
+    if found.score < mutation.TARGET or found.unexplained:
+        names = ", ".join(s.name for s in found.unexplained[:5])
+        session.error(
+            f"mutation score {found.score:.1%} (target {mutation.TARGET:.0%}); {len(found.unexplained)} survivors "
+            f"without a reason ({names}): add tests, or reasons in tests/mutation-survivors.toml"
+        )
 
 
 @nox.session

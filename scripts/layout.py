@@ -74,6 +74,10 @@ class Layout:
     def bench_data(self) -> Path:
         return self.reports / "bench.json"
 
+    @property
+    def mutation_data(self) -> Path:
+        return self.reports / "mutation.json"
+
     # -- pages -----------------------------------------------------------------------------------
 
     @property
@@ -91,6 +95,10 @@ class Layout:
     @property
     def bench_page(self) -> Path:
         return self.reports / "bench.md"
+
+    @property
+    def mutation_page(self) -> Path:
+        return self.reports / "mutation.md"
 
     @property
     def answer_page(self) -> Path:

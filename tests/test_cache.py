@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from scripts.audit import cache, records
 from scripts.audit import run as audit
@@ -14,6 +17,7 @@ from scripts.audit.harness import Settings
 from scripts.audit.plan import plan
 from scripts.packages import environments, interpreters
 from scripts.packages.environments import Build, Inventory
+from scripts.packages.interpreters import Interpreter
 from tests.conftest import MACHINE, release
 
 PLAN = plan(release("1.0"), MACHINE)
@@ -33,6 +37,9 @@ def test_key_changes_with_the_installed_package_set_its_files_and_the_exact_pyth
 def test_key_changes_with_the_settings_that_decide_an_observation():
     assert cache.plan_key(PLAN, Settings(negative_window=0.25)) != cache.plan_key(PLAN)
     assert cache.plan_key(PLAN, Settings(concurrent_requests=4)) != cache.plan_key(PLAN)
+    assert cache.cache_key(PLAN, settings=Settings(negative_window=0.25)) != cache.cache_key(PLAN)
+    assert cache.cache_key(PLAN).split("-")[0] == cache.plan_key(PLAN)
+    assert re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]{16}", cache.cache_key(PLAN)), "two 16-digit halves, as stored"
 
 
 def test_key_changes_with_any_module_in_any_observing_folder(tmp_path):
@@ -127,3 +134,22 @@ def test_interpreter_versions_are_remembered_by_binary_identity(tmp_path):
     assert interpreters.discover(remembered_at) == found
     remembered_at.write_text("{damaged")
     assert interpreters.discover(remembered_at) == found, "a damaged memory is asked again, not trusted"
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        lambda p: replace(p, release=replace(p.release, version="1.0.1")),
+        lambda p: replace(p, interpreter=MACHINE[1]),
+        lambda p: replace(p, release=replace(p.release, uploaded="2019-01-01T00:00:00Z")),  # another era
+        lambda p: replace(p, interpreter=Interpreter((2, 7, 18), "/py27")),  # another installer too
+    ],
+    ids=["release", "interpreter", "era cut-off", "installer"],
+)
+def test_the_plan_key_changes_with_each_of_its_parts(changed):
+    assert cache.plan_key(changed(PLAN)) != cache.plan_key(PLAN)
+
+
+def test_the_plan_key_does_not_change_with_what_does_not_decide_an_observation():
+    assert cache.plan_key(replace(PLAN, rule="reworded")) == cache.plan_key(PLAN)
+    assert cache.plan_key(replace(PLAN, interpreter=Interpreter((3, 9, 18), "/elsewhere/py39"))) == cache.plan_key(PLAN)

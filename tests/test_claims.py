@@ -114,7 +114,11 @@ def test_claims_that_the_records_support():
     assert found["2"].verdict == HOLDS
     assert found["4"].verdict == HOLDS
     assert "in 2 of 2 releases before 1.0" in found["4"].evidence
-    assert found["5"].verdict == HOLDS and "without `os.fork`: not observed yet" in found["5"].evidence
+    assert found["5"].verdict == HOLDS
+    assert found["5"].evidence == (
+        "3 requests in flight at once, each in a forked process, in 4 of 4 releases; "
+        "without `os.fork`: not observed yet"
+    )
     assert found["B"].verdict == HOLDS
     assert found["1"].shown_by == "`app.run(threaded=True)` in Flask 0.10 to 2.1.0 (4 releases)"
 
@@ -240,12 +244,194 @@ def test_claim_7_without_a_comparison_is_not_observed():
     assert claims.claim_7(None).verdict == NOT_OBSERVED
 
 
-def test_the_committed_records_give_every_claim_a_verdict():
+#: What the committed records and server comparison say; a re-run that changes one of these is news.
+COMMITTED_VERDICTS = {
+    "1": HOLDS,
+    "2": HOLDS,
+    "3": DOES_NOT_HOLD,
+    "4": HOLDS,
+    "5": f"{HOLDS_ONLY_FOR} platforms with `os.fork`",
+    "6": DOES_NOT_HOLD,
+    "7": f"{HOLDS_ONLY_FOR} the `/fast` route",
+    "A": f"{HOLDS_ONLY_FOR} Flask 1.0 to 3.1.3 (36 releases)",
+    "B": HOLDS,
+    "C": HOLDS,
+}
+
+
+def test_the_committed_records_give_the_verdicts_the_report_states():
     found = claims.evaluate(records.load_all(REPO.results), server_records.ServersRun.read(REPO.servers_data))
-    forms = (HOLDS, DOES_NOT_HOLD, HOLDS_ONLY_FOR, NOT_OBSERVED)
+    assert {v.key: v.verdict for v in found} == COMMITTED_VERDICTS
+    assert all(v.evidence and v.shown_by for v in found)
+    page = REPO.answer_page.read_text()
     for verdict in found:
-        assert verdict.verdict.startswith(forms), verdict
-        assert verdict.evidence and verdict.shown_by
-    # Claims 1-7 and the points the audit already observes are all decided; point C needs the fork-less mode.
-    undecided = [v.key for v in found if v.verdict == NOT_OBSERVED]
-    assert set(undecided) <= {"C"}, undecided
+        assert f"  - Verdict: **{verdict.verdict}**" in page, f"the committed page states claim {verdict.key}'s verdict"
+
+
+def test_with_no_records_every_verdict_says_where_it_would_be_seen_and_what_to_run():
+    found = verdicts([])
+    assert {key: (v.shown_by, v.evidence) for key, v in found.items() if key not in ("6", "7")} == {
+        key: (shown, "no observation records with this mode yet (run `nox -s audit`)")
+        for key, shown in {
+            "1": "`app.run(threaded=True)`",
+            "2": "`app.run(threaded=True)`",
+            "3": "`app.run(threaded=False, processes=3)`",
+            "4": "`app.run()`",
+            "5": "`app.run(threaded=False, processes=3)`",
+            "A": "`flask run`",
+            "B": "`app.run(threaded=True, processes=3)`",
+            "C": "`app.run(threaded=False, processes=3) without os.fork`",
+        }.items()
+    }
+    assert found["6"].shown_by == "every served mode"
+    assert (found["7"].claim, found["7"].shown_by, found["7"].evidence) == (
+        claims.CLAIMS["7"],
+        "`nox -s servers`",
+        "no server comparison recorded yet",
+    )
+
+
+def test_claim_1_counts_only_concurrent_servers_that_are_werkzeugs_own():
+    foreign = threads(server_classes=["gevent.pywsgi.WSGIServer", "werkzeug.serving.BaseWSGIServer"])
+    serial_werkzeug = threads(concurrent=False)
+    found = verdicts(observations(**{"0.10": {"threaded": foreign}, "0.12.5": {"threaded": serial_werkzeug}}))
+    assert found["1"].verdict == f"{HOLDS_ONLY_FOR} Flask 1.0 to 2.1.0 (2 releases)"
+    assert found["1"].evidence.startswith("up to 5 held requests inside the handler at once in 2 of 4 releases")
+    nothing = verdicts(observations(**{v: {"threaded": foreign} for v in ("0.10", "0.12.5", "1.0", "2.1.0")}))
+    assert nothing["1"].evidence == (
+        "up to 0 held requests inside the handler at once in 0 of 4 releases, served by no Werkzeug server "
+        "(from `werkzeug.serving`, the module of `run_simple`)"
+    )
+
+
+def test_claim_2_needs_threads_and_wsgi_multithread_and_counts_only_served_process_modes():
+    unflagged = threads(multithread=False)
+    failed = ModeObservation(call="x", outcome="error", error="OSError: x")
+    found = verdicts(observations(**{"0.10": {"threaded": unflagged, "processes3": failed}}))
+    assert found["2"].verdict == f"{HOLDS_ONLY_FOR} Flask 0.12.5 to 2.1.0 (3 releases)"
+    assert found["2"].evidence.endswith("`threaded=False` (with `processes=3`): no request threads in 3 of 3")
+    threaded_forks = forks(workers="threads")
+    flagged_forks = forks(multithread=True)
+    other = verdicts(observations(**{"1.0": {"processes3": threaded_forks}, "2.1.0": {"processes3": flagged_forks}}))
+    assert other["2"].evidence.endswith("no request threads in 2 of 4")
+
+
+def test_claim_3_counts_a_fork_per_request_apart_from_a_pool():
+    pool = forks(distinct_pids=3)
+    pools = verdicts(observations(**{v: {"processes3": pool} for v in ("0.10", "0.12.5", "1.0", "2.1.0")}))
+    assert "at most ? at a time, in 0 of 4 releases" in pools["3"].evidence, "no fork per request, so no cap"
+    found = verdicts(observations(**{"2.1.0": {"processes3": pool}}))
+    assert "at most 3 at a time, in 3 of 4 releases; a pool of ≤3 long-lived workers in 1 of 4" in found["3"].evidence
+    capped = verdicts(observations(**{"2.1.0": {"processes3": forks(max_in_flight=2)}}))
+    assert "at most 2/3 at a time" in capped["3"].evidence
+    failed = ModeObservation(call="x", outcome="error", error="OSError: x")
+    none_served = verdicts(observations(**{v: {"processes3": failed} for v in ("0.10", "0.12.5", "1.0", "2.1.0")}))
+    assert none_served["3"].verdict == NOT_OBSERVED
+
+
+def test_claim_4_before_1_0_needs_the_main_thread_only():
+    odd = threads(call="app.run()", concurrent=False, workers="forked processes")
+    found = verdicts(observations(**{"0.10": {"default": odd}}))
+    assert found["4"].evidence.endswith("; not as claimed: 0.10")
+    assert "in 2 of 2 releases before 1.0" in found["4"].evidence, "it was still one request at a time"
+    failed = verdicts(observations(**{"0.10": {"default": ModeObservation(call="x", outcome="error", error="x")}}))
+    assert found["4"].shown_by != failed["4"].shown_by, "a release whose plain app.run() failed is left out"
+
+
+def test_claim_5_needs_three_forked_workers_at_once():
+    for odd in (forks(workers="threads"), forks(max_in_flight=2), forks(outcome="error")):
+        found = verdicts(observations(**{"1.0": {"processes3": odd}}))
+        assert found["5"].verdict == f"{HOLDS_ONLY_FOR} Flask 0.10 to 0.12.5, 2.1.0 (3 releases)", odd
+    nofork = {"processes3_nofork": refused("ValueError: Your platform does not support forking.")}
+    both = verdicts(observations(**{"1.0": {"processes3": forks(max_in_flight=2), **nofork}}))
+    assert both["5"].verdict == (
+        f"{HOLDS_ONLY_FOR} Flask 0.10 to 0.12.5, 2.1.0 (3 releases), on platforms with `os.fork`"
+    )
+    fine = verdicts(observations(**{v: {"processes3_nofork": forks()} for v in ("0.10", "0.12.5", "1.0", "2.1.0")}))
+    assert fine["5"].verdict == HOLDS and fine["5"].evidence.endswith(
+        "without `os.fork` it served in 4 of 4 (see point C)"
+    )
+
+
+def test_claim_6_names_the_newest_releases_chain_and_every_module_seen():
+    newer = threads(call="app.run()", server_classes=["werkzeug.serving.NewServer", "socketserver.TCPServer"])
+    found = verdicts(observations(**{"2.1.0": {"default": newer}}))
+    assert found["6"].evidence.startswith(
+        "the server's class chain in the newest release is werkzeug.serving.NewServer → socketserver.TCPServer;"
+    )
+    bare = threads(call="app.run()", server_classes=[])
+    empty = verdicts(observations(**{"2.1.0": {"default": bare}}))
+    assert "newest release is not recorded;" in empty["6"].evidence
+    unrecorded = serial()
+    unrecorded.server_classes = []
+    bare_records = [
+        Observation("1.0", "2018-04-26", "ok", modes={"default": unrecorded}),
+        Observation("2.0", "2021-05-11", "server-failed", modes={"default": serial()}),
+    ]
+    assert "the modules over all observed chains are none;" in verdicts(bare_records)["6"].evidence
+
+
+def test_points_a_b_c_say_what_was_seen_when_nothing_disagrees_or_something_does():
+    cli = {v: {"flask_run": threads()} for v in ("1.0", "2.1.0")}
+    found = verdicts(observations(**cli))
+    assert found["A"].evidence == "a thread per request in 2 of 2 releases"
+    started = {v: {"threaded_processes3": threads()} for v in ("0.10", "0.12.5", "1.0", "2.1.0")}
+    assert verdicts(observations(**started))["B"].evidence == "it started everywhere it was observed"
+    served = {v: {"processes3_nofork": forks()} for v in ("0.10", "0.12.5", "1.0", "2.1.0")}
+    assert verdicts(observations(**served))["C"].evidence == "it served everywhere it was observed"
+    timeouts = {
+        "0.10": {"processes3_nofork": ModeObservation(call="x", outcome="timeout", error="no answer within 20s")},
+        "1.0": {"processes3_nofork": ModeObservation(call="x", outcome="timeout")},
+    }
+    evidence = verdicts(observations(**timeouts))["C"].evidence
+    assert "timeout: `no answer within 20s` (Werkzeug 0.9, 1 release)" in evidence
+    assert "; timeout (Werkzeug 0.14.1, 1 release)" in evidence
+
+
+def test_claim_7_at_the_margin_and_with_the_dev_servers_errors():
+    at_margin = claims.claim_7(comparison({"/fast": 1000, "/wait": 900}, {"/fast": 1100, "/wait": 300}))
+    assert at_margin.verdict == f"{HOLDS_ONLY_FOR} the `/fast` route", "1.10 times counts as faster"
+    one_error = claims.claim_7(comparison({"/fast": 1000, "/wait": 900}, {"/fast": 1050, "/wait": 300}, 1))
+    assert one_error.verdict == HOLDS, "a single error of the dev server, none of production's, counts"
+    both = claims.claim_7(comparison({"/fast": 1000, "/wait": 100}, {"/fast": 2000, "/wait": 300}))
+    assert both.shown_by == "`nox -s servers` on 2 CPUs at 64 concurrent clients, Flask 3.1.3 (measured 2026-01-01)"
+    assert both.evidence.startswith(
+        "`/fast`: `app.run()` 1000 req/s (p99 9 ms, 0 errors), best production gunicorn sync 2000 req/s (p99 9 ms), "
+        "`threaded=False` 10 req/s; `/wait`:"
+    )
+
+
+def test_claim_7_with_a_route_or_a_server_missing():
+    run = comparison({"/fast": 1000, "/wait": 900}, {"/fast": 2000, "/wait": 3000})
+    run.servers[3].measurements = [m for m in run.servers[3].measurements if m.route == "/fast"]
+    verdict = claims.claim_7(run)
+    assert "`/wait`: `app.run()` 900 req/s" in verdict.evidence and "waitress 1500 req/s" in verdict.evidence
+    unmeasured = comparison({"/fast": 1000}, {"/fast": 2000})
+    unmeasured.servers[2].measurements = []
+    unmeasured.servers[3].measurements = []
+    assert "best production waitress 0 req/s (p99 —)" in claims.claim_7(unmeasured).evidence
+    no_production = comparison({"/fast": 1000}, {"/fast": 2000})
+    no_production.servers = no_production.servers[:2]
+    assert claims.claim_7(no_production).verdict == NOT_OBSERVED
+    no_dev = comparison({"/fast": 1000}, {"/fast": 2000})
+    no_dev.servers = no_dev.servers[2:]
+    assert claims.claim_7(no_dev).verdict == NOT_OBSERVED
+    unknown = comparison({"/fast": 1000}, {"/fast": 2000})
+    unknown.machine, unknown.packages = {}, {}
+    assert claims.claim_7(unknown).shown_by.startswith("`nox -s servers` on ? CPUs at 64 concurrent clients, Flask ?")
+
+
+def test_lists_in_evidence_and_verdicts_are_separated_for_reading():
+    other = threads(server_classes=["werkzeug.serving.OtherServer"])
+    found = verdicts(observations(**{"2.1.0": {"threaded": other}}))
+    assert "served by werkzeug.serving.OtherServer, werkzeug.serving.ThreadedWSGIServer (from" in found["1"].evidence
+    odd = threads(call="app.run()")
+    two = verdicts(observations(**{"0.10": {"default": odd}, "0.12.5": {"default": odd}}))
+    assert two["4"].evidence.endswith("; not as claimed: 0.10, 0.12.5")
+
+
+def test_points_count_only_modes_that_served():
+    failed = ModeObservation(call="flask run", outcome="error", error="x")
+    cli = {"1.0": {"flask_run": threads()}, "2.1.0": {"flask_run": threads()}, "0.12.5": {"flask_run": failed}}
+    found = verdicts(observations(**cli))
+    assert found["A"].verdict == HOLDS and found["A"].shown_by == "`flask run` in Flask 1.0 to 2.1.0 (2 releases)"

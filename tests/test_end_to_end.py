@@ -55,7 +55,19 @@ def test_nox_audits_one_release_before_and_one_after_1_0_two_at_a_time(tmp_path)
     assert before.modes["default"].concurrent is False and before.modes["default"].workers == "main thread only"
     assert after.modes["default"].concurrent is True and after.modes["default"].workers == "threads"
     assert before.packages["flask"] == BEFORE_1_0 and "werkzeug" in before.packages
+    # The evidence behind claims 1, 2 and 6, as the probe reports it from inside the handler.
+    assert before.modes["default"].server_classes[:2] == ["werkzeug.serving.BaseWSGIServer", "http.server.HTTPServer"]
+    assert (before.modes["default"].multithread, before.modes["default"].multiprocess) == (False, False)
+    assert after.modes["default"].server_classes[:2] == [
+        "werkzeug.serving.ThreadedWSGIServer",
+        "socketserver.ThreadingMixIn",
+    ]
+    assert (after.modes["default"].multithread, after.modes["default"].multiprocess) == (True, False)
+    assert after.modes["default"].served_by_server_process is True
     for observation in (before, after):
+        forks = observation.modes["processes3"]
+        assert forks.server_classes[0] == "werkzeug.serving.ForkingWSGIServer" and forks.multiprocess is True
+        assert forks.served_by_server_process is False and forks.distinct_pids == forks.sequential == 6
         assert set(observation.modes) == set(records.MODES), "both releases have the flask CLI"
         assert observation.modes["processes3"].max_in_flight == 3
         assert observation.modes["threaded_processes3"].outcome == "error"

@@ -27,8 +27,15 @@ def test_traceback_gives_the_final_exception_line():
 
 
 def test_installer_output_gives_its_error_lines():
-    line = first_error_line(UV_BUILD)
-    assert line is not None and line.startswith("Failed to build `markupsafe==1.0`")
+    assert first_error_line(UV_BUILD) == (
+        "Failed to build `markupsafe==1.0` / The build backend returned an error / "
+        "Call to `setuptools.build_meta:__legacy__.build_wheel` failed (exit status: 1)"
+    )
+
+
+def test_nested_installer_causes_are_joined_in_order():
+    nested = "error: Failed to fetch: `x`\n  Caused by: error sending request\n  Caused by: Connection refused\n"
+    assert first_error_line(nested) == "Failed to fetch: `x` / error sending request / Connection refused"
 
 
 def test_pip_error():
@@ -46,3 +53,28 @@ def test_hosts_and_interpreter_paths_are_scrubbed():
     text = "cannot reach https://index.example.test/simple/flask/ from /opt/py/lib/python3.12/site-packages/a.py"
     assert scrub(text) == "cannot reach https://<host>/simple/flask/ from a.py"
     assert "pyenv" not in first_error_line(CHAINED.split("During")[0])
+
+
+def test_a_traceback_wins_over_installer_lines_printed_after_it():
+    output = CHAINED + "ERROR: Command errored out with exit status 1\n"
+    assert first_error_line(output) == "ModuleNotFoundError: No module named 'UserDict'"
+
+
+def test_two_installer_lines_whose_first_introduces_the_second_give_the_second():
+    assert first_error_line("error: Failed to download distributions:\n  Caused by: the wheel is broken\n") == (
+        "the wheel is broken"
+    )
+    assert first_error_line("error: one thing\n  Caused by: another\n") == "one thing / another"
+
+
+def test_without_any_error_line_the_last_line_is_taken():
+    assert first_error_line("starting\nlistening\nsomething broke\n") == "something broke"
+
+
+def test_at_most_three_installer_lines_are_joined():
+    output = "error: one\n  cause: two\n  cause: three\n  cause: four\n"
+    assert first_error_line(output) == "one / two / three"
+
+
+def test_without_a_traceback_the_last_exception_line_wins_over_later_plain_lines():
+    assert first_error_line("ValueError: first\nKeyError: second\nthen a plain line\n") == "KeyError: second"

@@ -84,28 +84,30 @@ def test_a_dead_index_fails_the_session_and_leaves_every_record_as_it_was(tmp_pa
     assert snapshot(tmp_path / "out") == before
 
 
-class Hanging(http.server.BaseHTTPRequestHandler):
-    """Accepts every connection and never answers (until the test ends)."""
+def hanging(let_go: threading.Event) -> type[http.server.BaseHTTPRequestHandler]:
+    """A handler that accepts every connection and never answers, until ``let_go`` is set."""
 
-    release = threading.Event()
+    class Hanging(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            let_go.wait(60)
 
-    def do_GET(self) -> None:
-        self.release.wait(60)
+        def log_message(self, *args: object) -> None:
+            pass
 
-    def log_message(self, *args: object) -> None:
-        pass
+    return Hanging
 
 
 def test_a_hanging_index_fails_within_its_bound(tmp_path):
     before = copy_records(tmp_path / "out")
-    with serving(Hanging) as url:
+    let_go = threading.Event()
+    with serving(hanging(let_go)) as url:
         started = time.monotonic()
         done = nox(
             "--envdir", str(tmp_path / "envs"), "-s", f"observe({NEWEST})",
             "--", "--index-url", url + "simple/", "--output", str(tmp_path / "out"),
         )  # fmt: skip
         took = time.monotonic() - started
-        Hanging.release.set()
+        let_go.set()
     assert done.returncode != 0
     assert f"did not answer within {audit.PREFLIGHT_SECONDS:g}s" in aborted_line(done, f"observe({NEWEST})")
     assert took < audit.PREFLIGHT_SECONDS + 30
@@ -364,32 +366,34 @@ def test_an_older_python_stops_at_once_saying_so():
     assert done.stderr.strip().startswith("This project's tooling needs Python 3.11 or newer; this is Python 3.10.")
 
 
-class HangingFiles(http.server.BaseHTTPRequestHandler):
-    """Lists one Flask wheel, then never sends it: the installer is caught mid-download."""
-
-    release = threading.Event()
+def hanging_files(let_go: threading.Event) -> type[http.server.BaseHTTPRequestHandler]:
+    """A handler that lists one Flask wheel, then never sends it: the installer is caught mid-download."""
     name = f"flask-{NEWEST}-py3-none-any.whl"
 
-    def do_GET(self) -> None:
-        if self.path.startswith("/simple/"):
-            body = f'<a href="/files/{self.name}">{self.name}</a>'.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        else:
-            self.release.wait(120)
+    class HangingFiles(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/simple/"):
+                body = f'<a href="/files/{name}">{name}</a>'.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                let_go.wait(120)
 
-    def log_message(self, *args: object) -> None:
-        pass
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return HangingFiles
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_stopping_nox_during_an_install_leaves_no_installer_behind(tmp_path, sig):
     envdir = tmp_path / "envs"
-    with serving(HangingFiles) as url:
+    let_go = threading.Event()
+    with serving(hanging_files(let_go)) as url:
         nox_process = subprocess.Popen(
             [sys.executable, "-m", "nox", "--envdir", str(envdir), "-s", f"observe({NEWEST})",
              "--", "--index-url", url + "simple/", "--output", str(tmp_path / "out")],
@@ -407,7 +411,7 @@ def test_stopping_nox_during_an_install_leaves_no_installer_behind(tmp_path, sig
                 time.sleep(0.1)  # the kernel delivers the parent-death signal asynchronously
             assert processes_running(str(envdir)) == []
         finally:
-            HangingFiles.release.set()
+            let_go.set()
             if nox_process.poll() is None:
                 nox_process.kill()
     assert not release_file(Layout(tmp_path / "out").results, NEWEST).exists()

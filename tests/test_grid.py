@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import jsonschema
@@ -188,3 +189,29 @@ def test_error_lines_quoting_names_in_backticks_stay_one_code_span():
     assert grid_report.code("Failed to build `flask==0.7`") == "`` Failed to build `flask==0.7` ``"
     assert grid_report.code("ImportError: x") == "`ImportError: x`"
     assert grid_report._culprit("cannot import name 'Markup' from 'jinja2' (jinja2/__init__.py)") == "jinja2"
+
+
+def test_the_cell_key_changes_with_each_of_its_parts(monkeypatch):
+    base = CellSpec("werkzeug", release("1.0.4"), MACHINE[1], "3.7", WZ[0])
+    variants = {
+        "kind": replace(base, kind="era", werkzeug=None),
+        "release": replace(base, release=release("1.0.3")),
+        "interpreter": replace(base, interpreter=Interpreter((3, 7, 17), "/py37")),
+        "werkzeug line": replace(base, werkzeug=WZ[1]),
+        "werkzeug patch": replace(base, werkzeug=replace(WZ[0], version="0.14.2")),
+        "era": replace(base, release=replace(release("1.0.4"), uploaded="2019-05-14T00:00:00Z")),
+    }
+    keys = {name: spec.key() for name, spec in variants.items()}
+    assert base.key() not in keys.values() and len(set(keys.values())) == len(keys), keys
+
+
+def test_a_plain_install_of_today_is_observed_again_the_next_day(monkeypatch):
+    spec = CellSpec("declared", release("3.1.3"), MACHINE[2], "3.13")
+    today = spec.key()
+    monkeypatch.setattr(grid_cells, "now", lambda: datetime(2099, 1, 2, tzinfo=UTC))
+    assert spec.key() != today
+    era_cell = CellSpec("era", release("3.1.3"), MACHINE[2], "3.13")
+    monkeypatch.undo()
+    before = era_cell.key()
+    monkeypatch.setattr(grid_cells, "now", lambda: datetime(2099, 1, 2, tzinfo=UTC))
+    assert era_cell.key() == before, "a cell of the release's era does not depend on the day"

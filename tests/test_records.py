@@ -9,6 +9,7 @@ import pytest
 
 from scripts.audit import records
 from scripts.audit.records import ModeObservation, Observation
+from scripts.common import jsonio
 from scripts.common.jsonio import DataError, read_json
 from scripts.layout import REPO, release_file
 
@@ -78,3 +79,61 @@ def test_a_record_that_cannot_be_read_names_its_file(tmp_path):
 def test_records_keep_no_timings():
     fields = json.dumps(read_json(records.SCHEMA_PATH))
     assert "seconds" not in fields and "duration" not in fields
+
+
+def test_a_write_interrupted_after_the_temporary_file_exists_leaves_the_old_file(tmp_path, monkeypatch):
+    path = records.save(sample(), tmp_path)
+    before = path.read_bytes()
+    written: list[int] = []
+
+    def interrupted(fd: int) -> None:
+        written.append(fd)
+        raise KeyboardInterrupt  # as if Ctrl-C came while the new text was being flushed
+
+    monkeypatch.setattr(jsonio.os, "fsync", interrupted)
+    changed = sample()
+    changed.status = "timeout"
+    with pytest.raises(KeyboardInterrupt):
+        records.save(changed, tmp_path)
+    assert written, "the temporary file was written before the interruption"
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name], "no temporary file is left behind"
+
+
+def test_what_a_damaged_record_says_names_the_file_the_fault_and_the_remedy(tmp_path):
+    good = sample().to_json()
+    cases = {
+        "list.json": ([], "is not an observation record"),
+        "unknown-mode.json": (
+            {**good, "modes": {"sometimes": good["modes"]["default"]}},
+            "unknown modes ['sometimes']",
+        ),
+        "future.json": ({**good, "schema_version": 3}, "schema_version 3, this code reads 2"),
+    }
+    for name, (data, says) in cases.items():
+        path = tmp_path / name
+        path.write_text(json.dumps(data))
+        with pytest.raises(DataError) as caught:
+            records.load(path)
+        assert caught.value.path == path and says in str(caught.value)
+        assert str(caught.value).endswith("observe the release again with --force"), "the remedy is given"
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({**good, "schema_version": 1}))
+    with pytest.raises(records.EarlierSchema) as caught:
+        records.load(earlier)
+    assert caught.value.path == earlier and "has schema version 1, not 2" in str(caught.value)
+    assert str(caught.value).endswith("observe the release again with --force")
+
+
+def test_a_record_without_modes_has_none(tmp_path):
+    data = sample().to_json()
+    del data["modes"]
+    assert records.Observation.from_json(data).modes == {}
+
+
+def test_load_each_returns_what_it_could_read_and_why_it_could_not_read_the_rest(tmp_path):
+    records.save(sample(), tmp_path)
+    (tmp_path / "flask-2.0.json").write_text("{")
+    found, unreadable = records.load_each(tmp_path)
+    assert [o.flask for o in found] == ["1.0"]
+    assert [e.path.name for e in unreadable] == ["flask-2.0.json"] and "is not valid JSON" in str(unreadable[0])

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 from scripts.audit import records
 from scripts.audit.records import ModeObservation, Observation
-from scripts.layout import Layout
+from scripts.bench.records import Bench
+from scripts.ci import mutation
+from scripts.layout import REPO, ROOT, Layout
 from scripts.packages import catalogue
 from scripts.packages.catalogue import Release
-from scripts.report import answer, claims, matrix, pages, summary, timeline
+from scripts.report import answer, bench, claims, matrix, pages, summary, timeline
 from scripts.report.timeline import render_timeline_svg
 from tests import conftest
 
@@ -76,7 +80,9 @@ def test_summary_follows_the_data_not_version_numbers():
     line = summary.summary(RELEASES, observations(**{"1.0": False}))[0]
     assert "from Flask 1.1.1" in line
     exception = summary.summary(RELEASES, observations(**{"0.10": True}))[0]
-    assert "exceptions, concurrent: 0.10" in exception
+    assert exception.endswith(
+        "before 1.0: 1 of 2 observed releases serve one request at a time (exceptions, concurrent: 0.10)."
+    ), "the exception counts in the denominator"
 
 
 def test_coverage_counts_statuses_and_missing_records():
@@ -134,3 +140,98 @@ def test_matrix_states_when_the_observations_were_made():
         "Observed from 2026-11-24T10:00:00Z to 2026-11-25T07:00:00Z (UTC, each record's `observed_at`)."
     )
     assert matrix.observed_span([]) == "No observation made yet."
+
+
+#: A renderer in its own process: writes its record, renders, and (when asked) holds the pages it
+#: computed for a while before writing them, as a slow machine would.
+WRITER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from scripts.audit import records
+from scripts.bench.records import Bench
+from scripts.ci import mutation
+from scripts.layout import REPO, ROOT, Layout
+from scripts.report import pages
+from tests.test_render import observed
+
+layout = Layout(Path({output!r}))
+records.save(observed({version!r}, True, "2020-01-01"), layout.results)
+computed = pages.report_pages
+def slowly(*args, **kwargs):
+    found = computed(*args, **kwargs)
+    print("computed", flush=True)
+    time.sleep({pause!r})
+    return found
+pages.report_pages = slowly
+pages.write_report(layout, layout.releases)
+"""
+
+
+def test_renderers_side_by_side_leave_a_report_with_every_record(tmp_path):
+    layout = Layout(tmp_path)
+    catalogue.save([release("1.0", "2018-04-26"), release("2.0", "2021-05-11")], layout.releases)
+
+    def writer(version: str, pause: float) -> subprocess.Popen[str]:
+        program = WRITER.format(root=str(ROOT), output=str(tmp_path), version=version, pause=pause)
+        return subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True)
+
+    first = writer("1.0", 2.0)
+    assert first.stdout is not None and first.stdout.readline() == "computed\n", "the first has read the records"
+    second = writer("2.0", 0.0)  # writes its record while the first still holds its pages
+    assert first.wait(60) == 0 and second.wait(60) == 0
+    matrix = layout.matrix_page.read_text()
+    assert "| 1.0 |" in matrix and "| 2.0 | 2021-05-11 |" in matrix and "not audited yet" not in matrix
+
+
+def test_the_committed_pages_are_what_the_committed_records_render_to():
+    """Generated files are never edited by hand: rendering the committed records gives them back, byte for byte."""
+    rendered = {**pages.report_pages(REPO), **pages.grid_pages(REPO)}
+    if REPO.bench_data.exists():
+        rendered[REPO.bench_page] = bench.render(Bench.read(REPO.bench_data))
+    if REPO.mutation_data.exists():
+        rendered[REPO.mutation_page] = mutation.render(mutation.MutationRun.read(REPO.mutation_data))
+    differing = [str(path.relative_to(REPO.root)) for path, text in rendered.items() if path.read_text() != text]
+    assert differing == [], "run `nox -s render` and commit, or find what edited these by hand"
+
+
+def test_the_summary_of_nothing_observed_says_so():
+    lines = summary.summary(RELEASES, [])
+    assert lines == [
+        "Plain `app.run()` served one request at a time in all 0 observed releases.",
+        "`flask run` served one request at a time in all 0 observed releases.",
+        "`processes=3` forks a new process for every request (not a pool of 3 workers) in 0 of 0 releases where it "
+        "served; no cap observed.",
+        "`threaded=True, processes=3` refuses to start: not observed.",
+        "0 of 6 releases observed; not observed: 6 not audited yet.",
+    ]
+
+
+def test_the_summary_counts_a_pool_apart_and_lists_caps_and_exceptions_in_full():
+    found = observations(**{"0.10": True, "0.12.5": True, "1.0": False})
+    pool = served(True, max_in_flight=3, workers="forked processes", distinct_pids=3)
+    found[0].modes["processes3"] = pool
+    found[1].modes["processes3"] = served(True, max_in_flight=2, workers="forked processes", distinct_pids=6)
+    lines = summary.summary(RELEASES, found)
+    assert lines[0].endswith(
+        "before 1.1.1: 1 of 3 observed releases serve one request at a time (exceptions, concurrent: 0.10, 0.12.5)."
+    )
+    assert lines[2].endswith(
+        "in 3 of 4 releases where it served; at most 2 requests in flight at once in 1, "
+        "at most 3 requests in flight at once in 2."
+    )
+    assert lines[-1] == "4 of 6 releases observed; not observed: 1 no-interpreter, 1 not audited yet."
+    everything = [o for o in observations() if o.status == "ok"]
+    everything += [observed("0.9", False, "2012-07-01"), observed("3.0.0", True, "2023-09-30")]
+    assert summary.summary(RELEASES, everything)[-1] == "6 of 6 releases observed."
+    assert summary.summary(RELEASES, everything)[0].endswith(
+        "before 1.0: 3 of 3 observed releases serve one request at a time."
+    )
+
+
+def test_a_mode_concurrent_in_every_observed_release_is_said_so_in_one_sentence():
+    line = summary.summary(RELEASES, observations(**{"0.10": True, "0.12.5": True}))[0]
+    assert line == (
+        "Plain `app.run()` serves requests concurrently (threads) from Flask 0.10 (2013-06-13): "
+        "4 of 4 observed releases since."
+    )

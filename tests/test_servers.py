@@ -77,7 +77,7 @@ def test_load_client_counts_non_200_answers_as_errors():
 
 def test_load_client_counts_refused_connections_and_stops_at_its_request_budget():
     port = free_port()  # nothing listens there
-    seen = loadgen.run_round(port, "/fast", loadgen.Load(concurrency=2, seconds=5.0, max_requests=20, timeout=1.0))
+    seen = loadgen.run_round(port, "/fast", loadgen.Load(concurrency=2, seconds=60.0, max_requests=20, timeout=1.0))
     assert seen.requests == 0
     assert seen.error_kinds == {"ConnectionRefusedError": 20}
 

@@ -103,6 +103,8 @@ def behaviour(seen: ModeObservation | None) -> str:
     words = f"{'concurrent' if seen.concurrent else 'one at a time'}, {seen.workers}, {seen.max_in_flight} in flight"
     if seen.workers == "forked processes":
         words += f", {seen.distinct_pids} pids for {seen.sequential} requests"
+    if seen.server_classes:
+        words += f", served by {seen.server_classes[0]}"
     return words
 
 

@@ -12,8 +12,8 @@ __all__ = ["first_error_line", "redact", "scrub"]
 
 # A Python exception line: "ValueError: ...", "jinja2.exceptions.X: ...", "ImportError: cannot ...".
 _EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)\b.*")
-# Installer errors: uv ("error:", "  × ", "  ╰─▶ ", "Caused by:", "  cause:") and pip ("ERROR:").
-_INSTALLER = re.compile(r"^\s*(?:error:|ERROR:|×|╰─▶|Caused by:|caused by:|cause:)\s*(?P<text>.+)")
+# Installer errors: uv ("error:", "  × ", "  ├─▶ ", "  ╰─▶ ", "Caused by:", "  cause:") and pip ("ERROR:").
+_INSTALLER = re.compile(r"^\s*(?:error:|ERROR:|×|├─▶|╰─▶|Caused by:|caused by:|cause:)\s*(?P<text>.+)")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/'\"]+")
 # The user-info part of a URL: "https://user:token@host/" -> "https://***@host/".
 _USERINFO = re.compile(r"\b(?P<scheme>[a-z][a-z0-9+.-]*://)[^\s/@'\"]+@")

@@ -1,8 +1,14 @@
 """A stand-in probe on the standard library's wsgiref: real servers whose behaviour is known.
 
 It speaks the probe's protocol (/info, /hold reporting to PROBE_CONTROL_PORT) so the harness
-can be tested without Flask, plus misbehaving modes: crash, silent (never listens), hang, and
-processes3_nofork (a forking server on a platform without os.fork: it listens, every request dies).
+can be tested without Flask, plus misbehaving modes:
+
+- crash: raises before listening;
+- silent: never listens;
+- hang: ignores SIGTERM (set in the main thread, where Python allows it) and never lets a held
+  request enter, so only SIGKILL stops it;
+- late: threaded, but held requests enter one by one, LATE_SECONDS apart (the k-th waits (k-1) x LATE_SECONDS);
+- processes3_nofork: a forking server on a platform without os.fork: it listens, every request dies.
 """
 
 import json
@@ -14,6 +20,10 @@ import sys
 import threading
 import time
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+LATE_SECONDS = 1.0
+_entered = []
+_lock = threading.Lock()
 
 
 class Quiet(WSGIRequestHandler):
@@ -40,8 +50,12 @@ def app(environ, start_response):
     }
     if environ["PATH_INFO"] == "/hold":
         if MODE == "hang":
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             time.sleep(3600)
+        if MODE == "late":
+            with _lock:
+                _entered.append(1)
+                place = len(_entered)
+            time.sleep(LATE_SECONDS * (place - 1))
         with socket.create_connection(("127.0.0.1", int(os.environ["PROBE_CONTROL_PORT"])), 30) as control:
             control.sendall((json.dumps(served_by) + "\n").encode())
             control.makefile("rb").readline()
@@ -55,6 +69,7 @@ SERVERS = {
     "processes3": ForkingServer,
     "processes3_nofork": ForkingServer,
     "hang": ThreadedServer,
+    "late": ThreadedServer,
 }
 
 if __name__ == "__main__":
@@ -63,6 +78,8 @@ if __name__ == "__main__":
         raise RuntimeError("the probe crashed on purpose")
     if MODE == "silent":
         time.sleep(3600)
+    if MODE == "hang":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if MODE == "processes3_nofork":
         # What Python 2's SocketServer does on Windows: ForkingMixIn exists, os.fork does not.
         del os.fork
