@@ -172,10 +172,10 @@ def render(session: nox.Session) -> None:
     # The audit's options: what follows -- goes to every session, and render runs beside observe sessions.
     layout = _options(session, audit_run.parse_options).output
     try:
-        written = [*pages.write_report(layout), *pages.write_grid(layout), *pages.write_bench(layout)]
+        extra = {}
         if layout.mutation_data.exists():
-            write_text_atomic(layout.mutation_page, mutation.render(mutation.MutationRun.read(layout.mutation_data)))
-            written.append(layout.mutation_page)
+            extra[layout.mutation_page] = mutation.render(mutation.MutationRun.read(layout.mutation_data))
+        written = pages.write_all(layout, extra)
     except NOT_RECORDED as exc:
         session.error(redact(str(exc)))
     for path in written:
@@ -231,7 +231,9 @@ def servers(session: nox.Session) -> None:
     """Serve one app with the dev server, waitress and gunicorn; load each the same way (--rounds N …)."""
     options = _options(session, servers_run.parse_options)
     group = nox.project.dependency_groups(PYPROJECT, "servers")
-    session.install("--index-url", index.configured_index_url(options.index_url), *group)
+    # The index goes in the environment, not on the command line nox prints: its URL may hold credentials.
+    url = index.configured_index_url(options.index_url)
+    session.install(*group, env={"UV_DEFAULT_INDEX": url, "PIP_INDEX_URL": url})
     python = environments.venv_python(Path(session.virtualenv.location))
     measured = servers_run.run(python, options.settings, _log(session))
     measured.write(options.output.servers_data)

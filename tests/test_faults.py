@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from scripts.audit import records
 from scripts.audit import run as audit
@@ -31,14 +32,20 @@ from scripts.ci import regression
 from scripts.common.failures import redact
 from scripts.common.jsonio import DataError, write_text_atomic
 from scripts.layout import REPO, ROOT, Layout, release_file
-from scripts.packages import catalogue, environments, interpreters
+from scripts.packages import catalogue, environments, index, interpreters
 from scripts.packages.environments import Unavailable
 from scripts.report import pages
 from tests import local_index
 from tests.conftest import MACHINE, processes_running, release, serving
+from tests.test_options import BAD_AUDIT_OPTIONS
 from tests.test_render import observed
 
 NEWEST = "3.1.3"
+#: pip's words for an index that holds no release at all of a project the release needs.
+PIP_NONE = (
+    "ERROR: Could not find a version that satisfies the requirement Werkzeug>=0.7 (from versions: none)\n"
+    "ERROR: No matching distribution found for Werkzeug>=0.7"
+)
 PY2 = "0.9"
 DEAD = "http://127.0.0.1:9/simple/"
 
@@ -121,13 +128,20 @@ def test_a_hanging_index_fails_within_its_bound(tmp_path):
         (
             "error: No solution found when resolving dependencies\n  cause: Because flask was not found in the "
             "package registry and you require flask==3.1.3, we can conclude that your requirements are unsatisfiable.",
-            "does not offer flask==3.1.3",
+            "does not hold flask",
         ),
         (
             "WARNING: Retrying (Retry(total=0)) after connection broken by 'NewConnectionError(...)': /simple/flask/\n"
             "ERROR: No matching distribution found for flask==3.1.3",
             "could not be reached",
         ),
+        (
+            "error: No solution found when resolving dependencies\n  cause: Because werkzeug was not found in the "
+            "package registry and flask==3.1.3 depends on werkzeug>=3.1, we can conclude that flask==3.1.3 cannot be "
+            "used.",
+            "does not hold werkzeug",
+        ),
+        (PIP_NONE, "does not hold Werkzeug>=0.7"),
     ],
 )
 def test_installer_output_that_blames_the_index_is_not_the_release(output, reason):
@@ -182,16 +196,7 @@ def test_two_indexes_holding_the_same_version_each_get_their_own_environment(whe
 # -- options and credentials -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("option", "says"),
-    [
-        (["--negative-window", "-1"], "'-1' is not between 0 and 10"),
-        (["--negative-window", "35"], "'35' is not between 0 and 10"),
-        (["--mode-jobs", "0"], "'0' is not a whole number of 1 or more"),
-        (["--index-url", "not-a-url"], "'not-a-url' is not a package index URL"),
-        (["--modes", "sometimes"], "invalid choice: 'sometimes'"),
-    ],
-)
+@pytest.mark.parametrize(("option", "says"), BAD_AUDIT_OPTIONS)
 def test_a_bad_option_fails_before_anything_starts(tmp_path, option, says):
     before = copy_records(tmp_path / "out")
     done = nox("-s", f"observe({NEWEST})", "--", "--force", *option, "--output", str(tmp_path / "out"))
@@ -367,15 +372,22 @@ def test_an_older_python_stops_at_once_saying_so():
 
 
 def hanging_files(let_go: threading.Event) -> type[http.server.BaseHTTPRequestHandler]:
-    """A handler that lists one Flask wheel, then never sends it: the installer is caught mid-download."""
+    """A handler that lists one Flask wheel (PEP 691, with its upload time), then never sends it: the
+    installer is caught mid-download."""
     name = f"flask-{NEWEST}-py3-none-any.whl"
+    uploaded = next(r.uploaded for r in catalogue.load(REPO.releases) if r.version == NEWEST)
+    listing = {
+        "meta": {"api-version": "1.1"},
+        "name": "flask",
+        "files": [{"filename": name, "url": f"/files/{name}", "hashes": {}, "upload-time": uploaded}],
+    }
 
     class HangingFiles(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/simple/"):
-                body = f'<a href="/files/{name}">{name}</a>'.encode()
+                body = json.dumps(listing).encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Type", index.PEP691_JSON)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -497,3 +509,83 @@ def test_a_bounded_command_dies_with_the_process_that_started_it(tmp_path, sig, 
     finally:
         parent.kill()
         parent.wait()
+
+
+# -- found by trying to break it ----------------------------------------------------------------------
+
+
+def test_versions_that_exist_but_none_of_the_era_are_the_releases_own_failure():
+    request = environments.InstallRequest("flask==0.9", DEAD, None, audit.now())
+    within_era = PIP_NONE.replace("(from versions: none)", "(from versions: 0.1, 0.2)")
+    own = environments._install_failed(environments.Finished(["pip"], 1, within_era, "", 900), request, "x")
+    assert isinstance(own, environments.SetupFailed) and own.status == "install-failed"
+
+
+def test_a_second_session_for_the_same_release_waits_for_the_first(tmp_path, monkeypatch):
+    location = tmp_path / "envs" / "observe-3-1-3"
+    location.parent.mkdir(parents=True)
+    entered: list[float] = []
+    monkeypatch.setattr(audit, "_observe_in", lambda *args: entered.append(time.monotonic()))
+    chosen = plan(release(NEWEST, ">=3.9"), MACHINE)
+    with FileLock(location.parent / f".{location.name}.lock"):
+        second = threading.Thread(target=audit.observe, args=(chosen, location, audit.Options(), print))
+        second.start()
+        second.join(1.0)
+        assert second.is_alive() and entered == [], "it waits while the environment is in use"
+        let_go = time.monotonic()
+    second.join(10)
+    assert len(entered) == 1 and entered[0] >= let_go
+
+
+def test_a_record_file_named_for_another_release_is_refused_and_stops_rendering(tmp_path):
+    layout = Layout(tmp_path)
+    shutil.copytree(REPO.results, layout.results)
+    stray = layout.results / f"flask-{NEWEST}.orig.json"
+    shutil.copy(release_file(layout.results, NEWEST), stray)
+    with pytest.raises(DataError, match=r"holds Flask 3\.1\.3, but is named for another file; rename or remove it"):
+        records.load(stray)
+    with pytest.raises(pages.RenderRefused, match=r"flask-3\.1\.3\.orig\.json"):
+        pages.write_report(layout)
+    assert not layout.matrix_page.exists()
+
+
+def test_rendering_writes_no_page_when_any_record_cannot_be_read(tmp_path):
+    layout = Layout(tmp_path)
+    for source, target in ((REPO.results, layout.results), (REPO.grid, layout.grid)):
+        shutil.copytree(source, target)
+    (layout.grid / "flask-0.1.json").write_text("{")
+    with pytest.raises(DataError, match=r"flask-0\.1\.json: is not valid JSON"):
+        pages.write_all(layout)
+    assert not layout.matrix_page.exists() and not layout.grid_page.exists()
+
+
+def test_a_stamp_this_code_did_not_write_is_not_trusted(tmp_path):
+    environments.record_build(tmp_path, environments.Build("uv", "/py", "flask==1.0", None, "i", "f", ["note"]))
+    assert environments.recorded_build(tmp_path) is not None
+    stamp_file = tmp_path / environments.BUILD_STAMP
+    for damage in ({"changes": "FORGED"}, {"installer": "conda"}, {"cutoff": 5}, {"files": None}):
+        stamp_file.write_text(json.dumps({**json.loads(stamp_file.read_text()), **damage}))
+        assert environments.recorded_build(tmp_path) is None, damage
+        environments.record_build(tmp_path, environments.Build("uv", "/py", "flask==1.0", None, "i", "f", []))
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [{"version": 5}, {"uploaded": 5}, {"yanked": "no"}, {"version": "not a version"}, {"uploaded": "yesterday"}],
+)
+def test_a_catalogue_entry_of_the_wrong_type_is_named_at_once(tmp_path, entry):
+    good = {"version": "1.0", "uploaded": None, "requires_python": None, "yanked": False, "installable": True}
+    path = tmp_path / "releases.json"
+    path.write_text(json.dumps({"releases": [{**good, "prerelease": False, **entry}]}))
+    with pytest.raises(DataError, match="is not a catalogue"):
+        catalogue.load(path)
+
+
+def test_credentials_in_any_spelling_of_a_url_are_hidden():
+    assert redact("HTTP://alice:S3CRET@host/simple/") == "HTTP://***@host/simple/"
+    assert redact("http://alice:S3C@RET@host:1/simple/") == "http://***@host:1/simple/"
+
+
+def test_an_index_url_the_http_library_refuses_is_a_clear_error():
+    with pytest.raises(index.IndexUnavailable, match="cannot reach the index at"):
+        index.project_files("flask", "http://" + "a" * 300 + ".example/simple/", timeout=2)

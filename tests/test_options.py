@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -34,20 +35,26 @@ def test_audit_options_reach_what_they_set(tmp_path):
     assert options.settings.negative_window == 2.5 and options.mode_jobs == 2
 
 
-@pytest.mark.parametrize(
-    ("args", "says"),
-    [
-        (["--negative-window", "0"], "'0' is not between 0 and 10"),
-        (["--negative-window", "ten"], "'ten' is not between 0 and 10"),
-        (["--mode-jobs", "-3"], "'-3' is not a whole number of 1 or more"),
-        (["--mode-jobs", "two"], "'two' is not a whole number of 1 or more"),
-        (["--index-url", "https://"], "is not a package index URL"),
-        (["--index-url", "ftp://host/simple/"], "is not a package index URL"),
-        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
-    ],
-)
+#: Options the audit refuses, and the words its refusal uses (test_faults runs them through nox too).
+BAD_AUDIT_OPTIONS = [
+    (["--negative-window", "0"], "'0' is not from 0.2 up to 10"),
+    (["--negative-window", "1e-9"], "'1e-9' is not from 0.2 up to 10 (a shorter wait takes a threaded server"),
+    (["--negative-window", "-1"], "'-1' is not from 0.2 up to 10"),
+    (["--negative-window", "35"], "'35' is not from 0.2 up to 10"),
+    (["--negative-window", "ten"], "'ten' is not from 0.2 up to 10"),
+    (["--mode-jobs", "0"], "'0' is not a whole number of 1 or more"),
+    (["--mode-jobs", "two"], "'two' is not a whole number of 1 or more"),
+    (["--index-url", "not-a-url"], "'not-a-url' is not a package index URL"),
+    (["--index-url", "https://"], "is not a package index URL"),
+    (["--index-url", "ftp://host/simple/"], "is not a package index URL"),
+    (["--modes", "sometimes"], "invalid choice: 'sometimes'"),
+    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+]
+
+
+@pytest.mark.parametrize(("args", "says"), BAD_AUDIT_OPTIONS)
 def test_a_bad_audit_option_is_refused_with_what_to_give(args, says):
-    with pytest.raises(cli.OptionError, match=says):
+    with pytest.raises(cli.OptionError, match=re.escape(says)):
         audit.parse_options(args)
 
 
@@ -75,3 +82,15 @@ def test_bench_and_fanout_options(tmp_path):
     merge = fanout.parse(["merge", "a", "b", "--output", str(tmp_path)])
     assert merge.folders == [Path("a"), Path("b")] and merge.output == tmp_path.resolve()
     assert fanout.main(["shards", "--count", "zero"]) == 2
+
+
+def test_modes_given_twice_both_count_and_output_must_be_a_folder_one_can_write(tmp_path):
+    options = audit.parse_options(["--modes", "threaded", "--modes", "default"])
+    assert options.modes == ("default", "threaded")
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(cli.OptionError, match="is a file: give a folder"):
+        audit.parse_options(["--output", str(tmp_path / "a-file")])
+    with pytest.raises(cli.OptionError, match="cannot be made"):
+        audit.parse_options(["--output", str(tmp_path / "a-file" / "below")])
+    made = audit.parse_options(["--output", str(tmp_path / "new" / "folder")]).output
+    assert made.root.is_dir()

@@ -235,3 +235,11 @@ def test_a_mode_concurrent_in_every_observed_release_is_said_so_in_one_sentence(
         "Plain `app.run()` serves requests concurrently (threads) from Flask 0.10 (2013-06-13): "
         "4 of 4 observed releases since."
     )
+
+
+def test_the_flask_run_cell_tells_a_release_without_the_command_from_a_mode_not_observed():
+    without = Observation("0.10", "2013-06-13", "ok", cli=False, modes={"default": served(False)})
+    unobserved = Observation("1.0", "2018-04-26", "ok", cli=True, modes={"default": served(True)})
+    table = matrix.matrix_table(RELEASES[1:4], [without, unobserved])
+    assert "| 0.10 | 2013-06-13 |  |  | no (main thread only, 1 of 5 in flight) | — (no CLI) |" in table
+    assert "| 1.0 | 2018-04-26 |  |  | yes (threads, 5 of 5 in flight) | not observed |" in table

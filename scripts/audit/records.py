@@ -136,6 +136,8 @@ class Observation(JsonRecord):
     packages: dict[str, str] = field(default_factory=dict)
     detail: str | None = None
     environment: Build | None = None
+    #: Whether the release installed the ``flask`` command (None: it was not installed).
+    cli: bool | None = None
     modes: dict[Mode, ModeObservation] = field(default_factory=dict)
     observed_at: str | None = None
     cache_key: str | None = None
@@ -178,7 +180,11 @@ def load(path: Path) -> Observation:
     version = data.get("schema_version") if isinstance(data, dict) else None
     if isinstance(version, int) and version < SCHEMA_VERSION:
         raise EarlierSchema(path, f"has schema version {version}, not {SCHEMA_VERSION}", remedy)
-    return parse_record(path, data, Observation.from_json, "an observation record", remedy)
+    observation = parse_record(path, data, Observation.from_json, "an observation record", remedy)
+    if path.name != release_file(path.parent, observation.flask).name:
+        # A copy left beside the records (flask-3.1.3.orig.json) would otherwise stand for the release.
+        raise DataError(path, f"holds Flask {observation.flask}, but is named for another file", "rename or remove it")
+    return observation
 
 
 def load_each(folder: Path) -> tuple[list[Observation], list[DataError]]:

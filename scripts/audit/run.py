@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from filelock import FileLock
 from packaging.version import Version
 
 from scripts.audit import cache, harness
@@ -45,6 +46,10 @@ __all__ = ["NotRecorded", "Options", "cached", "not_runnable", "observe", "optio
 Log = Callable[[str], None]
 #: The probe's /hold gives up on the harness after this long (probes/app.py, HOLD_SECONDS).
 PROBE_HOLD_SECONDS = 30.0
+#: The shortest negative window: a held request needs this long, on a loaded machine, to reach the handler of
+#: a server that runs requests side by side (the harness's own tests use 0.2 s against a server that lets one
+#: in per second).
+NEGATIVE_WINDOW_MINIMUM = 0.2
 #: How long the index may take to list Flask before an install: a healthy one answers in well under a second.
 PREFLIGHT_SECONDS = 15.0
 
@@ -70,11 +75,20 @@ def options_parser() -> cli.Parser:
         "Options of the Flask audit.",
         [cli.add_index_url, lambda p: cli.add_output(p, REPO.root), lambda p: cli.add_force(p, "releases")],
     )
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="modes to observe")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        action="extend",
+        choices=MODES,
+        help="modes to observe (default: all; given twice, both lists count)",
+    )
     parser.add_argument(
         "--negative-window",
         type=cli.bounded_float(
-            0.0, 10.0, f"it must end well before the probe stops holding, after {PROBE_HOLD_SECONDS:g}s"
+            NEGATIVE_WINDOW_MINIMUM,
+            10.0,
+            "a shorter wait takes a threaded server for a serial one; a longer one must still end well before "
+            f"the probe stops holding, after {PROBE_HOLD_SECONDS:g}s",
         ),
         default=harness.Settings.negative_window,
         metavar="SECONDS",
@@ -97,7 +111,7 @@ def parse_options(args: list[str]) -> Options:
         index_url=parsed.index_url,
         force=parsed.force,
         output=Layout(parsed.output),
-        modes=tuple(m for m in MODES if m in parsed.modes),
+        modes=tuple(m for m in MODES if m in (parsed.modes or MODES)),
         settings=harness.Settings(negative_window=parsed.negative_window),
         mode_jobs=parsed.mode_jobs,
     )
@@ -218,6 +232,12 @@ def _check_index(plan: Plan, index_url: str) -> None:
             f"the index at {index_url} lists no file of flask=={plan.version}, which the catalogue lists; "
             "nothing was recorded: use an index that holds it, or refresh the catalogue from this one"
         )
+    if cutoff(plan.release) is not None and not any(f.upload_time for f in files):
+        raise Unavailable(
+            f"the index at {index_url} gives no upload times, and the era of flask=={plan.version} (dependencies "
+            "uploaded up to a day after it) needs them; nothing was recorded: use an index that serves PEP 691 "
+            "JSON with upload times, or refresh the catalogue from this index (its releases then carry no era)"
+        )
 
 
 def _fill(plan: Plan, location: Path, wanted: environments.Build, index_url: str, log: Log) -> list[str]:
@@ -298,6 +318,14 @@ def observe(plan: Plan, location: Path, options: Options, log: Log = print) -> O
     observation = not_runnable(plan)
     if observation is not None:
         return observation
+    location.parent.mkdir(parents=True, exist_ok=True)
+    # One user of an environment at a time: another session for the same release (a second terminal,
+    # another index) would otherwise rebuild it under probes that are running in it.
+    with FileLock(location.parent / f".{location.name}.lock"):
+        return _observe_in(plan, location, options, log)
+
+
+def _observe_in(plan: Plan, location: Path, options: Options, log: Log) -> Observation:
     assert plan.interpreter is not None
     started = time.monotonic()
     try:
@@ -324,6 +352,7 @@ def observe(plan: Plan, location: Path, options: Options, log: Log = print) -> O
         packages=held.packages,
         environment=built,
         modes=modes,
+        cli=has_cli(python),
     )
 
 

@@ -7,6 +7,7 @@ parameter type with a message that says what to give instead, before anything st
 from __future__ import annotations
 
 import argparse
+import os
 import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ __all__ = [
     "add_output",
     "bounded_float",
     "index_url",
+    "output_folder",
     "positive_int",
 ]
 
@@ -59,15 +61,15 @@ def positive_int(text: str) -> int:
 
 
 def bounded_float(low: float, high: float, why: str) -> Callable[[str], float]:
-    """A parameter type for a number of seconds strictly between ``low`` and ``high``, ``why`` saying why."""
+    """A parameter type for a number of seconds from ``low`` up to (not including) ``high``, ``why`` saying why."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = float("nan")
-        if not low < value < high:
-            raise argparse.ArgumentTypeError(f"{text!r} is not between {low:g} and {high:g} ({why})")
+        if not low <= value < high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not from {low:g} up to {high:g} ({why})")
         return value
 
     parse.__name__ = "seconds"
@@ -84,10 +86,26 @@ def add_index_url(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def output_folder(text: str) -> Path:
+    """A folder the pages and records can be written under: made if missing, refused if it cannot be."""
+    path = Path(text).resolve()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file: give a folder to write reports/ and docs/ under")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} cannot be made ({exc.strerror or exc}): give a folder you can write"
+        ) from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be written: give a folder you can write")
+    return path
+
+
 def add_output(parser: argparse.ArgumentParser, default: Path) -> None:
     parser.add_argument(
         "--output",
-        type=lambda text: Path(text).resolve(),
+        type=output_folder,
         default=default,
         metavar="DIR",
         help="write reports/ and docs/ under this folder (default: the repository)",

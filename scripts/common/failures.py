@@ -14,9 +14,10 @@ __all__ = ["first_error_line", "redact", "scrub"]
 _EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)\b.*")
 # Installer errors: uv ("error:", "  × ", "  ├─▶ ", "  ╰─▶ ", "Caused by:", "  cause:") and pip ("ERROR:").
 _INSTALLER = re.compile(r"^\s*(?:error:|ERROR:|×|├─▶|╰─▶|Caused by:|caused by:|cause:)\s*(?P<text>.+)")
-_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/'\"]+")
-# The user-info part of a URL: "https://user:token@host/" -> "https://***@host/".
-_USERINFO = re.compile(r"\b(?P<scheme>[a-z][a-z0-9+.-]*://)[^\s/@'\"]+@")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/'\"]+", re.IGNORECASE)
+# The user-info part of a URL, up to the last "@" before the host (a password may hold "@" too):
+# "https://user:t@ken@host/" -> "https://***@host/". Schemes in any case: HTTP:// is a URL as well.
+_USERINFO = re.compile(r"\b(?P<scheme>[a-z][a-z0-9+.-]*://)[^\s/'\"]+@", re.IGNORECASE)
 # An interpreter's install location says nothing about the failure and differs per machine.
 _INTERPRETER_PATH = re.compile(r"/[^\s'\"()]*?/lib/python\d\.\d+/(?:site-packages/)?")
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.version import Version
 
 from scripts.common import cli
-from scripts.common.clock import stamp
+from scripts.common.clock import parse_stamp, stamp
 from scripts.common.jsonio import DataError, read_record, write_json_atomic
 from scripts.layout import Layout
 from scripts.packages.index import IndexFile, configured_index_url, file_version, project_files
@@ -191,6 +192,21 @@ def refresh(options: RefreshOptions, layout: Layout) -> tuple[int, int]:
 # -- stored ----------------------------------------------------------------------------------------
 
 
+def _release(entry: Any) -> Release:
+    """A catalogue entry, its fields checked: a damaged one raises TypeError or ValueError here, not later."""
+    release = Release(**entry)
+    optional_texts = (release.uploaded, release.requires_python)
+    flags = (release.yanked, release.installable, release.prerelease)
+    if not isinstance(release.version, str) or not all(t is None or isinstance(t, str) for t in optional_texts):
+        raise TypeError(f"an entry has a field of the wrong type: {entry!r}")
+    if not all(isinstance(flag, bool) for flag in flags):
+        raise TypeError(f"an entry has a flag that is not true or false: {entry!r}")
+    Version(release.version)  # raises InvalidVersion (a ValueError) for what is not a version
+    if release.uploaded is not None:
+        parse_stamp(release.uploaded)
+    return release
+
+
 def save(releases: list[Release], path: Path) -> None:
     write_json_atomic(path, {"project": PROJECT, "releases": [asdict(r) for r in releases]})
 
@@ -200,9 +216,7 @@ def load(path: Path) -> list[Release]:
 
     :raises DataError: the file is missing, not JSON, or not a catalogue (the message says to refresh it).
     """
-    return read_record(
-        path, lambda data: [Release(**entry) for entry in data["releases"]], "a release catalogue", REFRESH
-    )
+    return read_record(path, lambda data: [_release(entry) for entry in data["releases"]], "a catalogue", REFRESH)
 
 
 def save_lines(project: str, found: list[Line], path: Path) -> None:

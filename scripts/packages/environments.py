@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -94,6 +95,12 @@ class Unavailable(RuntimeError):
 _UV_UNREACHABLE = ("Request failed after", "Failed to fetch", "Could not connect", "error sending request")
 
 
+_ABSENT = re.compile(
+    r"(?:Because |and )(?P<project>[\w.-]+) was not found in the package registry"
+    r"|Could not find a version that satisfies the requirement (?P<pip>\S+) \(from versions: none\)"
+)
+
+
 def _top_error(done: Finished) -> str:
     """The installer's own verdict: uv's ``error:`` line and its causes, or pip's last ``ERROR:`` line."""
     lines = done.output.splitlines()
@@ -108,18 +115,22 @@ def _not_the_release(done: Finished, request: InstallRequest) -> str | None:
     if done.timed_out:
         return f"the installer did not finish within {done.timeout:g}s (a slow or hanging index?)"
     verdict = _top_error(done)
-    project = request.requirement.split("==")[0]
     if verdict.startswith("error:") and any(marker in verdict.split(" / ")[0] for marker in _UV_UNREACHABLE):
         return f"the package index could not be reached: {first_error_line(done.output)}"
     if "Retrying (Retry(" in done.output and "No matching distribution found for" in verdict:
         return f"the package index could not be reached: {verdict.removeprefix('ERROR: ')}"
     missing = (
-        f"{project} was not found in the package registry",
         f"there is no version of {request.requirement}",
         f"No matching distribution found for {request.requirement}",
     )
     if any(marker in verdict for marker in missing):
         return f"the index at {request.index_url} does not offer {request.requirement}, which the catalogue lists"
+    # A project the index does not hold at all (a partial mirror), the release's or a dependency's: uv says
+    # "X was not found in the package registry", pip "(from versions: none)". Versions that exist but fall
+    # outside the era are the release's own resolution failure, and are said differently.
+    absent = _ABSENT.search(verdict) or _ABSENT.search(done.output)
+    if absent:
+        return f"the index at {request.index_url} does not hold {absent['project'] or absent['pip']}"
     return None
 
 
@@ -374,11 +385,20 @@ class Build:
 
 
 def recorded_build(location: Path) -> Build | None:
-    """The build stamped into the environment at ``location``, or None (never filled, or unreadable)."""
+    """The build stamped into the environment at ``location``, or None: never filled, unreadable, or not a
+    stamp this code wrote (an environment with such a stamp is made again, never trusted)."""
     try:
-        return Build(**json.loads((location / BUILD_STAMP).read_text(encoding="utf-8")))
+        build = Build(**json.loads((location / BUILD_STAMP).read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
+    texts = (build.installer, build.interpreter, build.requirement, build.index, build.files, *build.changes)
+    well_formed = (
+        build.installer in ("uv", "pip")
+        and isinstance(build.changes, list)
+        and all(isinstance(text, str) for text in texts)
+        and (build.cutoff is None or isinstance(build.cutoff, str))
+    )
+    return build if well_formed else None
 
 
 def record_build(location: Path, build: Build) -> None:

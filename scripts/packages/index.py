@@ -246,7 +246,7 @@ def project_files(project: str, index_url: str, timeout: float = TIMEOUT_SECONDS
         response = requests.get(page_url, headers={"Accept": ACCEPT}, timeout=timeout)
     except requests.Timeout as exc:
         raise IndexUnavailable(f"the index at {page_url} did not answer within {timeout:g}s") from exc
-    except requests.RequestException as exc:
+    except (requests.RequestException, ValueError) as exc:  # ValueError: urllib3 refuses the URL itself
         raise IndexUnavailable(f"cannot reach the index at {page_url}: {_reason(exc)}") from exc
     if response.status_code == 404:
         raise IndexUnavailable(f"the index at {index_url} has no project {project!r} (404 for {page_url})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scripts.audit.records import ModeObservation, Observation
 
-__all__ = ["describe_concurrency", "describe_processes", "describe_refusal", "error_text", "notes"]
+__all__ = ["describe_cli", "describe_concurrency", "describe_processes", "describe_refusal", "error_text", "notes"]
 
 
 def error_text(mode: ModeObservation) -> str:
@@ -12,10 +12,18 @@ def error_text(mode: ModeObservation) -> str:
     return f"{mode.error}; the server logged: {mode.server_log}" if mode.server_log else str(mode.error)
 
 
+def describe_cli(observation: Observation) -> str:
+    """The ``flask run`` cell: what it did, or why there is nothing to say."""
+    mode = observation.modes.get("flask_run")
+    if mode is not None:
+        return describe_concurrency(mode)
+    return "— (no CLI)" if observation.cli is False else "not observed"
+
+
 def describe_concurrency(mode: ModeObservation | None) -> str:
     """One cell: did the mode serve concurrently, with what workers, how many in flight."""
     if mode is None:
-        return "— (no CLI)"
+        return "not observed"
     if mode.outcome != "served":
         return f"{mode.outcome}: `{error_text(mode)}`"
     answer = "yes" if mode.concurrent else "no"

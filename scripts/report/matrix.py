@@ -13,7 +13,7 @@ from packaging.version import Version
 from scripts.audit.records import Observation
 from scripts.packages.catalogue import Release
 from scripts.report import markdown
-from scripts.report.cells import describe_concurrency, describe_processes, describe_refusal, notes
+from scripts.report.cells import describe_cli, describe_concurrency, describe_processes, describe_refusal, notes
 from scripts.report.summary import by_version, summary
 
 __all__ = ["HOW_MADE", "matrix_table", "observed_span", "platform_section", "render_matrix"]
@@ -46,7 +46,7 @@ def _row(release: Release, observation: Observation | None) -> list[str]:
     if observation.status == "ok" or modes:
         cells = [
             describe_concurrency(modes.get("default")) if "default" in modes else "",
-            describe_concurrency(modes.get("flask_run")),
+            describe_cli(observation),
             describe_processes(modes.get("processes3")),
             describe_refusal(modes.get("threaded_processes3")),
         ]

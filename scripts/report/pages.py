@@ -24,7 +24,7 @@ from scripts.report.timeline import render_timeline_svg
 from scripts.report.wording import version_key
 from scripts.servers import records as server_records
 
-__all__ = ["RenderRefused", "write_bench", "write_grid", "write_report"]
+__all__ = ["RenderRefused", "write_all", "write_bench", "write_grid", "write_report"]
 
 
 class RenderRefused(DataError):
@@ -101,6 +101,22 @@ def grid_pages(layout: Layout) -> dict[Path, str]:
 def write_grid(layout: Layout) -> list[Path]:
     """Render the grid pages under ``layout``."""
     return _write(layout, lambda: grid_pages(layout))
+
+
+def write_all(layout: Layout, extra: dict[Path, str] | None = None) -> list[Path]:
+    """Every page that has records under ``layout`` (and ``extra`` pages), all rendered before any is written.
+
+    A record that cannot be read stops the whole render with nothing written, so the pages never
+    disagree with each other.
+    """
+
+    def everything() -> dict[Path, str]:
+        found = {**report_pages(layout), **grid_pages(layout), **(extra or {})}
+        if layout.bench_data.exists():
+            found[layout.bench_page] = bench.render(bench_records.Bench.read(layout.bench_data))
+        return found
+
+    return _write(layout, everything)
 
 
 def write_bench(layout: Layout, data: bench_records.Bench | None = None) -> list[Path]:

@@ -195,7 +195,7 @@ def parse_options(args: list[str]) -> Options:
     parser.add_argument("--rounds", type=cli.positive_int, default=Settings.rounds, help="rounds per route and load")
     parser.add_argument(
         "--seconds",
-        type=cli.bounded_float(0.0, 60.0, "a round is bounded"),
+        type=cli.bounded_float(0.1, 60.0, "a round is bounded and must hold some requests"),
         default=Settings.seconds,
         help="length of one round",
     )
