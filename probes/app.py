@@ -3,12 +3,13 @@
 Runs unchanged on Python 2.7-3.13 and Flask 0.1-3.x, with the standard library and
 Flask only. Usage (the harness does this; a person can too):
 
-    python probes/app.py MODE PORT        # MODE: default, threaded, processes3, threaded_processes3,
-                                          #       processes3_nofork
+    python probes/app.py MODE PORT        # MODE: a key of MODE_OPTIONS below
     FLASK_APP=probes/app.py flask run --host 127.0.0.1 --port PORT
+    FLASK_DEBUG=1 FLASK_APP=probes/app.py flask run --host 127.0.0.1 --port PORT
 
 Routes:
-    /info   answers at once with who served it (pid, thread, wsgi flags, server classes)
+    /info   answers at once with who served it (pid, thread, wsgi flags, server classes, and
+            whether this process imported the app itself or inherited it from a fork)
     /hold   reports "entered" to the harness's control port (PROBE_CONTROL_PORT), then
             blocks until the harness writes a line back; lets the harness see how many
             requests are inside the handler at the same time, without timing guesses.
@@ -44,6 +45,12 @@ HOLD_SECONDS = float(os.environ.get("PROBE_HOLD_SECONDS", "30"))
 
 app = Flask(__name__)
 
+# The process that imported this module. A forked worker inherits the value, so it differs from
+# the worker's own pid; a reloader's child is a fresh interpreter and sets its own. Comparing
+# against this, not the pid the harness started, keeps the answer true when the interpreter is
+# started through a launcher (a venv's python.exe on Windows starts the real one as a child).
+APP_PID = os.getpid()
+
 
 def _class_name(cls):
     return "%s.%s" % (cls.__module__, cls.__name__)
@@ -66,6 +73,9 @@ def _served_by():
     environ = request.environ
     return {
         "pid": os.getpid(),
+        "app_pid": APP_PID,
+        # Werkzeug's reloader starts the serving child with this set; the process it watches from has not.
+        "reloader_child": os.environ.get("WERKZEUG_RUN_MAIN") == "true",
         "thread": threading.current_thread().name,
         "thread_id": threading.current_thread().ident,
         "multithread": bool(environ.get("wsgi.multithread")),
@@ -103,6 +113,9 @@ MODE_OPTIONS = {
     "processes3": {"threaded": False, "processes": 3},
     "threaded_processes3": {"threaded": True, "processes": 3},
     "processes3_nofork": {"threaded": False, "processes": 3},
+    # The calls as people write them: `threaded` left at the release's default, and the tutorials' debug.
+    "processes3_plain": {"processes": 3},
+    "debug": {"debug": True},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,7 @@ def verdicts(found: list[Observation], servers: ServersRun | None = None) -> dic
 
 def test_every_claim_and_point_gets_a_verdict_in_order():
     keys = [v.key for v in claims.evaluate(observations(), None)]
-    assert keys == ["1", "2", "3", "4", "5", "6", "7", "A", "B", "C"]
+    assert keys == ["1", "2", "3", "4", "5", "6", "7", "A", "B", "C", "D"]
 
 
 def test_claims_that_the_records_support():
@@ -256,6 +257,7 @@ COMMITTED_VERDICTS = {
     "A": f"{HOLDS_ONLY_FOR} Flask 1.0 to 3.1.3 (36 releases)",
     "B": HOLDS,
     "C": HOLDS,
+    "D": HOLDS,
 }
 
 
@@ -281,6 +283,7 @@ def test_with_no_records_every_verdict_says_where_it_would_be_seen_and_what_to_r
             "A": "`flask run`",
             "B": "`app.run(threaded=True, processes=3)`",
             "C": "`app.run(threaded=False, processes=3) without os.fork`",
+            "D": "`app.run(processes=3)`",
         }.items()
     }
     assert found["6"].shown_by == "every served mode"
@@ -435,3 +438,41 @@ def test_points_count_only_modes_that_served():
     cli = {"1.0": {"flask_run": threads()}, "2.1.0": {"flask_run": threads()}, "0.12.5": {"flask_run": failed}}
     found = verdicts(observations(**cli))
     assert found["A"].verdict == HOLDS and found["A"].shown_by == "`flask run` in Flask 1.0 to 2.1.0 (2 releases)"
+
+
+def as_written(version: str) -> ModeObservation:
+    """``app.run(processes=3)`` as each era's default makes it: a fork per request, or refused at start."""
+    if version.startswith("0."):
+        return forks(call="app.run(processes=3)")
+    return refused("ValueError: cannot have a multithreaded and multi process server.")
+
+
+def test_point_d_holds_when_processes_forks_before_1_0_and_is_refused_from_it():
+    found = verdicts(
+        observations(**{v: {"processes3_plain": as_written(v)} for v in ("0.10", "0.12.5", "1.0", "2.1.0")})
+    )
+    assert found["D"].verdict == HOLDS
+    assert found["D"].evidence == (
+        "it forks a new process for every request in Flask 0.10 to 0.12.5 (2 releases); it is refused at start "
+        "(`ValueError: cannot have a multithreaded and multi process server.`) in Flask 1.0 to 2.1.0 (2 releases)"
+    )
+    still_forking = {v: {"processes3_plain": as_written(v)} for v in ("0.10", "0.12.5", "1.0")}
+    still_forking["2.1.0"] = {"processes3_plain": forks()}
+    assert verdicts(observations(**still_forking))["D"].verdict == f"{HOLDS_ONLY_FOR} Flask 0.10 to 1.0 (3 releases)"
+
+
+def test_claim_4_says_how_the_debug_server_compares_and_from_which_process():
+    child = {"server_process": "reloader child"}
+    debug = {
+        "0.10": {"debug": replace(serial(), workers="single thread", **child)},
+        "0.12.5": {"debug": replace(serial(), workers="single thread", **child)},
+        "1.0": {"debug": threads(**child)},
+        "2.1.0": {"debug": replace(serial(), **child)},
+    }
+    evidence = verdicts(observations(**debug))["4"].evidence
+    assert evidence.endswith(
+        "; `app.run(debug=True)` serves exactly as concurrently as plain `app.run()` in 3 of 4 releases, from the "
+        "child process Werkzeug's reloader starts (not the process that was started) in 4 of 4 (differs in Flask "
+        "2.1.0 (1 release))"
+    )
+    assert verdicts(observations())["4"].evidence.endswith("; `app.run(debug=True)`: not observed yet")

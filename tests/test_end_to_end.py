@@ -72,6 +72,17 @@ def test_nox_audits_one_release_before_and_one_after_1_0_two_at_a_time(tmp_path)
         assert observation.modes["processes3"].max_in_flight == 3
         assert observation.modes["threaded_processes3"].outcome == "error"
         assert observation.modes["processes3_nofork"].outcome != "served", "no fork, no forking server"
+        debug = observation.modes["debug"]
+        assert debug.server_process == "reloader child" and debug.served_by_server_process is False
+        assert debug.distinct_pids == 1, "the reloader's child is one serving process, not forked workers"
+        assert records.behaviour(observation.modes["flask_run_debug"]) == records.behaviour(debug)
+    # The call as most projects write it: the 1.0 default of threaded=True turns a forking server into a refusal.
+    plain_before, plain_after = before.modes["processes3_plain"], after.modes["processes3_plain"]
+    assert plain_before.workers == "forked processes" and plain_before.distinct_pids == plain_before.sequential
+    assert plain_after.outcome == "error" and "multithreaded and multi process" in (plain_after.error or "")
+    # The debug server serves like plain app.run() of its release; before 1.0 on the reloader's thread, not main.
+    assert (before.modes["debug"].concurrent, before.modes["debug"].workers) == (False, "single thread")
+    assert (after.modes["debug"].concurrent, after.modes["debug"].workers) == (True, "threads")
 
     matrix = (tmp_path / "reports" / "matrix.md").read_text()
     assert f"| {BEFORE_1_0} |" in matrix and f"| {AFTER_1_0} |" in matrix
@@ -104,7 +115,8 @@ def test_python27_release_is_audited_with_virtualenv_and_pip(tmp_path):
     assert observation.environment is not None and observation.environment.installer == "pip"
     assert observation.modes["default"].concurrent is False
     assert observation.modes["threaded"].concurrent is True
-    assert "flask_run" not in observation.modes, "Flask 0.9 has no CLI"
+    assert "flask_run" not in observation.modes and "flask_run_debug" not in observation.modes, "Flask 0.9 has no CLI"
+    assert observation.modes["debug"].server_process == "reloader child", "Python 2's reloader child is told apart too"
     # Python 2's SocketServer still has ForkingMixIn without os.fork: it listens, then every request dies.
     nofork = observation.modes["processes3_nofork"]
     assert nofork.outcome == "requests-failed"

@@ -13,7 +13,7 @@ import pytest
 
 from scripts.audit import harness, probe
 from scripts.common import processes
-from tests.conftest import STAND_IN
+from tests.conftest import STAND_IN, processes_running
 
 PYTHON = Path(sys.executable)
 # Generous where a bound is the point: a loaded machine may take a second to let the next request in.
@@ -46,6 +46,11 @@ def test_threaded_server_has_every_held_request_in_flight():
     assert seen.max_in_flight == seen.sent == 5
     assert seen.workers == "threads"
     assert seen.distinct_threads == seen.sequential, "a new thread per request"
+    assert seen.server_classes[:3] == [
+        "__main__.ThreadedServer",
+        "socketserver.ThreadingMixIn",
+        "wsgiref.simple_server.WSGIServer",
+    ]
 
 
 def test_forking_server_caps_in_flight_at_max_children_and_forks_per_request():
@@ -173,3 +178,27 @@ def test_missing_interpreter_is_an_error_outcome_not_an_exception(tmp_path):
     seen = harness.observe_mode(tmp_path / "no-such-python", "default", FAST, app=STAND_IN)
     assert seen.outcome == "error" and seen.call == "app.run()"
     assert (seen.error or "").startswith("could not start the server: FileNotFoundError")
+
+
+def test_reloader_child_is_classified_as_such_and_stopped_with_its_parent():
+    seen = observe("debug")
+    assert seen.outcome == "served" and seen.concurrent is True and seen.workers == "threads"
+    assert seen.server_process == "reloader child", "the child the reloader started served every request"
+    assert seen.served_by_server_process is False
+    assert seen.distinct_pids == 1, "one serving process, not a fork per request"
+    assert processes_running(str(STAND_IN)) == [], "the reloader's child was stopped with the process that was started"
+
+
+def test_older_reloader_serving_on_one_thread_that_is_not_the_main_one_is_one_at_a_time():
+    seen = observe("debug_serial")
+    assert seen.concurrent is False and seen.max_in_flight == 1
+    assert seen.workers == "single thread", "one thread serves everything: not a thread per request"
+    assert seen.server_process == "reloader child"
+
+
+def test_a_launcher_child_is_the_started_server_not_a_forked_worker_nor_a_reloader_child():
+    seen = observe("launcher")
+    assert seen.outcome == "served" and seen.concurrent is False
+    assert seen.workers == "main thread only"
+    assert seen.server_process == "started process"
+    assert seen.served_by_server_process is False, "the pid the harness started is the launcher's"

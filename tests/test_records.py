@@ -108,7 +108,7 @@ def test_what_a_damaged_record_says_names_the_file_the_fault_and_the_remedy(tmp_
             {**good, "modes": {"sometimes": good["modes"]["default"]}},
             "unknown modes ['sometimes']",
         ),
-        "future.json": ({**good, "schema_version": 3}, "schema_version 3, this code reads 2"),
+        "future.json": ({**good, "schema_version": 4}, "schema_version 4, this code reads 3"),
     }
     for name, (data, says) in cases.items():
         path = tmp_path / name
@@ -121,7 +121,7 @@ def test_what_a_damaged_record_says_names_the_file_the_fault_and_the_remedy(tmp_
     earlier.write_text(json.dumps({**good, "schema_version": 1}))
     with pytest.raises(records.EarlierSchema) as caught:
         records.load(earlier)
-    assert caught.value.path == earlier and "has schema version 1, not 2" in str(caught.value)
+    assert caught.value.path == earlier and "has schema version 1, not 3" in str(caught.value)
     assert str(caught.value).endswith("observe the release again with --force")
 
 

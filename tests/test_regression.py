@@ -38,6 +38,7 @@ def test_flipped_default_names_release_mode_before_and_after():
 
 def test_changed_refusal_and_new_cli_are_changes():
     before, after = observed("2.0.3", True, "x"), observed("2.1.0", True, "y")
+    before.cli = False
     after.modes["threaded_processes3"] = ModeObservation(call="x", outcome="error", error="ValueError: other words")
     after.modes["flask_run"] = after.modes["default"]
     aspects = [c.aspect for c in regression.compare(before, after)]
@@ -48,6 +49,13 @@ def test_a_mode_the_baseline_never_ran_is_not_a_change():
     before, after = observed("3.1.2", True, "x"), observed("3.1.3", True, "y")
     del before.modes["threaded_processes3"]
     assert regression.compare(before, after) == []
+
+
+def test_a_cli_mode_the_baseline_never_ran_although_it_had_a_cli_is_not_a_change():
+    before, after = observed("3.1.2", True, "x"), observed("3.1.3", True, "y")
+    before.cli = after.cli = True
+    after.modes["flask_run_debug"] = after.modes["default"]
+    assert regression.compare(before, after) == [], "the baseline was observed before the mode existed"
 
 
 def test_status_change_is_reported_alone():
@@ -63,6 +71,7 @@ def test_status_change_is_reported_alone():
         ("workers", {"workers": "forked processes", "distinct_pids": 6}, "threads", "forked processes"),
         ("in flight", {"max_in_flight": 3}, "5 in flight", "3 in flight"),
         ("server class", {"server_classes": ["werkzeug.serving.Other"]}, "served by", "werkzeug.serving.Other"),
+        ("server process", {"server_process": "reloader child"}, "5 in flight", "in the reloader's child"),
         ("error", {"outcome": "error", "error": "ValueError: x"}, "concurrent", "error: ValueError: x"),
     ],
 )
@@ -262,7 +271,12 @@ def test_release_with_flipped_threaded_default_exits_1_naming_the_change(wheels,
     assert "Flask 9.0.0, `app.run()`: concurrent, threads, 5 in flight, served by werkzeug.serving." in done.stdout
     assert "-> one at a time, main thread only, 1 in flight, served by werkzeug.serving.BaseWSGIServer" in done.stdout
     assert "`flask run`" not in done.stdout, "flask run has its own threading default, untouched by the flip"
-    assert done.stdout.splitlines()[-1] == "regression: behaviour changed (exit 1): 1 change(s) in Flask 9.0.0"
+    assert "`FLASK_DEBUG=1 flask run`" not in done.stdout
+    # The same default is behind the debug server and behind processes=3 written without threaded.
+    assert "Flask 9.0.0, `app.run(debug=True)`: concurrent, threads" in done.stdout
+    assert "Flask 9.0.0, `app.run(processes=3)`: error: ValueError" in done.stdout
+    assert "-> concurrent, forked processes, 3 in flight, 6 pids for 6 requests" in done.stdout
+    assert done.stdout.splitlines()[-1] == "regression: behaviour changed (exit 1): 3 change(s) in Flask 9.0.0"
     assert snapshot(output) == before, "a change is not accepted without --accept-changes"
     candidate = records.load(release_file(Layout(output).candidates, FAKE))
     assert candidate.packages["flask"] == FAKE and candidate.environment is not None

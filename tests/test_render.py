@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 from scripts.audit import records
 from scripts.audit.records import ModeObservation, Observation
@@ -200,8 +201,10 @@ def test_the_summary_of_nothing_observed_says_so():
     assert lines == [
         "Plain `app.run()` served one request at a time in all 0 observed releases.",
         "`flask run` served one request at a time in all 0 observed releases.",
+        "`app.run(debug=True)` is not observed yet.",
         "`processes=3` forks a new process for every request (not a pool of 3 workers) in 0 of 0 releases where it "
         "served; no cap observed.",
+        "`app.run(processes=3)` is not observed yet.",
         "`threaded=True, processes=3` refuses to start: not observed.",
         "0 of 6 releases observed; not observed: 6 not audited yet.",
     ]
@@ -216,7 +219,7 @@ def test_the_summary_counts_a_pool_apart_and_lists_caps_and_exceptions_in_full()
     assert lines[0].endswith(
         "before 1.1.1: 1 of 3 observed releases serve one request at a time (exceptions, concurrent: 0.10, 0.12.5)."
     )
-    assert lines[2].endswith(
+    assert lines[3].endswith(
         "in 3 of 4 releases where it served; at most 2 requests in flight at once in 1, "
         "at most 3 requests in flight at once in 2."
     )
@@ -243,3 +246,51 @@ def test_the_flask_run_cell_tells_a_release_without_the_command_from_a_mode_not_
     table = matrix.matrix_table(RELEASES[1:4], [without, unobserved])
     assert "| 0.10 | 2013-06-13 |  |  | no (main thread only, 1 of 5 in flight) | — (no CLI) |" in table
     assert "| 1.0 | 2018-04-26 |  |  | yes (threads, 5 of 5 in flight) | not observed |" in table
+
+
+def with_debug(found: list[Observation]) -> list[Observation]:
+    """The debug server serving like plain ``app.run()``, from the reloader's child; ``flask run`` the same."""
+    for observation in found:
+        if observation.status == "ok":
+            debug = replace(observation.modes["default"], server_process="reloader child")
+            observation.modes["debug"] = observation.modes["flask_run_debug"] = debug
+    return found
+
+
+def test_the_summary_says_how_the_debug_server_serves_and_from_which_process():
+    found = with_debug(observations())
+    line = summary.summary(RELEASES, found)[2]
+    assert line == (
+        "`app.run(debug=True)`, the tutorials' call, serves one request at a time in Flask 0.10 to 0.12.5 "
+        "(2 releases); serves concurrently (a thread per request) in Flask 1.0 to 1.1.1 (2 releases); the server "
+        "runs in a child process that Werkzeug's reloader starts, not in the process you started, in 4 of 4; "
+        "`FLASK_DEBUG=1 flask run` does the same in 4 of the 4 with a `flask` command."
+    )
+    found[3].modes["flask_run_debug"] = served(False)
+    assert summary.summary(RELEASES, found)[2].endswith(
+        "does the same in 3 of the 4 with a `flask` command (not in Flask 1.1.1 (1 release))."
+    )
+
+
+def test_the_summary_groups_processes_as_written_by_what_it_did():
+    found = observations()
+    refused = ModeObservation(call="x", outcome="error", error="ValueError: no")
+    for observation in found:
+        if observation.status == "ok":
+            era = observation.flask.startswith("0.")
+            observation.modes["processes3_plain"] = observation.modes["processes3"] if era else refused
+    assert summary.summary(RELEASES, found)[4] == (
+        "`app.run(processes=3)`, written without `threaded` as most projects do, forks a new process for every "
+        "request in Flask 0.10 to 0.12.5 (2 releases); is refused at start (`ValueError: no`) in Flask 1.0 to "
+        "1.1.1 (2 releases)."
+    )
+
+
+def test_the_debug_cell_says_the_reloader_child_and_whether_flask_run_agrees():
+    found = with_debug(observations())
+    table = matrix.matrix_table(RELEASES, found)
+    assert "| yes (threads in the reloader's child, 5 of 5 in flight); the same with `flask run` |" in table
+    found[3].modes["flask_run_debug"] = served(False)
+    table = matrix.matrix_table(RELEASES, found)
+    disagreeing = "`flask run`: no (main thread only, 1 of 5 in flight)"
+    assert f"| yes (threads in the reloader's child, 5 of 5 in flight); {disagreeing} |" in table

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.audit.probe import PROBE_APP, Probe, RequestsDropped
-from scripts.audit.records import MODE_CALLS, Mode, ModeObservation, WorkerKind
+from scripts.audit.records import MODE_CALLS, Mode, ModeObservation, ServerProcess, WorkerKind
 from scripts.common.loopback import HOST, Reply, get
 from scripts.common.processes import StartFailed, serving
 
@@ -186,12 +186,31 @@ def _observe_concurrency(port: int, control: ControlServer, settings: Settings) 
     return Concurrency(sent, max_in_flight, completed, [entry.served_by for entry in control.entries])
 
 
-def _worker_kind(served: list[dict[str, Any]], server_pid: int) -> WorkerKind:
-    if any(item["pid"] != server_pid for item in served):
+def _worker_kind(served: list[dict[str, Any]]) -> WorkerKind:
+    """The kind of worker, from what the handler reported: never from which pid was started.
+
+    A process whose pid differs from the pid that imported the app inherited the app by a fork. Thread
+    names, not idents, tell threads apart: the interpreter reuses the ident of a finished thread.
+    """
+    if any(item["pid"] != item["app_pid"] for item in served):
         return "forked processes"
-    if any(item["thread"] != "MainThread" for item in served):
+    threads_by_process: dict[int, set[str]] = {}
+    for item in served:
+        threads_by_process.setdefault(item["pid"], set()).add(item["thread"])
+    if any(len(names) > 1 for names in threads_by_process.values()):
         return "threads"
-    return "main thread only"
+    return "main thread only" if all(item["thread"] == "MainThread" for item in served) else "single thread"
+
+
+def _server_process(served: list[dict[str, Any]], started_pid: int) -> ServerProcess:
+    """A reloader's child when the process that imported the app was started by Werkzeug's reloader.
+
+    The pid alone cannot say it: a launcher (a venv's ``python.exe`` on Windows) also serves from a child.
+    """
+    for item in served:
+        if item.get("reloader_child") and item["app_pid"] != started_pid:
+            return "reloader child"
+    return "started process"
 
 
 def _failed(mode: Mode | str, exc: StartFailed | NoEntry | OSError) -> ModeObservation:
@@ -242,7 +261,8 @@ def observe_mode(
         distinct_pids=len({item["pid"] for item in answered}),
         distinct_threads=len({(item["pid"], item["thread"]) for item in answered}),
         served_by_server_process=any(item["pid"] == server_pid for item in served),
-        workers=_worker_kind(served, server_pid) if served else None,
+        server_process=_server_process(served, server_pid) if served else None,
+        workers=_worker_kind(served) if served else None,
         multithread=first.get("multithread"),
         multiprocess=first.get("multiprocess"),
         server_classes=list(first.get("server_classes", [])),

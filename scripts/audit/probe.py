@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.audit.records import CLI_MODE, Mode
+from scripts.audit.records import CLI_MODES, Mode
 from scripts.common.failures import first_error_line
 from scripts.common.loopback import HOST, get
 from scripts.common.processes import WINDOWS, Command, ProcessGroup, ReadyCheck, StartFailed, clean_environment
@@ -62,10 +62,12 @@ class Probe:
     app: Path = PROBE_APP
 
     def command(self, port: int, cwd: Path) -> Command:
-        if self.mode == CLI_MODE:
+        if self.mode in CLI_MODES:
             # The console script is what users type; it exists exactly where the release has a CLI.
+            # FLASK_DEBUG is read by every release that has one (0.11 on); `flask run --debug` only from 2.2.3.
             argv = [str(cli_script(self.python)), "run", "--host", HOST, "--port", str(port)]
-            return Command(argv, probe_environment(self.control_port, {"FLASK_APP": str(self.app)}), cwd)
+            steering = {"FLASK_APP": str(self.app), **({"FLASK_DEBUG": "1"} if self.mode == "flask_run_debug" else {})}
+            return Command(argv, probe_environment(self.control_port, steering), cwd)
         argv = [str(self.python), str(self.app), self.mode, str(port)]
         return Command(argv, probe_environment(self.control_port), cwd)
 

@@ -16,6 +16,7 @@ from scripts.common.jsonio import DataError, JsonRecord, parse_record, read_json
 from scripts.layout import release_file
 
 __all__ = [
+    "CLI_MODES",
     "MODES",
     "MODE_CALLS",
     "SCHEMA_PATH",
@@ -25,6 +26,7 @@ __all__ = [
     "ModeObservation",
     "Observation",
     "Outcome",
+    "ServerProcess",
     "Status",
     "WorkerKind",
     "behaviour",
@@ -35,10 +37,20 @@ __all__ = [
 ]
 
 SCHEMA_PATH = Path(__file__).with_name("observation.schema.json")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: The ways the probe is started, in report order.
-Mode = Literal["default", "threaded", "processes3", "threaded_processes3", "flask_run", "processes3_nofork"]
+Mode = Literal[
+    "default",
+    "threaded",
+    "processes3",
+    "threaded_processes3",
+    "processes3_plain",
+    "flask_run",
+    "debug",
+    "flask_run_debug",
+    "processes3_nofork",
+]
 MODES: tuple[Mode, ...] = get_args(Mode)
 #: The call each mode makes, as a user would write it.
 MODE_CALLS: dict[str, str] = {
@@ -46,11 +58,14 @@ MODE_CALLS: dict[str, str] = {
     "threaded": "app.run(threaded=True)",
     "processes3": "app.run(threaded=False, processes=3)",
     "threaded_processes3": "app.run(threaded=True, processes=3)",
+    "processes3_plain": "app.run(processes=3)",
     "flask_run": "flask run",
+    "debug": "app.run(debug=True)",
+    "flask_run_debug": "FLASK_DEBUG=1 flask run",
     "processes3_nofork": "app.run(threaded=False, processes=3) without os.fork",
 }
-#: The mode that needs the release's ``flask`` command; releases before 0.11 have none.
-CLI_MODE: Mode = "flask_run"
+#: The modes that need the release's ``flask`` command; releases before 0.11 have none.
+CLI_MODES: tuple[Mode, ...] = ("flask_run", "flask_run_debug")
 
 #: Release-level outcomes. Everything but "ok" names the step that failed, or why it was not run.
 Status = Literal[
@@ -62,8 +77,12 @@ STATUSES: tuple[Status, ...] = get_args(Status)
 #: request unanswered, or never answered in time.
 Outcome = Literal["served", "error", "requests-failed", "timeout"]
 
-#: How a served mode handled requests, as observed from inside the handler.
-WorkerKind = Literal["threads", "forked processes", "main thread only"]
+#: How a served mode handled requests, as observed from inside the handler: a thread per request,
+#: a forked process per request or worker, or every request on one thread (the main one, or the
+#: thread an older Werkzeug reloader starts the server on).
+WorkerKind = Literal["threads", "forked processes", "main thread only", "single thread"]
+#: Which process runs the server: the one that was started, or the child Werkzeug's reloader starts.
+ServerProcess = Literal["started process", "reloader child"]
 
 
 @dataclass
@@ -87,7 +106,9 @@ class ModeObservation:
     sequential: int = 0
     distinct_pids: int | None = None
     distinct_threads: int | None = None
+    #: Whether the process the harness started served a request itself (never, under a reloader).
     served_by_server_process: bool | None = None
+    server_process: ServerProcess | None = None
     workers: WorkerKind | None = None
     multithread: bool | None = None
     multiprocess: bool | None = None
@@ -103,6 +124,8 @@ def behaviour(seen: ModeObservation | None) -> str:
     words = f"{'concurrent' if seen.concurrent else 'one at a time'}, {seen.workers}, {seen.max_in_flight} in flight"
     if seen.workers == "forked processes":
         words += f", {seen.distinct_pids} pids for {seen.sequential} requests"
+    if seen.server_process == "reloader child":
+        words += ", in the reloader's child"
     if seen.server_classes:
         words += f", served by {seen.server_classes[0]}"
     return words

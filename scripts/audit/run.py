@@ -22,7 +22,7 @@ from scripts.audit import cache, harness
 from scripts.audit.plan import Plan
 from scripts.audit.probe import has_cli
 from scripts.audit.records import (
-    CLI_MODE,
+    CLI_MODES,
     MODES,
     Build,
     EarlierSchema,
@@ -160,7 +160,7 @@ def cached(plan: Plan, results: Path, location: Path | None = None, options: Opt
         observation = load(path)
     except EarlierSchema:
         return None  # made by older code: its key cannot match, and observing again replaces it
-    if not set(options.modes) - {CLI_MODE} <= set(observation.modes) and observation.status == "ok":
+    if not set(options.modes) - set(CLI_MODES) <= set(observation.modes) and observation.status == "ok":
         return None  # made with fewer modes than asked for now
     stored = observation.cache_key or ""
     if location is None:
@@ -363,7 +363,7 @@ def observe_modes(python: Path, options: Options, log: Log = print) -> dict[Mode
     side by side overlaps their start-up and their negative windows. Each mode's time goes to the
     log, never into the record.
     """
-    wanted = [m for m in options.modes if m != CLI_MODE or has_cli(python)]
+    wanted = [m for m in options.modes if m not in CLI_MODES or has_cli(python)]
 
     def timed(mode: Mode) -> tuple[ModeObservation, float]:
         started = time.monotonic()

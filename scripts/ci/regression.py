@@ -22,7 +22,7 @@ from packaging.version import Version
 
 from scripts.audit import run as audit
 from scripts.audit.plan import plan
-from scripts.audit.records import CLI_MODE, MODE_CALLS, MODES, Observation, behaviour, load_all, save
+from scripts.audit.records import CLI_MODES, MODE_CALLS, MODES, Observation, behaviour, load_all, save
 from scripts.common import cli
 from scripts.common.jsonio import DataError
 from scripts.layout import REPO, Layout
@@ -107,8 +107,8 @@ def compare(reference: Observation, candidate: Observation) -> list[Change]:
         return []
     changes = []
     for mode in (*MODES, *sorted((set(reference.modes) | set(candidate.modes)) - set(MODES))):
-        if mode not in reference.modes and mode != CLI_MODE:
-            # Only `flask run` is left out for a reason of the release's (no CLI); any other mode missing
+        if mode not in reference.modes and not (mode in CLI_MODES and reference.cli is False):
+            # A `flask run` mode is left out for a reason of the release's (it had no CLI); any other mode missing
             # from the baseline was added to the audit after the baseline was observed: nothing to compare.
             continue
         before, after = behaviour(reference.modes.get(mode)), behaviour(candidate.modes.get(mode))

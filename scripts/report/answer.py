@@ -101,8 +101,13 @@ bounds were found by installing every release on every Python and probing it):
 - **`app.run()` concurrent?** — *yes (threads, 5 of 5 in flight)* means all five held requests were
   inside the handler together, each on its own thread; *no (main thread only, 1 of 5 in flight)*
   means the server took the next request only after the first was released.
-- **`processes=3`** — how many requests were in flight at once, and how many distinct process ids
-  served six sequential requests: six pids for six requests is a fork per request, not a pool.
+- **`app.run(debug=True)`** — the debug server. *in the reloader's child* means the requests were
+  served by the child process Werkzeug's reloader starts, not by the process that was started;
+  *the same with `flask run`* means `FLASK_DEBUG=1 flask run` did exactly the same.
+- **`app.run(processes=3)`** (as most projects write it, `threaded` left at its default) and
+  **`threaded=False, processes=3`** (as the article writes it) — how many requests were in flight at
+  once, and how many distinct process ids served six sequential requests: six pids for six requests
+  is a fork per request, not a pool.
 - **`threaded=True, processes=3`** — the error the server raised, verbatim.
 - **Python / Werkzeug** — the interpreter and Werkzeug the release was observed with; *Notes* say
   what had to change for it to install, or why it was not run.

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from scripts.audit.records import ModeObservation, Observation
 
-__all__ = ["describe_cli", "describe_concurrency", "describe_processes", "describe_refusal", "error_text", "notes"]
+__all__ = [
+    "describe_cli",
+    "describe_concurrency",
+    "describe_debug",
+    "describe_processes",
+    "describe_refusal",
+    "describe_start",
+    "error_text",
+    "notes",
+]
 
 
 def error_text(mode: ModeObservation) -> str:
@@ -27,7 +36,19 @@ def describe_concurrency(mode: ModeObservation | None) -> str:
     if mode.outcome != "served":
         return f"{mode.outcome}: `{error_text(mode)}`"
     answer = "yes" if mode.concurrent else "no"
-    return f"{answer} ({mode.workers}, {mode.max_in_flight} of {mode.sent} in flight)"
+    where = " in the reloader's child" if mode.server_process == "reloader child" else ""
+    return f"{answer} ({mode.workers}{where}, {mode.max_in_flight} of {mode.sent} in flight)"
+
+
+def describe_debug(observation: Observation) -> str:
+    """The debug server's cell: ``app.run(debug=True)``, and ``FLASK_DEBUG=1 flask run`` where it differs."""
+    seen = observation.modes.get("debug")
+    text = describe_concurrency(seen) if seen is not None else "not observed"
+    cli = observation.modes.get("flask_run_debug")
+    if cli is None:
+        return text
+    other = describe_concurrency(cli)
+    return f"{text}; the same with `flask run`" if other == text else f"{text}; `flask run`: {other}"
 
 
 def describe_processes(mode: ModeObservation | None) -> str:
@@ -61,3 +82,14 @@ def notes(observation: Observation) -> str:
     if observation.environment is not None:
         found.extend(observation.environment.changes)
     return "; ".join(found)
+
+
+def describe_start(mode: ModeObservation) -> str:
+    """What a ``processes=3`` call did, as a phrase that groups releases: forks, refused, or what it served."""
+    if mode.outcome == "error":
+        return f"is refused at start (`{error_text(mode)}`)"
+    if mode.outcome != "served":
+        return f"fails ({mode.outcome}: `{error_text(mode)}`)"
+    if mode.workers == "forked processes" and mode.distinct_pids == mode.sequential:
+        return "forks a new process for every request"
+    return f"serves: {describe_concurrency(mode)}"

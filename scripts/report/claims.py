@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from scripts.audit.records import MODE_CALLS, Mode, ModeObservation, Observation
-from scripts.report.cells import error_text
-from scripts.report.wording import plural, version_key, werkzeug_span
+from scripts.report.cells import describe_start, error_text
+from scripts.report.wording import plural, release_span, version_key, werkzeug_span
 from scripts.servers.records import ServersRun
 
 __all__ = ["CLAIMS", "DOES_NOT_HOLD", "HOLDS", "HOLDS_ONLY_FOR", "NOT_OBSERVED", "Verdict", "evaluate"]
@@ -38,7 +38,7 @@ WERKZEUG = "werkzeug.serving."
 MARGIN = 1.10
 
 
-#: The article's claims (1-7) and the points it leaves out (A-C), as the report states them.
+#: The article's claims (1-7) and the points it leaves out (A-D), as the report states them.
 CLAIMS = {
     "1": "`app.run()` can serve several clients at once; the mechanism is Werkzeug's `run_simple`.",
     "2": "`threaded` is a boolean that turns multi-threaded request handling on.",
@@ -56,6 +56,10 @@ CLAIMS = {
     "A": "Not in the article: `flask run` (no threading option) serves requests concurrently, with threads.",
     "B": "Not in the article: `app.run(threaded=True, processes=3)` is refused at start.",
     "C": "Not in the article: `processes>1` does not work where `os.fork` is missing (Windows).",
+    "D": (
+        "Not in the article: `app.run(processes=3)` as most projects write it (no `threaded`) forks before "
+        "Flask 1.0 and is refused at start from 1.0, when `threaded` became the default: upgrading breaks it."
+    ),
 }
 
 
@@ -97,22 +101,7 @@ def _cases(observations: Iterable[Observation], mode: Mode, served: bool = False
 
 
 def _span(chosen: list[Case], ordered: list[Case]) -> str:
-    """``chosen`` releases as runs of consecutive ones within ``ordered``: "Flask 0.1 to 0.9, 1.0 (N releases)"."""
-    picked = {o.flask for o, _ in chosen}
-    if not picked:
-        return "no releases"
-    runs: list[list[str]] = []
-    previous_in = False
-    for observation, _ in ordered:
-        inside = observation.flask in picked
-        if inside:
-            if previous_in:
-                runs[-1].append(observation.flask)
-            else:
-                runs.append([observation.flask])
-        previous_in = inside
-    parts = [run[0] if len(run) == 1 else f"{run[0]} to {run[-1]}" for run in runs]
-    return f"Flask {', '.join(parts)} ({plural(len(picked), 'release')})"
+    return release_span((o for o, _ in chosen), (o for o, _ in ordered))
 
 
 def _mode(mode: Mode) -> str:
@@ -212,9 +201,25 @@ def claim_4(observations: list[Observation]) -> Verdict:
         f"plain `app.run()` served one request at a time (main thread) in {_of(serial_before, before)} releases "
         f"before {THREADED_DEFAULT_SINCE}, and with a thread per request in {_of(threads_since, since)} from it"
     )
+    evidence += _debug_server(observations)
     if disagreeing:
         evidence += f"; not as claimed: {', '.join(disagreeing)}"
-    return _verdict("4", verdict, _shown(cases, "default"), evidence)
+    return _verdict("4", verdict, _shown(cases, "default", "debug"), evidence)
+
+
+def _debug_server(observations: list[Observation]) -> str:
+    """How ``app.run(debug=True)`` compares with plain ``app.run()``, release by release."""
+    both = [(o, o.modes["debug"]) for o, _ in _cases(observations, "default", served=True) if "debug" in o.modes]
+    if not both:
+        return "; `app.run(debug=True)`: not observed yet"
+    alike = [(o, m) for o, m in both if m.outcome == "served" and m.concurrent == o.modes["default"].concurrent]
+    child = [(o, m) for o, m in both if m.server_process == "reloader child"]
+    text = (
+        f"; `app.run(debug=True)` serves exactly as concurrently as plain `app.run()` in {_of(alike, both)} releases, "
+        f"from the child process Werkzeug's reloader starts (not the process that was started) in {_of(child, both)}"
+    )
+    differing = [case for case in both if case not in alike]
+    return text + (f" (differs in {_span(differing, both)})" if differing else "")
 
 
 def claim_5(observations: list[Observation]) -> Verdict:
@@ -369,6 +374,22 @@ def processes_without_fork(observations: list[Observation]) -> Verdict:
     )
 
 
+def processes_as_written(observations: list[Observation]) -> Verdict:
+    cases = _cases(observations, "processes3_plain")
+
+    def as_stated(m: ModeObservation, o: Observation) -> bool:
+        if version_key(o.flask) < THREADED_DEFAULT_SINCE:
+            return m.outcome == "served" and m.workers == "forked processes"
+        return m.outcome == "error"
+
+    verdict, _ = _judge(cases, as_stated)
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(describe_start(case[1]), []).append(case)
+    evidence = "; ".join(f"it {words} in {_span(group, cases)}" for words, group in groups.items())
+    return _verdict("D", verdict, _shown(cases, "processes3_plain"), evidence or "not observed")
+
+
 def evaluate(observations: list[Observation], servers: ServersRun | None) -> list[Verdict]:
     """Every claim's verdict, in the article's order, then the extra points."""
     return [
@@ -382,4 +403,5 @@ def evaluate(observations: list[Observation], servers: ServersRun | None) -> lis
         flask_run_default(observations),
         threaded_with_processes(observations),
         processes_without_fork(observations),
+        processes_as_written(observations),
     ]

@@ -13,7 +13,14 @@ from packaging.version import Version
 from scripts.audit.records import Observation
 from scripts.packages.catalogue import Release
 from scripts.report import markdown
-from scripts.report.cells import describe_cli, describe_concurrency, describe_processes, describe_refusal, notes
+from scripts.report.cells import (
+    describe_cli,
+    describe_concurrency,
+    describe_debug,
+    describe_processes,
+    describe_refusal,
+    notes,
+)
 from scripts.report.summary import by_version, summary
 
 __all__ = ["HOW_MADE", "matrix_table", "observed_span", "platform_section", "render_matrix"]
@@ -33,7 +40,9 @@ COLUMNS = (
     "Werkzeug",
     "`app.run()` concurrent?",
     "`flask run` concurrent?",
-    "`processes=3`",
+    "`app.run(debug=True)`",
+    "`app.run(processes=3)`",
+    "`threaded=False, processes=3`",
     "`threaded=True, processes=3`",
     "Notes",
 )
@@ -41,17 +50,19 @@ COLUMNS = (
 
 def _row(release: Release, observation: Observation | None) -> list[str]:
     if observation is None:
-        return [release.version, release.released or "", "", "", "", "", "", "", "not audited yet"]
+        return [release.version, release.released or "", *[""] * (len(COLUMNS) - 3), "not audited yet"]
     modes = observation.modes
     if observation.status == "ok" or modes:
         cells = [
             describe_concurrency(modes.get("default")) if "default" in modes else "",
             describe_cli(observation),
+            describe_debug(observation) if "debug" in modes else "",
+            describe_processes(modes.get("processes3_plain")),
             describe_processes(modes.get("processes3")),
             describe_refusal(modes.get("threaded_processes3")),
         ]
     else:
-        cells = ["", "", "", ""]
+        cells = [""] * (len(COLUMNS) - 5)
     return [
         release.version,
         release.released or "",

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 
 from packaging.version import Version
 
-from scripts.audit.records import Mode, Observation
+from scripts.audit.records import Mode, ModeObservation, Observation, behaviour
 from scripts.packages.catalogue import Release
-from scripts.report.cells import error_text
-from scripts.report.wording import werkzeug_span
+from scripts.report.cells import describe_start, error_text
+from scripts.report.wording import release_span, werkzeug_span
 
 __all__ = ["by_version", "summary"]
 
@@ -82,6 +82,50 @@ def _processes_sentence(releases: list[Release], found: dict[str, Observation]) 
     )
 
 
+def _grouped(observed: list[Observation], category: dict[str, str]) -> str:
+    """Releases grouped by what they did, each group as its spans: "forks … in Flask 0.1 to 0.12.5 (27 releases)"."""
+    groups: dict[str, list[Observation]] = {}
+    for observation in observed:
+        groups.setdefault(category[observation.flask], []).append(observation)
+    return "; ".join(f"{words} in {release_span(group, observed)}" for words, group in groups.items())
+
+
+def _processes_as_written_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
+    observed = _observed_with(releases, found, "processes3_plain")
+    if not observed:
+        return "`app.run(processes=3)` is not observed yet."
+    category = {o.flask: describe_start(o.modes["processes3_plain"]) for o in observed}
+    return f"`app.run(processes=3)`, written without `threaded` as most projects do, {_grouped(observed, category)}."
+
+
+def _debug_behaviour(mode: ModeObservation) -> str:
+    if mode.outcome != "served":
+        return f"fails ({mode.outcome}: `{error_text(mode)}`)"
+    return "serves concurrently (a thread per request)" if mode.concurrent else "serves one request at a time"
+
+
+def _debug_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
+    observed = _observed_with(releases, found, "debug")
+    if not observed:
+        return "`app.run(debug=True)` is not observed yet."
+    category = {o.flask: _debug_behaviour(o.modes["debug"]) for o in observed}
+    child = [o for o in observed if o.modes["debug"].server_process == "reloader child"]
+    sentence = (
+        f"`app.run(debug=True)`, the tutorials' call, {_grouped(observed, category)}; the server runs in a child "
+        f"process that Werkzeug's reloader starts, not in the process you started, in {len(child)} of {len(observed)}"
+    )
+    with_cli = [o for o in observed if "flask_run_debug" in o.modes]
+    same = [o for o in with_cli if behaviour(o.modes["flask_run_debug"]) == behaviour(o.modes["debug"])]
+    if with_cli:
+        sentence += (
+            f"; `FLASK_DEBUG=1 flask run` does the same in {len(same)} of the {len(with_cli)} with a `flask` command"
+        )
+        if len(same) < len(with_cli):
+            differing = [o for o in with_cli if o not in same]
+            sentence += f" (not in {release_span(differing, with_cli)})"
+    return sentence + "."
+
+
 def _refusal_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
     by_error: dict[str, list[Observation]] = {}
     for observation in _observed_with(releases, found, "threaded_processes3"):
@@ -106,7 +150,9 @@ def summary(releases: list[Release], observations: list[Observation]) -> list[st
     return [
         _transition_sentence("Plain `app.run()`", ordered, found, "default"),
         _transition_sentence("`flask run`", ordered, found, "flask_run"),
+        _debug_sentence(ordered, found),
         _processes_sentence(ordered, found),
+        _processes_as_written_sentence(ordered, found),
         _refusal_sentence(ordered, found),
         _coverage_sentence(ordered, found),
     ]

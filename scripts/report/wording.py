@@ -8,7 +8,7 @@ from packaging.version import InvalidVersion, Version
 
 from scripts.audit.records import Observation
 
-__all__ = ["plural", "version_key", "werkzeug_span"]
+__all__ = ["plural", "release_span", "version_key", "werkzeug_span"]
 
 
 def plural(count: int, noun: str) -> str:
@@ -28,3 +28,22 @@ def werkzeug_span(observations: Iterable[Observation]) -> str:
     """The Werkzeug versions the observations were made with: ``Werkzeug 0.6.1 to 2.0.3``."""
     versions = sorted({o.packages.get("werkzeug", "?") for o in observations}, key=version_key)
     return f"Werkzeug {versions[0]}" if len(versions) == 1 else f"Werkzeug {versions[0]} to {versions[-1]}"
+
+
+def release_span(chosen: Iterable[Observation], ordered: Iterable[Observation]) -> str:
+    """``chosen`` releases as runs of consecutive ones within ``ordered``: "Flask 0.1 to 0.9, 1.0 (N releases)"."""
+    picked = {o.flask for o in chosen}
+    if not picked:
+        return "no releases"
+    runs: list[list[str]] = []
+    previous_in = False
+    for observation in ordered:
+        inside = observation.flask in picked
+        if inside:
+            if previous_in:
+                runs[-1].append(observation.flask)
+            else:
+                runs.append([observation.flask])
+        previous_in = inside
+    parts = [run[0] if len(run) == 1 else f"{run[0]} to {run[-1]}" for run in runs]
+    return f"Flask {', '.join(parts)} ({plural(len(picked), 'release')})"

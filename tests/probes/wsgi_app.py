@@ -8,7 +8,12 @@ can be tested without Flask, plus misbehaving modes:
 - hang: ignores SIGTERM (set in the main thread, where Python allows it) and never lets a held
   request enter, so only SIGKILL stops it;
 - late: threaded, but held requests enter one by one, LATE_SECONDS apart (the k-th waits (k-1) x LATE_SECONDS);
-- processes3_nofork: a forking server on a platform without os.fork: it listens, every request dies.
+- processes3_nofork: a forking server on a platform without os.fork: it listens, every request dies;
+- debug, debug_serial: what Werkzeug's reloader does: the started process only starts itself again
+  with WERKZEUG_RUN_MAIN=true and waits; that child serves (threaded; or one request at a time on a
+  thread that is not the main one, as older Werkzeug reloaders do);
+- launcher: what a venv's python.exe on Windows does: the started process runs the real interpreter
+  as a child, which serves (one request at a time) without being anybody's reloader.
 """
 
 import json
@@ -16,6 +21,7 @@ import os
 import signal
 import socket
 import socketserver
+import subprocess
 import sys
 import threading
 import time
@@ -24,6 +30,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 LATE_SECONDS = 1.0
 _entered = []
 _lock = threading.Lock()
+APP_PID = os.getpid()
+#: The serving class chain, as the real probe finds it on the stack; set once the mode is known.
+SERVER_CLASSES = []
 
 
 class Quiet(WSGIRequestHandler):
@@ -42,11 +51,13 @@ class ForkingServer(socketserver.ForkingMixIn, WSGIServer):
 def app(environ, start_response):
     served_by = {
         "pid": os.getpid(),
+        "app_pid": APP_PID,
+        "reloader_child": os.environ.get("WERKZEUG_RUN_MAIN") == "true",
         "thread": threading.current_thread().name,
         "thread_id": threading.get_ident(),
         "multithread": environ["wsgi.multithread"],
         "multiprocess": environ["wsgi.multiprocess"],
-        "server_classes": [],
+        "server_classes": SERVER_CLASSES,
     }
     if environ["PATH_INFO"] == "/hold":
         if MODE == "hang":
@@ -70,7 +81,12 @@ SERVERS = {
     "processes3_nofork": ForkingServer,
     "hang": ThreadedServer,
     "late": ThreadedServer,
+    "debug": ThreadedServer,
+    "debug_serial": WSGIServer,
+    "launcher": WSGIServer,
 }
+#: Modes whose started process only starts the serving one, and the variables it gives it.
+PARENTS = {"debug": {"WERKZEUG_RUN_MAIN": "true"}, "debug_serial": {"WERKZEUG_RUN_MAIN": "true"}, "launcher": {}}
 
 if __name__ == "__main__":
     MODE, port = sys.argv[1], int(sys.argv[2])
@@ -83,4 +99,13 @@ if __name__ == "__main__":
     if MODE == "processes3_nofork":
         # What Python 2's SocketServer does on Windows: ForkingMixIn exists, os.fork does not.
         del os.fork
-    make_server("127.0.0.1", port, app, server_class=SERVERS[MODE], handler_class=Quiet).serve_forever()
+    if MODE in PARENTS and not os.environ.get("STAND_IN_CHILD"):
+        env = dict(os.environ, STAND_IN_CHILD="1", **PARENTS[MODE])
+        sys.exit(subprocess.call([sys.executable, *sys.argv], env=env))
+    SERVER_CLASSES.extend(f"{cls.__module__}.{cls.__name__}" for cls in SERVERS[MODE].__mro__)
+    server = make_server("127.0.0.1", port, app, server_class=SERVERS[MODE], handler_class=Quiet)
+    if MODE == "debug_serial":
+        threading.Thread(target=server.serve_forever, name="Thread-1 (inner)", daemon=True).start()
+        while True:
+            time.sleep(1)
+    server.serve_forever()
