@@ -21,6 +21,7 @@ nox -s audit -j 2             # two releases at a time
 nox -s audit -- --force       # re-observe where a cached observation exists
 nox -s catalogue              # refresh reports/releases.json from the package index
 nox -s grid                   # every release x every Python x Werkzeug lines
+nox -s constraints            # for every release, the fewest upper bounds that make it serve today
 nox -s regression             # audit releases newer than the baseline; fail if behaviour changed
 nox -s servers                # the dev server next to waitress and gunicorn, under the same load
 nox -s bench                  # time the audit (writes reports/bench.md)
@@ -53,6 +54,7 @@ from scripts.common.clock import stamp
 from scripts.common.failures import redact
 from scripts.common.jsonio import DataError, write_text_atomic
 from scripts.common.processes import stop_on_sigterm
+from scripts.constraints import run as constraints_run
 from scripts.grid import run as grid_run
 from scripts.layout import REPO
 from scripts.packages import catalogue, environments, index
@@ -212,6 +214,40 @@ def grid(session: nox.Session) -> None:
     options = _options(session, grid_run.parse_options)
     for path in pages.write_grid(options.output):
         session.log(f"wrote {path}")
+
+
+# -- how to run each release today ----------------------------------------------------------------
+
+
+@_per_release
+def today(session: nox.Session, release: str) -> None:
+    """Find the fewest upper bounds that make one Flask release serve today (nox -s constraints renders)."""
+    options = _options(session, constraints_run.parse_options)
+    found = _machine(session.cache_dir)
+    try:
+        releases = catalogue.load(REPO.releases)
+        chosen = next(r for r in releases if r.version == release)
+        hit = constraints_run.cached(chosen, found, options)
+        if hit is not None:
+            session.log(f"Flask {release}: constraints found {hit.observed_at}; --force searches again")
+            return
+        cache = Path(session.cache_dir) / "constraints"
+        record = constraints_run.run(release, releases, found, options, cache, _log(session))
+    except NOT_RECORDED as exc:
+        session.error(redact(str(exc)))
+    verdict = f"Python {record.python}: {', '.join(record.requirements)}" if record.verified else record.reason
+    session.log(f"Flask {release}: {verdict}")
+
+
+@nox.session(venv_backend="none", default=False, requires=["today"])
+def constraints(session: nox.Session) -> None:
+    """For every release, find how to run it today, then write reports/constraints/ and its page."""
+    options = _options(session, constraints_run.parse_options)
+    try:
+        written = pages.write_constraints(options.output)
+    except NOT_RECORDED as exc:
+        session.error(redact(str(exc)))
+    session.log(f"wrote {len(written)} files under {options.output.constraints}")
 
 
 # -- the alarm, the servers, the benchmark -------------------------------------------------------

@@ -50,6 +50,10 @@ app = Flask(__name__)
 # against this, not the pid the harness started, keeps the answer true when the interpreter is
 # started through a launcher (a venv's python.exe on Windows starts the real one as a child).
 APP_PID = os.getpid()
+# Told to the harness on stderr: a start that fails before this line failed creating the app
+# (inside Flask(__name__)), not starting the server.
+APP_CREATED = "probe: the app was created"
+sys.stderr.write(APP_CREATED + "\n")
 
 
 def _class_name(cls):
@@ -74,7 +78,7 @@ def _served_by():
     return {
         "pid": os.getpid(),
         "app_pid": APP_PID,
-        # Werkzeug's reloader starts the serving child with this set; the process it watches from has not.
+        # Werkzeug's reloader starts the serving child with this set; the process that starts it has not.
         "reloader_child": os.environ.get("WERKZEUG_RUN_MAIN") == "true",
         "thread": threading.current_thread().name,
         "thread_id": threading.current_thread().ident,

@@ -67,6 +67,11 @@ class Layout:
         return self.reports / "grid"
 
     @property
+    def constraints(self) -> Path:
+        """One constraints record per release, and the requirements file rendered from it."""
+        return self.reports / "constraints"
+
+    @property
     def servers_data(self) -> Path:
         return self.reports / "servers.json"
 
@@ -87,6 +92,10 @@ class Layout:
     @property
     def grid_page(self) -> Path:
         return self.reports / "grid.md"
+
+    @property
+    def constraints_page(self) -> Path:
+        return self.reports / "constraints.md"
 
     @property
     def servers_page(self) -> Path:

@@ -48,28 +48,34 @@ def _record_line(name: str, data: bytes) -> str:
 
 def rebuild_flask(wheel: Path, version: str, dest: Path, flip_threaded_default: bool) -> Path:
     """A copy of a real Flask wheel as release ``version``, with ``threaded`` defaulting to False if asked."""
+    edits = (
+        {"flask/app.py": (THREADED_DEFAULT, THREADED_DEFAULT.replace("True", "False"))} if flip_threaded_default else {}
+    )
+    return rebuild(wheel, "flask", version, dest, edits)
+
+
+def rebuild(wheel: Path, project: str, version: str, dest: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """A copy of a real wheel of ``project`` as release ``version``, with each file's ``(old, new)`` text replaced."""
     with zipfile.ZipFile(wheel) as source:
         members = {name: source.read(name) for name in source.namelist()}
     old_info = next(name.split("/")[0] for name in members if name.split("/")[0].endswith(".dist-info"))
-    old_version = old_info[len("flask-") : -len(".dist-info")]
-    new_info = f"flask-{version}.dist-info"
+    new_info = f"{project}-{version}.dist-info"
     rebuilt: dict[str, bytes] = {}
     for name, data in members.items():
         if name.startswith(old_info + "/"):
             name = new_info + name[len(old_info) :]
         if name == f"{new_info}/METADATA":
             data = re.sub(rb"(?m)^Version: .*$", f"Version: {version}".encode(), data, count=1)
-        if name == "flask/app.py" and flip_threaded_default:
+        if name in edits:
+            old, new = edits[name]
             source_text = data.decode()
-            assert source_text.count(THREADED_DEFAULT) == 1, (
-                f"Flask {old_version}'s app.py changed: no threaded default"
-            )
-            data = source_text.replace(THREADED_DEFAULT, THREADED_DEFAULT.replace("True", "False")).encode()
+            assert source_text.count(old) == 1, f"{wheel.name}: {name} no longer holds {old!r} once"
+            data = source_text.replace(old, new).encode()
         rebuilt[name] = data
     record = f"{new_info}/RECORD"
     lines = [_record_line(name, data) for name, data in sorted(rebuilt.items()) if name != record]
     rebuilt[record] = ("\n".join([*lines, f"{record},,"]) + "\n").encode()
-    target = dest / f"flask-{version}-py3-none-any.whl"
+    target = dest / f"{project}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
         for name, data in rebuilt.items():
             out.writestr(name, data)
@@ -77,6 +83,8 @@ def rebuild_flask(wheel: Path, version: str, dest: Path, flip_threaded_default: 
 
 
 def _requires_python(wheel: Path) -> str | None:
+    if wheel.suffix != ".whl":
+        return None  # an sdist: its metadata is only known once built
     with zipfile.ZipFile(wheel) as archive:
         metadata = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         return HeaderParser().parsestr(archive.read(metadata).decode()).get("Requires-Python")
@@ -112,3 +120,23 @@ def write_index(wheels: list[Path], root: Path) -> str:
     links = "\n".join(f'<a href="{p}/">{p}</a>' for p in sorted(projects))
     (simple / "index.html").write_text(f"<html><body>\n{links}\n</body></html>\n")
     return simple.as_uri() + "/"
+
+
+def legacy_sdist(name: str, version: str, setup_body: str, dest: Path) -> Path:
+    """An sdist of the old kind (a setup.py, no pyproject.toml), as the sdists of Flask's first years are."""
+    import io
+    import tarfile
+
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / f"{name}-{version}.tar.gz"
+    files = {
+        "PKG-INFO": f"Metadata-Version: 1.0\nName: {name}\nVersion: {version}\n",
+        "setup.py": setup_body,
+    }
+    with tarfile.open(path, "w:gz") as archive:
+        for member, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}-{version}/{member}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path

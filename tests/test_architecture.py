@@ -18,6 +18,7 @@ from scripts.audit import records as audit_records
 from scripts.bench import records as bench_records
 from scripts.common.jsonio import read_json
 from scripts.common.processes import run
+from scripts.constraints import records as constraints_records
 from scripts.grid import records as grid_records
 from scripts.layout import ROOT
 from scripts.packages.interpreters import discover
@@ -31,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "packages": {"common", "layout"},
     "audit": {"packages", "common", "layout"},
     "grid": {"audit", "packages", "common", "layout"},
+    "constraints": {"grid", "audit", "packages", "common", "layout"},
     "servers": {"packages", "common", "layout"},
     "bench": {"audit", "packages", "common", "layout"},
     "ci": {"audit", "grid", "packages", "common", "layout", "report"},
@@ -40,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
 RECORDS = {
     "scripts.audit.records",
     "scripts.grid.records",
+    "scripts.constraints.records",
     "scripts.servers.records",
     "scripts.bench.records",
     "scripts.packages.catalogue",
@@ -159,14 +162,17 @@ def _node(schema: dict[str, Any], pointer: str) -> dict[str, Any]:
 
 PAIRS = [
     (record, module.SCHEMA_PATH, record.schema_node)
-    for module in (audit_records, grid_records, server_records, bench_records)
+    for module in (audit_records, grid_records, server_records, bench_records, constraints_records)
     for record in vars(module).values()
     if dataclasses.is_dataclass(record) and record.__module__ == module.__name__
 ]
 
 
 def test_every_record_type_says_where_it_stands_in_its_schema():
-    assert len(PAIRS) == 13, "Observation, ModeObservation, Build; GridRecord, Cell; 4 server, 4 bench record types"
+    assert len(PAIRS) == 16, (
+        "Observation, ModeObservation, Build; GridRecord, Cell; 4 server, 4 bench record types; "
+        "ConstraintsRecord, Attempt, Bound"
+    )
 
 
 def _literal_choices(hint: Any) -> tuple[set[Any], bool] | None:

@@ -476,3 +476,21 @@ def test_claim_4_says_how_the_debug_server_compares_and_from_which_process():
         "2.1.0 (1 release))"
     )
     assert verdicts(observations())["4"].evidence.endswith("; `app.run(debug=True)`: not observed yet")
+
+
+def test_point_d_before_1_0_needs_forked_workers_not_any_server():
+    threaded_before = {"0.10": {"processes3_plain": threads(call="app.run(processes=3)")}}
+    threaded_before |= {v: {"processes3_plain": as_written(v)} for v in ("0.12.5", "1.0", "2.1.0")}
+    assert (
+        verdicts(observations(**threaded_before))["D"].verdict == f"{HOLDS_ONLY_FOR} Flask 0.12.5 to 2.1.0 (3 releases)"
+    )
+
+
+def test_the_debug_server_is_compared_only_where_plain_app_run_served():
+    child = {"server_process": "reloader child"}
+    failed_default = {
+        "default": refused("TypeError: x"),
+        "debug": threads(**child),
+    }
+    found = observations(**{"2.1.0": failed_default, "1.0": {"debug": threads(**child)}})
+    assert "in 1 of 1 releases, from the child process Werkzeug's reloader starts" in verdicts(found)["4"].evidence

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from scripts.common.failures import first_error_line, scrub
 
 CHAINED = """Traceback (most recent call last):
@@ -78,3 +82,53 @@ def test_at_most_three_installer_lines_are_joined():
 
 def test_without_a_traceback_the_last_exception_line_wins_over_later_plain_lines():
     assert first_error_line("ValueError: first\nKeyError: second\nthen a plain line\n") == "KeyError: second"
+
+
+# -- root causes in real installer outputs (captured from uv and pip, tests/failures/) -------------
+
+CAPTURED = Path(__file__).resolve().parent / "failures"
+
+
+@pytest.mark.parametrize(
+    ("captured", "expected"),
+    [
+        (
+            "uv_markupsafe",
+            "Failed to build `markupsafe==1.0`: ImportError: cannot import name 'Feature' from 'setuptools' "
+            "(setuptools/__init__.py)",
+        ),
+        (
+            "pip_markupsafe",
+            "Failed to build `markupsafe==1.0`: ImportError: cannot import name 'Feature' from 'setuptools' "
+            "(setuptools/__init__.py)",
+        ),
+        (
+            "uv_flask07",
+            "Failed to build `flask==0.7`: SyntaxError: Missing parentheses in call to 'print'. Did you mean print(...)?",
+        ),
+        (
+            "pip_flask07",
+            "Failed to build `flask==0.7`: SyntaxError: Missing parentheses in call to 'print'. Did you mean print(...)?",
+        ),
+        (
+            "uv_markupsafe_retry311",
+            "Failed to build `markupsafe==1.0`: re.error: global flags not at the start of the expression at position 25",
+        ),
+        (
+            "uv_markupsafe_retry313",
+            "Failed to build `markupsafe==1.0`: ModuleNotFoundError: No module named 'distutils'",
+        ),
+    ],
+)
+def test_the_build_backends_own_exception_is_found_in_indented_installer_output(captured, expected):
+    assert first_error_line((CAPTURED / f"{captured}.txt").read_text()) == expected
+
+
+def test_an_indented_traceback_without_a_build_names_no_distribution():
+    indented = "\n".join("    " + line for line in CHAINED.splitlines())
+    assert first_error_line(indented) == "ModuleNotFoundError: No module named 'UserDict'"
+
+
+def test_the_lower_case_error_classes_need_their_module():
+    assert first_error_line("Traceback (most recent call last):\nre.error: bad\n") == "re.error: bad"
+    assert first_error_line("Traceback (most recent call last):\nerror: not an exception\nOSError: x\n") == "OSError: x"

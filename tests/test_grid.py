@@ -13,6 +13,7 @@ from packaging.version import Version
 from scripts.audit import harness
 from scripts.audit.plan import plans
 from scripts.common.jsonio import read_json
+from scripts.constraints.records import Bound, ConstraintsRecord
 from scripts.grid import cells as grid_cells
 from scripts.grid import records as grid_records
 from scripts.grid import run as grid
@@ -119,6 +120,21 @@ def test_report_marks_declared_but_broken_and_numbers_each_error_once():
     assert "werkzeug after 2.0.3 (the newest seen working with these releases), at or before 3.1.9" in page
     assert "The Werkzeug table first shows it with the 3.0 line." in page
     assert page == grid_report.render(list(reversed(sample())), lines, "T", "x"), "order of records does not matter"
+
+
+def test_a_breakage_bisected_by_the_run_it_today_search_names_one_release_not_a_window():
+    lines = [Line("2.0", "2.0.3", None, None), Line("3.0", "3.0.6", None, None)]
+    url_quote = "ImportError: cannot import name 'url_quote' from 'werkzeug.urls'"
+    bound = Bound("werkzeug", "3.0.0", "2.3.8", True, url_quote, "Flask 2.0.3 on Python 3.13.0, with x held", 6)
+    found = [ConstraintsRecord("2.0.3", "2022-02-14", ">=3.6", True, "3.13", "2026-11-25", [bound])]
+    page = grid_report.render(sample(), lines, "T", "x", found, "../reports/constraints.md")
+    assert (
+        "First bad release, by bisection: werkzeug 3.0.0 (2.3.8 does not fail this way; Flask 2.0.3 on Python "
+        "3.13.0, with x held)." in page
+    )
+    assert "at or before 3.1.9" not in page, "no window where the release is known"
+    assert "[the constraints page](../reports/constraints.md)" in page
+    assert "constraints page" not in grid_report.render(sample(), lines, "T", "x"), "no link before a search ran"
 
 
 def test_grid_records_validate_against_the_schema():

@@ -79,6 +79,13 @@ def test_crash_is_an_error_outcome_with_the_exception_line():
     seen = observe("crash")
     assert seen.outcome == "error"
     assert seen.error == "RuntimeError: the probe crashed on purpose"
+    assert seen.failed_in == "server", "the app was created before it crashed"
+
+
+def test_a_crash_while_creating_the_app_is_told_apart_from_a_server_that_fails_to_start():
+    seen = observe("app_crash")
+    assert (seen.outcome, seen.failed_in) == ("error", "app")
+    assert seen.error == "TypeError: code() takes at least 14 arguments (13 given)"
 
 
 def test_server_that_never_listens_times_out_within_the_bound():

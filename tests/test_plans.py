@@ -68,11 +68,13 @@ def test_cached_observation_is_used_only_under_the_same_key(tmp_path: Path):
 
 def test_release_status_follows_plain_app_run():
     served = ModeObservation(call="app.run()", outcome="served")
-    assert audit.status_from_default(served) == ("ok", None)
-    crashed = ModeObservation(call="app.run()", outcome="error", error="TypeError: x")
-    assert audit.status_from_default(crashed) == ("server-failed", "TypeError: x")
+    assert records.status_from_default(served) == ("ok", None)
+    crashed = ModeObservation(call="app.run()", outcome="error", error="TypeError: x", failed_in="server")
+    assert records.status_from_default(crashed) == ("server-failed", "TypeError: x")
+    in_the_app = ModeObservation(call="app.run()", outcome="error", error="TypeError: y", failed_in="app")
+    assert records.status_from_default(in_the_app) == ("app-failed", "TypeError: y")
     hung = ModeObservation(call="app.run()", outcome="timeout", error="no answer")
-    assert audit.status_from_default(hung) == ("timeout", "no answer")
+    assert records.status_from_default(hung) == ("timeout", "no answer")
 
 
 def test_a_machine_without_the_interpreter_keeps_an_earlier_real_observation(tmp_path: Path):

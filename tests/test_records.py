@@ -137,3 +137,15 @@ def test_load_each_returns_what_it_could_read_and_why_it_could_not_read_the_rest
     found, unreadable = records.load_each(tmp_path)
     assert [o.flask for o in found] == ["1.0"]
     assert [e.path.name for e in unreadable] == ["flask-2.0.json"] and "is not valid JSON" in str(unreadable[0])
+
+
+def test_behaviour_names_the_reloaders_child_after_what_it_did():
+    seen = records.ModeObservation(
+        call="app.run(debug=True)",
+        outcome="served",
+        concurrent=True,
+        workers="threads",
+        max_in_flight=5,
+        server_process="reloader child",
+    )
+    assert records.behaviour(seen) == "concurrent, threads, 5 in flight, in the reloader's child"

@@ -294,3 +294,42 @@ def test_the_debug_cell_says_the_reloader_child_and_whether_flask_run_agrees():
     table = matrix.matrix_table(RELEASES, found)
     disagreeing = "`flask run`: no (main thread only, 1 of 5 in flight)"
     assert f"| yes (threads in the reloader's child, 5 of 5 in flight); {disagreeing} |" in table
+
+
+def test_a_debug_server_that_fails_is_said_with_its_error():
+    found = with_debug(observations())
+    found[3].modes["debug"] = ModeObservation(call="x", outcome="error", error="OSError: no reloader")
+    assert "fails (error: `OSError: no reloader`) in Flask 1.1.1 (1 release)" in summary.summary(RELEASES, found)[2]
+
+
+def test_the_interpreter_rules_quote_what_the_grid_saw_one_minor_higher():
+    from scripts.audit.records import Build
+    from scripts.grid.records import Cell, GridRecord
+    from scripts.report.answer import interpreter_rules
+
+    rule = "The newest Python the grid saw it serve on with its era's dependencies"
+    found = []
+    for version in ("1.0", "1.0.2"):
+        observation = observed(version, True, "2018-04-26")
+        observation.environment = Build("uv", None, [], [], rule)
+        found.append(observation)
+    error = "ImportError: cannot import name 'Mapping' from 'collections'"
+    grids = [
+        GridRecord(
+            version,
+            None,
+            None,
+            [
+                Cell("era", version, "3.9", "ok"),
+                Cell("era", version, "3.10", "import-failed", detail=error),
+                Cell("era", version, "3.11", "import-failed", detail="other"),
+            ],
+        )
+        for version in ("1.0", "1.0.2")
+    ]
+    releases = [release("1.0", "2018-04-26"), release("1.0.2", "2018-05-02")]
+    assert interpreter_rules(releases, found, grids) == (
+        f"- Flask 1.0 to 1.0.2 (2 releases): Python 3.9. {rule}. One minor higher (Python 3.10) the grid saw: "
+        f"`import-failed: {error}` (1.0, 1.0.2)."
+    )
+    assert interpreter_rules(releases, found) == f"- Flask 1.0 to 1.0.2 (2 releases): Python 3.9. {rule}."

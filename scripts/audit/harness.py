@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.audit.probe import PROBE_APP, Probe, RequestsDropped
-from scripts.audit.records import MODE_CALLS, Mode, ModeObservation, ServerProcess, WorkerKind
+from scripts.audit.probe import APP_CREATED, PROBE_APP, Probe, RequestsDropped
+from scripts.audit.records import MODE_CALLS, FailedIn, Mode, ModeObservation, ServerProcess, WorkerKind
 from scripts.common.loopback import HOST, Reply, get
 from scripts.common.processes import StartFailed, serving
 
@@ -223,7 +223,10 @@ def _failed(mode: Mode | str, exc: StartFailed | NoEntry | OSError) -> ModeObser
         return ModeObservation(call=call, outcome="timeout", error=str(exc))
     if isinstance(exc, RequestsDropped):
         return ModeObservation(call=call, outcome="requests-failed", error=str(exc), server_log=exc.server_log)
-    return ModeObservation(call=call, outcome="timeout" if exc.kind == "timeout" else "error", error=str(exc))
+    if exc.kind == "timeout":
+        return ModeObservation(call=call, outcome="timeout", error=str(exc))
+    failed_in: FailedIn = "server" if APP_CREATED in exc.output else "app"
+    return ModeObservation(call=call, outcome="error", error=str(exc), failed_in=failed_in)
 
 
 def observe_mode(

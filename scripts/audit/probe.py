@@ -14,9 +14,20 @@ from scripts.common.loopback import HOST, get
 from scripts.common.processes import WINDOWS, Command, ProcessGroup, ReadyCheck, StartFailed, clean_environment
 from scripts.layout import PROBES
 
-__all__ = ["DROPPED_REQUESTS", "PROBE_APP", "Probe", "cli_script", "has_cli", "probe_environment"]
+__all__ = [
+    "APP_CREATED",
+    "DROPPED_REQUESTS",
+    "PROBE_APP",
+    "STEERING",
+    "Probe",
+    "cli_script",
+    "has_cli",
+    "probe_environment",
+]
 
 PROBE_APP = PROBES / "app.py"
+#: What the probe prints once ``Flask(__name__)`` returned: a failed start without it failed creating the app.
+APP_CREATED = "probe: the app was created"
 #: Requests in a row the server may accept and drop unanswered before the mode counts as failing
 #: (e.g. a forking server without os.fork: it listens, but every request dies in process_request).
 DROPPED_REQUESTS = 3

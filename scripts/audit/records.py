@@ -22,10 +22,12 @@ __all__ = [
     "SCHEMA_PATH",
     "Build",
     "EarlierSchema",
+    "FailedIn",
     "Mode",
     "ModeObservation",
     "Observation",
     "Outcome",
+    "RunStatus",
     "ServerProcess",
     "Status",
     "WorkerKind",
@@ -34,6 +36,7 @@ __all__ = [
     "load_all",
     "load_each",
     "save",
+    "status_from_default",
 ]
 
 SCHEMA_PATH = Path(__file__).with_name("observation.schema.json")
@@ -69,7 +72,14 @@ CLI_MODES: tuple[Mode, ...] = ("flask_run", "flask_run_debug")
 
 #: Release-level outcomes. Everything but "ok" names the step that failed, or why it was not run.
 Status = Literal[
-    "ok", "install-failed", "import-failed", "server-failed", "timeout", "no-interpreter", "no-distribution"
+    "ok",
+    "install-failed",
+    "import-failed",
+    "app-failed",
+    "server-failed",
+    "timeout",
+    "no-interpreter",
+    "no-distribution",
 ]
 STATUSES: tuple[Status, ...] = get_args(Status)
 
@@ -81,6 +91,8 @@ Outcome = Literal["served", "error", "requests-failed", "timeout"]
 #: a forked process per request or worker, or every request on one thread (the main one, or the
 #: thread an older Werkzeug reloader starts the server on).
 WorkerKind = Literal["threads", "forked processes", "main thread only", "single thread"]
+#: Where a start that exited failed: creating the app (``Flask(__name__)``), or starting the server.
+FailedIn = Literal["app", "server"]
 #: Which process runs the server: the one that was started, or the child Werkzeug's reloader starts.
 ServerProcess = Literal["started process", "reloader child"]
 
@@ -95,6 +107,8 @@ class ModeObservation:
     call: str
     outcome: Outcome
     error: str | None = None
+    #: Where an ``error`` happened: creating the app, or starting the server.
+    failed_in: FailedIn | None = None
     #: The exception the server itself logged, when it dropped requests (``requests-failed``).
     server_log: str | None = None
     #: Concurrency phase: ``sent`` requests held open at once; how many entered the handler together.
@@ -129,6 +143,19 @@ def behaviour(seen: ModeObservation | None) -> str:
     if seen.server_classes:
         words += f", served by {seen.server_classes[0]}"
     return words
+
+
+#: The statuses a run of the probe can end in (the others are decided before it starts).
+RunStatus = Literal["ok", "app-failed", "server-failed", "timeout"]
+
+
+def status_from_default(default: ModeObservation | None) -> tuple[RunStatus, str | None]:
+    """A release's status follows plain ``app.run()``, the mode every user gets: its outcome, and where it failed."""
+    if default is None or default.outcome == "served":
+        return "ok", None
+    if default.outcome == "timeout":
+        return "timeout", default.error
+    return ("app-failed" if default.failed_in == "app" else "server-failed"), default.error
 
 
 @dataclass

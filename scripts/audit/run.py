@@ -33,6 +33,7 @@ from scripts.audit.records import (
     behaviour,
     load,
     save,
+    status_from_default,
 )
 from scripts.common import cli
 from scripts.common.clock import now, stamp
@@ -257,13 +258,6 @@ def _fill(plan: Plan, location: Path, wanted: environments.Build, index_url: str
     files = environments.files_identity(environments.inventory(python))
     environments.record_build(location, replace(wanted, files=files, changes=changes))
     return changes
-
-
-def status_from_default(default: ModeObservation | None) -> tuple[Status, str | None]:
-    """The release status follows plain ``app.run()``: the mode every user gets."""
-    if default is None or default.outcome == "served":
-        return "ok", None
-    return ("timeout" if default.outcome == "timeout" else "server-failed"), default.error
 
 
 def run(plan: Plan, location: Path, options: Options, log: Log = print) -> Observation:

@@ -23,7 +23,7 @@ CellKind = Literal["era", "declared", "werkzeug"]
 KINDS: tuple[CellKind, ...] = get_args(CellKind)
 #: ok, a failed step (as in the audit), or not run: the metadata rules it out, or no such interpreter here.
 CellStatus = Literal[
-    "ok", "install-failed", "import-failed", "server-failed", "timeout", "not-allowed", "no-interpreter"
+    "ok", "install-failed", "import-failed", "app-failed", "server-failed", "timeout", "not-allowed", "no-interpreter"
 ]
 #: Statuses of cells that were never installed.
 NOT_RUN: tuple[CellStatus, ...] = ("not-allowed", "no-interpreter")

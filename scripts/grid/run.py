@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from scripts.audit import harness
+from scripts.audit.records import status_from_default
 from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.grid.cells import CellSpec, line_admits, relevant, specs
@@ -40,12 +41,15 @@ class Options:
     output: Layout = REPO
 
 
-def parse_options(args: list[str]) -> Options:
-    """The grid's options from what follows ``--``; raises cli.OptionError naming a bad one."""
+def parse_options(args: list[str], session: str = "grid", what: str = "cells") -> Options:
+    """The options of a session that observes per release (``--force``, ``--index-url``, ``--output``).
+
+    :raises cli.OptionError: naming a bad one.
+    """
     parser = cli.parser(
-        "nox -s grid --",
-        "Options of the compatibility grid.",
-        [cli.add_index_url, lambda p: cli.add_output(p, REPO.root), lambda p: cli.add_force(p, "cells")],
+        f"nox -s {session} --",
+        f"Options of nox -s {session}.",
+        [cli.add_index_url, lambda p: cli.add_output(p, REPO.root), lambda p: cli.add_force(p, what)],
     )
     parsed = parser.parse_args(args)
     return Options(parsed.force, parsed.index_url, Layout(parsed.output))
@@ -106,8 +110,7 @@ def observe(spec: CellSpec, index_url: str, settings: harness.Settings, log: Log
             return cell
         seen = harness.observe_mode(python, "default", settings)
     if seen.outcome != "served":
-        cell.status = "timeout" if seen.outcome == "timeout" else "server-failed"
-        cell.detail = seen.error
+        cell.status, cell.detail = status_from_default(seen)
     else:
         cell.concurrent = seen.concurrent
     return cell

@@ -134,12 +134,15 @@ def _not_the_release(done: Finished, request: InstallRequest) -> str | None:
     return None
 
 
-def _install_failed(done: Finished, request: InstallRequest, fallback: str) -> Exception:
-    """What a failed installer run means: Unavailable when it is not the release's fault, else SetupFailed."""
+def _install_failed(done: Finished, request: InstallRequest, fallback: str, after: str = "") -> Exception:
+    """What a failed installer run means: Unavailable when it is not the release's fault, else SetupFailed.
+
+    :param after: what an earlier attempt said, when this run was the retry that tried to work around it.
+    """
     reason = _not_the_release(done, request)
     if reason is not None:
         return Unavailable(f"{reason}; nothing was recorded: check --index-url or your pip/uv configuration and retry")
-    return SetupFailed("install-failed", first_error_line(done.output) or fallback, done.output)
+    return SetupFailed("install-failed", (first_error_line(done.output) or fallback) + after, done.output)
 
 
 def venv_python(location: Path) -> Path:
@@ -166,6 +169,8 @@ class InstallRequest:
     overrides: tuple[str, ...] = ()
     #: Projects the cut-off does not apply to (e.g. that Werkzeug line, newer than the release).
     exempt: tuple[str, ...] = ()
+    #: Constraints on what the resolver may choose, within what the packages declare (``jinja2<3.1``).
+    constraints: tuple[str, ...] = ()
 
 
 def uv_install_command(python: Path, request: InstallRequest) -> list[str]:
@@ -184,6 +189,10 @@ def uv_install_command(python: Path, request: InstallRequest) -> list[str]:
         overrides = python.parent.parent / "overrides.txt"
         overrides.write_text("\n".join(request.overrides) + "\n")
         command += ["--override", str(overrides)]
+    if request.constraints:
+        constraints = python.parent.parent / "constraints.txt"
+        constraints.write_text("\n".join(request.constraints) + "\n")
+        command += ["--constraint", str(constraints)]
     return [*command, request.requirement, *request.overrides]
 
 
@@ -211,8 +220,11 @@ def uv_install(
         retry = run([*base, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log)
         if outputs is not None:
             outputs.append(retry.output)
+        first = first_error_line(done.output)
         if retry.ok:
-            return [f"built old sdists with {LEGACY_BUILD_CONSTRAINT}: {first_error_line(done.output)}"]
+            return [f"{first}; built with {LEGACY_BUILD_CONSTRAINT} instead"]
+        # The retry's own error is the one that stands; the first attempt's is what it tried to work around.
+        raise _install_failed(retry, request, "install failed", f" (with {LEGACY_BUILD_CONSTRAINT}; without: {first})")
     raise _install_failed(done, request, "install failed")
 
 
@@ -267,7 +279,7 @@ def pip_install(python: Path, request: InstallRequest, log: Log | None = None) -
     """Install with pip and a constraints file as of ``request.cutoff`` (Python 2.7)."""
     constraints = python.parent.parent / "era-constraints.txt"
     lines = py2_constraints(request.index_url, request.cutoff, request.exempt) if request.cutoff else []
-    constraints.write_text("\n".join(lines) + "\n")
+    constraints.write_text("\n".join([*lines, *request.constraints]) + "\n")
     pip: list[str | Path] = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     # Python 2's pip keeps the legacy resolver: a top-level requirement (an override) wins, with a warning.
     done = run(

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from packaging.version import Version
 
 from scripts.audit.records import MODE_CALLS, Observation
+from scripts.grid.records import GridRecord
 from scripts.packages.catalogue import Release
 from scripts.report.claims import Verdict
+from scripts.report.grid import code
 from scripts.report.matrix import HOW_MADE, matrix_table, platform_section
 from scripts.report.summary import by_version, summary
 from scripts.report.wording import plural, version_key
@@ -16,8 +18,34 @@ from scripts.report.wording import plural, version_key
 __all__ = ["claims_section", "interpreter_rules", "render_answer_page"]
 
 
-def interpreter_rules(releases: list[Release], observations: list[Observation]) -> str:
-    """Which interpreter each run of releases got, and why, as the records state it."""
+def _one_minor_higher(group: list[Observation], grids: Sequence[GridRecord]) -> str:
+    """What the grid saw one Python minor above the one the group runs on: its failures, quoted."""
+    by_release = {g.flask: g for g in grids}
+    failures: dict[str, list[str]] = {}
+    higher = None
+    for observation in group:
+        minor = version_key(".".join((observation.python or "0").split(".")[:2]))
+        cells = (
+            [c for c in by_release[observation.flask].cells if c.kind == "era"]
+            if observation.flask in by_release
+            else []
+        )
+        above = sorted(
+            (c for c in cells if c.python and version_key(c.python) > minor), key=lambda c: version_key(c.python or "")
+        )
+        if above and above[0].status != "ok":
+            higher = above[0].python
+            failures.setdefault(f"{above[0].status}: {above[0].detail}", []).append(observation.flask)
+    if not failures:
+        return ""
+    quoted = "; ".join(f"{code(error)} ({', '.join(flasks)})" for error, flasks in failures.items())
+    return f" One minor higher (Python {higher}) the grid saw: {quoted}."
+
+
+def interpreter_rules(
+    releases: list[Release], observations: list[Observation], grids: Sequence[GridRecord] = ()
+) -> str:
+    """Which interpreter each run of releases got, and why, as the records state it; above it, what the grid saw."""
     found = by_version(observations)
     runs: list[tuple[str, list[Observation]]] = []
     for release in sorted(releases, key=lambda r: Version(r.version)):
@@ -25,7 +53,7 @@ def interpreter_rules(releases: list[Release], observations: list[Observation]) 
         if observation is None or observation.environment is None:
             continue
         rule = observation.environment.interpreter_rule
-        if runs and runs[-1][0] == rule:
+        if runs and runs[-1][0] == rule and runs[-1][1][-1].python == observation.python:
             runs[-1][1].append(observation)
         else:
             runs.append((rule, [observation]))
@@ -33,7 +61,8 @@ def interpreter_rules(releases: list[Release], observations: list[Observation]) 
     for rule, group in runs:
         pythons = sorted({".".join((o.python or "?").split(".")[:2]) for o in group}, key=version_key)
         span = group[0].flask if len(group) == 1 else f"{group[0].flask} to {group[-1].flask}"
-        lines.append(f"- Flask {span} ({plural(len(group), 'release')}): Python {', '.join(pythons)}. {rule}.")
+        higher = _one_minor_higher(group, grids)
+        lines.append(f"- Flask {span} ({plural(len(group), 'release')}): Python {', '.join(pythons)}. {rule}.{higher}")
     return "\n".join(lines)
 
 
@@ -69,6 +98,7 @@ def render_answer_page(
     observations: list[Observation],
     claims_text: str = "",
     platforms: Sequence[Observation] = (),
+    grids: Sequence[GridRecord] = (),
 ) -> str:
     bullets = "\n".join(f"- {line}" for line in summary(releases, observations))
     modes = "\n".join(f"| `{key}` | `{call}` |" for key, call in MODE_CALLS.items())
@@ -81,7 +111,8 @@ Generated from the observation records by `nox -s render`; do not edit.
 ![Flask releases on a timeline, coloured by what plain app.run() did](timeline.svg)
 
 Also here: [which Python and Werkzeug each release runs with](grid.md) (observed, next to what the
-metadata declares) and [the development server next to production servers](../reports/servers.md).
+metadata declares), [how to run each release today](../reports/constraints.md) (verified requirements
+files) and [the development server next to production servers](../reports/servers.md).
 
 {claims_text}## How this was observed
 
@@ -94,7 +125,7 @@ metadata declares) and [the development server next to production servers](../re
 Each release runs on the newest interpreter it works on with its era's dependencies (the
 bounds were found by installing every release on every Python and probing it):
 
-{interpreter_rules(releases, observations)}
+{interpreter_rules(releases, observations, grids)}
 
 ## How to read the matrix
 

@@ -387,7 +387,7 @@ def processes_as_written(observations: list[Observation]) -> Verdict:
     for case in cases:
         groups.setdefault(describe_start(case[1]), []).append(case)
     evidence = "; ".join(f"it {words} in {_span(group, cases)}" for words, group in groups.items())
-    return _verdict("D", verdict, _shown(cases, "processes3_plain"), evidence or "not observed")
+    return _verdict("D", verdict, _shown(cases, "processes3_plain"), evidence)
 
 
 def evaluate(observations: list[Observation], servers: ServersRun | None) -> list[Verdict]:

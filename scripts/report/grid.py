@@ -6,11 +6,13 @@ Reads grid records and the Werkzeug lines only; same records, same bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
+from scripts.constraints.records import Bound, ConstraintsRecord
 from scripts.grid.records import NOT_RUN, Cell, CellKind, GridRecord
 from scripts.packages.catalogue import Line
 from scripts.report import markdown
@@ -127,7 +129,12 @@ def _culprit(error: str) -> str | None:
     return match["module"].lower() if match else None
 
 
-def breakages(grids: list[GridRecord]) -> list[str]:
+def _bisected(error: str, found: Sequence[ConstraintsRecord]) -> Bound | None:
+    """The bound a run-it-today search bisected for this very failure, if one did."""
+    return next((b for r in found for b in r.bounds if b.evidence and b.evidence in error), None)
+
+
+def breakages(grids: list[GridRecord], found: Sequence[ConstraintsRecord] = ()) -> list[str]:
     """Plain installs of today that fail, grouped by error, with the upstream release that brought it."""
     groups: dict[str, list[tuple[GridRecord, Cell]]] = {}
     for g in _ordered(grids):
@@ -139,7 +146,18 @@ def breakages(grids: list[GridRecord]) -> list[str]:
         culprit = _culprit(error)
         flasks = ", ".join(g.flask for g, _ in members)
         text = f"- {code(error)} — Flask {flasks}"
-        if culprit:
+        bound = _bisected(error, found)
+        if bound is not None and bound.exact:
+            text += (
+                f". First bad release, by bisection: {bound.project} {bound.first_bad} "
+                f"({bound.last_good} does not fail this way; {bound.bisected_with})."
+            )
+        elif bound is not None:
+            text += (
+                f". By bisection: {bound.project} {bound.last_good} does not fail this way; from "
+                f"{bound.first_bad} on, every release tried does or would not install ({bound.bisected_with})."
+            )
+        elif culprit:
             text += f". {_upstream_span(culprit, members)}"
         first_line = _first_werkzeug_line(grids, error) if culprit == "werkzeug" else None
         if first_line:
@@ -175,7 +193,20 @@ def _upstream_span(project: str, members: list[tuple[GridRecord, Cell]]) -> str:
     )
 
 
-def render(grids: list[GridRecord], lines: list[Line], title: str, source: str) -> str:
+def render(
+    grids: list[GridRecord],
+    lines: list[Line],
+    title: str,
+    source: str,
+    found: Sequence[ConstraintsRecord] = (),
+    constraints_page: str = "constraints.md",
+) -> str:
+    today = (
+        "\n\nHow to run each release today anyway, with the fewest upper bounds found by bisection and verified "
+        f"by a server answering: [the constraints page]({constraints_page})."
+        if found
+        else ""
+    )
     notes = Footnotes()
     pythons = python_table(grids, notes)
     werkzeug, broken = werkzeug_table(grids, lines, notes)
@@ -217,7 +248,7 @@ that does not work.
 
 ## Breakages of a plain install today
 
-{chr(10).join(breakages(grids)) or "None observed."}
+{chr(10).join(breakages(grids, found)) or "None observed."}{today}
 
 ## Footnotes
 

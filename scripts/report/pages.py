@@ -14,17 +14,18 @@ from filelock import FileLock
 from scripts.audit.records import Observation, load_all, load_each
 from scripts.bench import records as bench_records
 from scripts.common.jsonio import DataError, write_text_atomic
+from scripts.constraints import records as constraints_records
 from scripts.grid import records as grid_records
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue
-from scripts.report import bench, claims, grid, servers
+from scripts.report import bench, claims, constraints, grid, servers
 from scripts.report.answer import claims_section, render_answer_page
 from scripts.report.matrix import render_matrix
 from scripts.report.timeline import render_timeline_svg
 from scripts.report.wording import version_key
 from scripts.servers import records as server_records
 
-__all__ = ["RenderRefused", "write_all", "write_bench", "write_grid", "write_report"]
+__all__ = ["RenderRefused", "write_all", "write_bench", "write_constraints", "write_grid", "write_report"]
 
 
 class RenderRefused(DataError):
@@ -67,7 +68,9 @@ def report_pages(layout: Layout, releases_path: Path = REPO.releases) -> dict[Pa
     claims_text = claims_section(claims.evaluate(observations, comparison), with_servers=comparison is not None)
     pages = {
         layout.matrix_page: render_matrix(releases, observations, platforms),
-        layout.answer_page: render_answer_page(releases, observations, claims_text, platforms),
+        layout.answer_page: render_answer_page(
+            releases, observations, claims_text, platforms, grid_records.load_all(layout.grid)
+        ),
         layout.timeline: render_timeline_svg(releases, observations),
     }
     if comparison is not None:
@@ -90,10 +93,16 @@ def grid_pages(layout: Layout) -> dict[Path, str]:
     grids = grid_records.load_all(layout.grid)
     lines_path = next((at.werkzeug_lines for at in (layout, REPO) if at.werkzeug_lines.exists()), None)
     lines = catalogue.load_lines(lines_path) if lines_path else []
+    found = constraints_records.load_all(layout.constraints) if layout.constraints.exists() else []
     return {
-        layout.grid_page: grid.render(grids, lines, "Flask compatibility grid", "reports/grid/*.json"),
+        layout.grid_page: grid.render(grids, lines, "Flask compatibility grid", "reports/grid/*.json", found),
         layout.grid_docs_page: grid.render(
-            grids, lines, "Will Flask X run on Python Y, with which Werkzeug?", "../reports/grid/"
+            grids,
+            lines,
+            "Will Flask X run on Python Y, with which Werkzeug?",
+            "../reports/grid/",
+            found,
+            "../reports/constraints.md",
         ),
     }
 
@@ -101,6 +110,21 @@ def grid_pages(layout: Layout) -> dict[Path, str]:
 def write_grid(layout: Layout) -> list[Path]:
     """Render the grid pages under ``layout``."""
     return _write(layout, lambda: grid_pages(layout))
+
+
+def constraints_pages(layout: Layout) -> dict[Path, str]:
+    """Each release's requirements file and ``reports/constraints.md``; nothing before a search was run."""
+    found = constraints_records.load_all(layout.constraints) if layout.constraints.exists() else []
+    if not found:
+        return {}
+    pages = {layout.constraints / f"flask-{r.flask}.txt": constraints.render_file(r) for r in found}
+    pages[layout.constraints_page] = constraints.render_page(found)
+    return pages
+
+
+def write_constraints(layout: Layout) -> list[Path]:
+    """Render the requirements files and the constraints page under ``layout``."""
+    return _write(layout, lambda: constraints_pages(layout))
 
 
 def write_all(layout: Layout, extra: dict[Path, str] | None = None) -> list[Path]:
@@ -111,7 +135,7 @@ def write_all(layout: Layout, extra: dict[Path, str] | None = None) -> list[Path
     """
 
     def everything() -> dict[Path, str]:
-        found = {**report_pages(layout), **grid_pages(layout), **(extra or {})}
+        found = {**report_pages(layout), **grid_pages(layout), **constraints_pages(layout), **(extra or {})}
         if layout.bench_data.exists():
             found[layout.bench_page] = bench.render(bench_records.Bench.read(layout.bench_data))
         return found

@@ -3,7 +3,7 @@
 It speaks the probe's protocol (/info, /hold reporting to PROBE_CONTROL_PORT) so the harness
 can be tested without Flask, plus misbehaving modes:
 
-- crash: raises before listening;
+- crash: raises before listening, after the app was created; app_crash: raises while creating the app;
 - silent: never listens;
 - hang: ignores SIGTERM (set in the main thread, where Python allows it) and never lets a held
   request enter, so only SIGKILL stops it;
@@ -90,6 +90,9 @@ PARENTS = {"debug": {"WERKZEUG_RUN_MAIN": "true"}, "debug_serial": {"WERKZEUG_RU
 
 if __name__ == "__main__":
     MODE, port = sys.argv[1], int(sys.argv[2])
+    if MODE == "app_crash":
+        raise TypeError("code() takes at least 14 arguments (13 given)")
+    sys.stderr.write("probe: the app was created\n")
     if MODE == "crash":
         raise RuntimeError("the probe crashed on purpose")
     if MODE == "silent":

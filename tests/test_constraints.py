@@ -1,0 +1,253 @@
+"""Run it today: culprits read from tracebacks, bisection, and the search against real installs and servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from scripts.audit.plan import plan
+from scripts.constraints import records
+from scripts.constraints import run as search
+from scripts.layout import REPO
+from scripts.packages import catalogue, culprit, index, interpreters
+from scripts.packages.bisection import first_bad
+from scripts.packages.interpreters import Interpreter
+from scripts.report import constraints as rendering
+from tests import local_index
+from tests.conftest import release
+
+SITE = "/x/lib/python3.13/site-packages"
+INSTALLED = {"flask": "1.1.2", "jinja2": "3.1.6", "itsdangerous": "2.2.0", "werkzeug": "3.1.3", "markupsafe": "3.0.2"}
+
+
+def traceback(*frames: str, last: str) -> str:
+    lines = ["Traceback (most recent call last):"]
+    for frame in frames:
+        path, code = frame.split(" | ")
+        lines += [f'  File "{path}", line 1, in <module>', f"    {code}"]
+    return "\n".join([*lines, last]) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("output", "kind", "name"),
+    [
+        (  # Python 3 names the module it could not import from
+            traceback(
+                f"{SITE}/flask/__init__.py | from jinja2 import escape",
+                last=f"ImportError: cannot import name 'escape' from 'jinja2' ({SITE}/jinja2/__init__.py)",
+            ),
+            "distribution",
+            "jinja2",
+        ),
+        (  # Python 2 does not: the import statement of the innermost frame does
+            traceback(
+                "/x/lib/python2.7/site-packages/flask/__init__.py | from jinja2 import Markup, escape",
+                last="ImportError: cannot import name Markup",
+            ),
+            "distribution",
+            "jinja2",
+        ),
+        (
+            traceback(
+                f"{SITE}/flask/json/__init__.py | _json = itsdangerous.json",
+                last="AttributeError: module 'itsdangerous' has no attribute 'json'",
+            ),
+            "distribution",
+            "itsdangerous",
+        ),
+        (  # the standard library moved on: no bound helps, an older interpreter may
+            traceback(
+                f"{SITE}/flask/sessions.py | from collections import MutableMapping",
+                last="ImportError: cannot import name 'MutableMapping' from 'collections' (/py/__init__.py)",
+            ),
+            "interpreter",
+            "collections",
+        ),
+        (  # no module named in the message: the innermost frame inside an installed distribution
+            traceback(
+                f"{SITE}/flask/app.py | self.url_map = self.url_map_class()",
+                f"{SITE}/werkzeug/routing.py | code = compile(module, '<werkzeug routing>', 'exec')",
+                last="TypeError: code() takes at least 14 arguments (13 given)",
+            ),
+            "distribution",
+            "werkzeug",
+        ),
+        (  # the release's own code does not run on this interpreter
+            traceback("/x/lib/python3.13/site-packages/flask.py | print 'x'", last="SyntaxError: invalid syntax"),
+            "release",
+            "flask",
+        ),
+        (  # a fallback import that fails in turn: the chained exception before it names the culprit
+            traceback(
+                f"{SITE}/flask/_compat.py | from werkzeug.urls import url_quote",
+                last="ImportError: cannot import name 'url_quote' from 'werkzeug.urls' (x)",
+            )
+            + "\nDuring handling of the above exception, another exception occurred:\n\n"
+            + traceback(
+                f"{SITE}/flask/_compat.py | from urlparse import quote",
+                last="ModuleNotFoundError: No module named 'urlparse'",
+            ),
+            "distribution",
+            "werkzeug",
+        ),
+        (  # a module nobody installed: a missing dependency, not the interpreter's
+            traceback(
+                f"{SITE}/flask/json.py | import simplejson", last="ModuleNotFoundError: No module named 'simplejson'"
+            ),
+            "unknown",
+            "simplejson",
+        ),
+        (  # Python 2's standard library, gone in Python 3
+            traceback(
+                f"{SITE}/flask/helpers.py | from urlparse import quote", last="ImportError: No module named urlparse"
+            ),
+            "interpreter",
+            "urlparse",
+        ),
+        (  # Python 2 names a missing submodule relative to its package
+            traceback(
+                "/x/lib/python2.7/site-packages/flask/sessions.py | from werkzeug.contrib.securecookie import Cookie",
+                last="ImportError: No module named contrib.securecookie",
+            ),
+            "distribution",
+            "werkzeug",
+        ),
+        ("something happened", "unknown", None),
+    ],
+    ids=[
+        "py3-import",
+        "py2-import",
+        "attribute",
+        "stdlib",
+        "frame",
+        "release",
+        "fallback",
+        "missing",
+        "py2-stdlib",
+        "py2-submodule",
+        "nothing",
+    ],
+)
+def test_the_culprit_is_read_from_what_the_failure_says(output, kind, name):
+    found = culprit.find(output, INSTALLED)
+    assert (found.kind, found.name) == (kind, name)
+
+
+def test_a_failed_fallback_is_evidenced_by_what_the_culprit_did_not_by_the_fallback():
+    chained = (
+        traceback(
+            f"{SITE}/flask/helpers.py | from werkzeug.urls import url_quote",
+            last="ImportError: cannot import name 'url_quote' from 'werkzeug.urls' (x)",
+        )
+        + "\nDuring handling of the above exception, another exception occurred:\n\n"
+        + traceback(
+            f"{SITE}/flask/helpers.py | from urlparse import quote",
+            last="ModuleNotFoundError: No module named 'urlparse'",
+        )
+    )
+    assert (
+        culprit.find(chained, INSTALLED).evidence
+        == "ImportError: cannot import name 'url_quote' from 'werkzeug.urls' (x)"
+    )
+
+
+def test_bisection_finds_the_first_bad_release_and_skips_those_without_an_answer():
+    versions = [Version(f"1.{minor}") for minor in range(10)]
+    tried = []
+
+    def trial(version: Version) -> bool | None:
+        tried.append(version)
+        if version == Version("1.3"):
+            return None  # would not install
+        return version >= Version("1.6")
+
+    found = first_bad(versions, Version("1.9"), trial)
+    assert (found.first_bad, found.last_good) == (Version("1.6"), Version("1.5"))
+    assert len(tried) <= 5, "a bisection, not a scan"
+    assert first_bad(versions, Version("1.0"), trial).last_good is None, "nothing older to compare with"
+    unanswerable_first_bad = first_bad(versions, Version("1.9"), lambda v: None if v == Version("1.6") else trial(v))
+    assert unanswerable_first_bad.first_bad == Version("1.7") and unanswerable_first_bad.unanswered == [Version("1.6")]
+    assert (unanswerable_first_bad.bound, unanswerable_first_bad.exact) == (Version("1.6"), False), (
+        "1.6 gave no answer: the bound must keep it out, and the introduction is not known to one release"
+    )
+    everything_bad = first_bad(versions, Version("1.9"), lambda v: True)
+    assert (everything_bad.first_bad, everything_bad.last_good, everything_bad.exact) == (Version("1.0"), None, False)
+
+
+def test_without_an_interpreter_the_metadata_allows_the_record_says_why():
+    record = search.find(release("3.1.3", ">=3.9"), [Interpreter((3, 7, 16), "/py37")], trials=None)  # type: ignore[arg-type]
+    assert not record.verified and record.reason == "no interpreter here that its metadata allows (>=3.9)"
+    assert rendering.render_file(record).startswith("# not verified: no interpreter here that its metadata allows")
+
+
+# -- real installs, real servers --------------------------------------------------------------------
+
+BROKEN_FROM = Version("2.2.6")
+REMOVED = "from .url_safe import URLSafeTimedSerializer as URLSafeTimedSerializer\n"
+
+
+@pytest.fixture(scope="module")
+def broken_itsdangerous_index(wheels: list[Path], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Flask's newest release and its real dependencies, plus itsdangerous renumbered 2.2.1 to 2.2.9, where
+    2.2.6 and later no longer export ``URLSafeTimedSerializer`` (Flask's sessions import it)."""
+    root = tmp_path_factory.mktemp("broken-index")
+    real = next(w for w in wheels if w.name.startswith("itsdangerous-"))
+    renumbered = [
+        local_index.rebuild(
+            real,
+            "itsdangerous",
+            f"2.2.{patch}",
+            root,
+            {"itsdangerous/__init__.py": (REMOVED, "")} if Version(f"2.2.{patch}") >= BROKEN_FROM else {},
+        )
+        for patch in range(1, 10)
+    ]
+    return local_index.write_index([*wheels, *renumbered], root / "index")
+
+
+@pytest.mark.slow
+def test_the_search_bisects_a_broken_dependency_to_its_first_bad_release_and_bounds_it(
+    wheels, broken_itsdangerous_index, tmp_path
+):
+    flask_wheel = next(w for w in wheels if w.name.lower().startswith("flask-"))
+    version = flask_wheel.name.split("-")[1]
+    # The interpreter the wheels were downloaded for (conftest's ``wheels``).
+    python = plan(release("9.9.9", ">=3.9", uploaded=None), interpreters.discover()).interpreter
+    assert python is not None
+    chosen = next(r for r in catalogue.load(REPO.releases) if r.version == version)
+    trials = search.Trials(chosen, broken_itsdangerous_index, tmp_path / "cache", log=lambda line: None)
+    record = search.find(chosen, [python], trials)
+    assert record.verified, record.reason
+    (bound,) = record.bounds
+    assert (bound.project, bound.first_bad, bound.last_good) == ("itsdangerous", "2.2.6", "2.2.5")
+    assert "cannot import name 'URLSafeTimedSerializer' from 'itsdangerous'" in bound.evidence
+    assert bound.trials <= 5, "bisected, not scanned"
+    assert record.packages["itsdangerous"] == "2.2.5", "the newest release the bound allows"
+    assert [a.outcome for a in record.attempts] == ["import-failed", "served", "import-failed"], (
+        "plain install fails, the bound serves, and without it it fails again (the bound is needed)"
+    )
+    text = rendering.render_file(record)
+    assert text.splitlines()[0] == f"# verified on Python {python.minor[0]}.{python.minor[1]} ({record.verified_on})"
+    assert text.splitlines()[1:3] == [f"flask=={version}", "itsdangerous<2.2.6  # 2.2.6 raises: " + bound.evidence]
+    saved = records.save(record, tmp_path)
+    assert records.load(saved) == record
+
+
+@pytest.mark.slow
+def test_flask_1_1_2_runs_today_on_the_newest_python_with_three_bounds(tmp_path):
+    """The chain of a real release: Jinja2's escape, then itsdangerous's json, then Werkzeug's BaseResponse."""
+    found = interpreters.discover()
+    chosen = next(r for r in catalogue.load(REPO.releases) if r.version == "1.1.2")
+    newest = max(search._allowed(chosen, found), default=None)
+    if newest is None or newest.minor < (3, 10):
+        pytest.skip("needs a Python 3.10 or newer, where Flask 1.1.2's chain shows")
+    trials = search.Trials(chosen, index.configured_index_url(), tmp_path / "cache", log=lambda line: None)
+    record = search.find(chosen, found, trials)
+    assert record.verified and record.python == f"{newest.minor[0]}.{newest.minor[1]}"
+    assert [(b.project, b.first_bad, b.last_good) for b in record.bounds] == [
+        ("jinja2", "3.1.0", "3.0.3"),
+        ("itsdangerous", "2.1.0", "2.0.1"),
+        ("werkzeug", "2.1.0", "2.0.3"),
+    ]
