@@ -8,6 +8,7 @@ import pytest
 from packaging.version import Version
 
 from scripts.audit.plan import plan
+from scripts.common.failures import first_error_line
 from scripts.constraints import records
 from scripts.constraints import run as search
 from scripts.layout import REPO
@@ -114,6 +115,30 @@ def traceback(*frames: str, last: str) -> str:
             "distribution",
             "werkzeug",
         ),
+        (  # the release named as the module it cannot import from
+            traceback(
+                f"{SITE}/app.py | from flask.helpers import x",
+                last="ImportError: cannot import name 'x' from 'flask.helpers' (x)",
+            ),
+            "release",
+            "flask",
+        ),
+        (  # a dotted module of the standard library
+            traceback(
+                f"{SITE}/flask/x.py | import distutils.util",
+                last="ModuleNotFoundError: No module named 'distutils.util'",
+            ),
+            "interpreter",
+            "distutils.util",
+        ),
+        (  # Python 2, no "from" statement to read: the innermost frame decides
+            traceback(
+                "/x/lib/python2.7/site-packages/flask/x.py | import jinja2",
+                last="ImportError: cannot import name Markup",
+            ),
+            "release",
+            "flask",
+        ),
         ("something happened", "unknown", None),
     ],
     ids=[
@@ -127,12 +152,37 @@ def traceback(*frames: str, last: str) -> str:
         "missing",
         "py2-stdlib",
         "py2-submodule",
+        "release-module",
+        "dotted-stdlib",
+        "py2-no-from",
         "nothing",
     ],
 )
 def test_the_culprit_is_read_from_what_the_failure_says(output, kind, name):
     found = culprit.find(output, INSTALLED)
     assert (found.kind, found.name) == (kind, name)
+    if kind != "distribution" or "During handling" not in output:
+        assert found.evidence == first_error_line(output), "the evidence is the failure's own line"
+
+
+def test_nothing_to_go_on_gives_no_evidence():
+    assert culprit.find("", {}) == culprit.Culprit("unknown", None, "")
+
+
+def test_a_chained_exception_blames_only_a_distribution_that_is_installed():
+    chained = (
+        traceback(
+            f"{SITE}/flask/x.py | from simplejson import x",
+            last="ImportError: cannot import name 'x' from 'simplejson' (y)",
+        )
+        + "\nDuring handling of the above exception, another exception occurred:\n\n"
+        + traceback(
+            f"{SITE}/flask/x.py | from urlparse import quote", last="ModuleNotFoundError: No module named 'urlparse'"
+        )
+    )
+    assert culprit.find(chained, INSTALLED) == culprit.Culprit(
+        "interpreter", "urlparse", "ModuleNotFoundError: No module named 'urlparse'"
+    )
 
 
 def test_a_failed_fallback_is_evidenced_by_what_the_culprit_did_not_by_the_fallback():
@@ -165,6 +215,10 @@ def test_bisection_finds_the_first_bad_release_and_skips_those_without_an_answer
 
     found = first_bad(versions, Version("1.9"), trial)
     assert (found.first_bad, found.last_good) == (Version("1.6"), Version("1.5"))
+    assert (found.unanswered, found.exact) == ([], True), (
+        "a version without an answer below the last good one is no doubt"
+    )
+    assert found.trials[0] == (tried[0], trial(tried[0])), "each trial is kept with its answer"
     assert len(tried) <= 5, "a bisection, not a scan"
     assert first_bad(versions, Version("1.0"), trial).last_good is None, "nothing older to compare with"
     unanswerable_first_bad = first_bad(versions, Version("1.9"), lambda v: None if v == Version("1.6") else trial(v))
@@ -172,6 +226,15 @@ def test_bisection_finds_the_first_bad_release_and_skips_those_without_an_answer
     assert (unanswerable_first_bad.bound, unanswerable_first_bad.exact) == (Version("1.6"), False), (
         "1.6 gave no answer: the bound must keep it out, and the introduction is not known to one release"
     )
+    above = first_bad(versions, Version("1.9"), lambda v: None if v == Version("1.8") else trial(v))
+    assert (above.first_bad, above.unanswered) == (Version("1.6"), []), "no doubt from a version above the first bad"
+    only_the_known_bad = first_bad(versions, Version("1.9"), lambda v: None if v == Version("1.4") else False)
+    assert (only_the_known_bad.first_bad, only_the_known_bad.last_good) == (Version("1.9"), Version("1.8"))
+    second = first_bad(versions, Version("1.9"), lambda v: v >= Version("1.1"))
+    assert (second.first_bad, second.last_good) == (Version("1.1"), Version("1.0"))
+    asked: list[Version] = []
+    first_bad(versions, Version("1.9"), lambda v: asked.append(v) or v >= Version("1.6"), known_good=Version("1.2"))
+    assert all(v > Version("1.2") for v in asked), "the known good version is not tried again"
     everything_bad = first_bad(versions, Version("1.9"), lambda v: True)
     assert (everything_bad.first_bad, everything_bad.last_good, everything_bad.exact) == (Version("1.0"), None, False)
 

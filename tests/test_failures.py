@@ -82,6 +82,12 @@ def test_at_most_three_installer_lines_are_joined():
 
 def test_without_a_traceback_the_last_exception_line_wins_over_later_plain_lines():
     assert first_error_line("ValueError: first\nKeyError: second\nthen a plain line\n") == "KeyError: second"
+    assert first_error_line("ValueError: a\nKeyError: b\nOSError: c\nplain\n") == "OSError: c"
+
+
+def test_pip_output_without_a_build_failure_names_no_build():
+    output = "Collecting flask==1.0\nTraceback (most recent call last):\nValueError: not a build\n"
+    assert first_error_line(output) == "ValueError: not a build"
 
 
 # -- root causes in real installer outputs (captured from uv and pip, tests/failures/) -------------

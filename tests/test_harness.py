@@ -61,6 +61,7 @@ def test_forking_server_caps_in_flight_at_max_children_and_forks_per_request():
     assert seen.workers == "forked processes"
     assert seen.served_by_server_process is False
     assert seen.distinct_pids == seen.sequential
+    assert (seen.multithread, seen.multiprocess) == (False, False), "wsgi flags as wsgiref sets them"
 
 
 def test_more_requests_than_workers_are_sent():

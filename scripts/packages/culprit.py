@@ -91,15 +91,6 @@ class Culprit:
     name: str | None
     evidence: str
 
-    def __str__(self) -> str:
-        if self.kind == "distribution":
-            return self.name or "?"
-        if self.kind == "interpreter":
-            return f"the interpreter (module {self.name})" if self.name else "the interpreter"
-        if self.kind == "release":
-            return "the release itself"
-        return f"unknown (module {self.name})" if self.name else "unknown"
-
 
 def _named_module(evidence: str, lines: list[str]) -> str | None:
     for pattern in _NAMED:
