@@ -232,9 +232,21 @@ def test_bisection_finds_the_first_bad_release_and_skips_those_without_an_answer
     assert (only_the_known_bad.first_bad, only_the_known_bad.last_good) == (Version("1.9"), Version("1.8"))
     second = first_bad(versions, Version("1.9"), lambda v: v >= Version("1.1"))
     assert (second.first_bad, second.last_good) == (Version("1.1"), Version("1.0"))
+    # The first trial (1.4) gives no answer and lies below the last good one: it leaves no doubt.
+    skipped_low = first_bad(versions, Version("1.9"), lambda v: None if v == Version("1.4") else v >= Version("1.6"))
+    assert (skipped_low.first_bad, skipped_low.last_good, skipped_low.unanswered) == (
+        Version("1.6"),
+        Version("1.5"),
+        [],
+    )
+    # The first trial (1.4) gives no answer and lies above the first bad one: no doubt either.
+    skipped_high = first_bad(versions, Version("1.9"), lambda v: None if v == Version("1.4") else v >= Version("1.2"))
+    assert (skipped_high.first_bad, skipped_high.unanswered, skipped_high.exact) == (Version("1.2"), [], True)
     asked: list[Version] = []
     first_bad(versions, Version("1.9"), lambda v: asked.append(v) or v >= Version("1.6"), known_good=Version("1.2"))
-    assert all(v > Version("1.2") for v in asked), "the known good version is not tried again"
+    assert asked and all(v > Version("1.2") for v in asked), "the known good version is not tried again"
+    floor = first_bad(versions, Version("1.9"), lambda v: v >= Version("1.3"), known_good=Version("1.2"))
+    assert floor.last_good == Version("1.2") and Version("1.2") not in [v for v, _ in floor.trials]
     everything_bad = first_bad(versions, Version("1.9"), lambda v: True)
     assert (everything_bad.first_bad, everything_bad.last_good, everything_bad.exact) == (Version("1.0"), None, False)
 

@@ -46,6 +46,7 @@ def test_threaded_server_has_every_held_request_in_flight():
     assert seen.max_in_flight == seen.sent == 5
     assert seen.workers == "threads"
     assert seen.distinct_threads == seen.sequential, "a new thread per request"
+    assert seen.call == "app.run(threaded=True)"
     assert seen.server_classes[:3] == [
         "__main__.ThreadedServer",
         "socketserver.ThreadingMixIn",
@@ -81,6 +82,7 @@ def test_crash_is_an_error_outcome_with_the_exception_line():
     assert seen.outcome == "error"
     assert seen.error == "RuntimeError: the probe crashed on purpose"
     assert seen.failed_in == "server", "the app was created before it crashed"
+    assert seen.call == "crash", "a mode the records do not know keeps its own name as the call"
 
 
 def test_a_crash_while_creating_the_app_is_told_apart_from_a_server_that_fails_to_start():
@@ -210,3 +212,4 @@ def test_a_launcher_child_is_the_started_server_not_a_forked_worker_nor_a_reload
     assert seen.workers == "main thread only"
     assert seen.server_process == "started process"
     assert seen.served_by_server_process is False, "the pid the harness started is the launcher's"
+    assert seen.call == "launcher", "a mode the records do not know keeps its own name as the call"
