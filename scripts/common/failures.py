@@ -24,7 +24,7 @@ _PIP_COLLECTING = re.compile(r"^\s*Collecting (?P<dist>[^\s;]+)")
 _INSTALLER = re.compile(r"^\s*(?:error:|ERROR:|×|├─▶|╰─▶|Caused by:|caused by:|cause:)\s*(?P<text>.+)")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/'\"]+", re.IGNORECASE)
 # The user-info part of a URL, up to the last "@" before the host (a password may hold "@" too):
-# "https://user:t@ken@host/" -> "https://***@host/". Schemes in any case: HTTP:// is a URL as well.
+# "<scheme>://user:t@ken@<host>/" -> "<scheme>://***@<host>/". Schemes in any case count as URLs.
 _USERINFO = re.compile(r"\b(?P<scheme>[a-z][a-z0-9+.-]*://)[^\s/'\"]+@", re.IGNORECASE)
 # An interpreter's install location says nothing about the failure and differs per machine.
 _INTERPRETER_PATH = re.compile(r"/[^\s'\"()]*?/lib/python\d\.\d+/(?:site-packages/)?")

@@ -76,9 +76,7 @@ STDLIB = frozenset(sys.stdlib_module_names) | _PYTHON2_STDLIB | {"distutils", "i
 # A frame of a traceback: File "/…/site-packages/jinja2/utils.py", line 3, in <module>
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line \d+')
 _SITE = re.compile(r"[/\\](?:site|dist)-packages[/\\](?P<top>[\w.]+?)(?:\.py[co]?)?(?:[/\\]|$)")
-# The import statement shown under the innermost frame, for Python 2's "cannot import name X".
-_FROM_IMPORT = re.compile(r"^\s*from (?P<module>[\w.]+) import ")
-# Any import statement shown under a frame: "from werkzeug.contrib.securecookie import X", "import a.b".
+# An import statement shown under a frame: "from werkzeug.contrib.securecookie import X", "import a.b".
 _IMPORT = re.compile(r"^\s*(?:from (?P<from>[\w.]+) import |import (?P<plain>[\w.]+))")
 
 
@@ -99,7 +97,7 @@ def _named_module(evidence: str, lines: list[str]) -> str | None:
             return found["module"]
     if "cannot import name" in evidence:
         # Python 2 does not say where from: the innermost frame's own import statement does.
-        imports = [m["module"] for line in lines if (m := _FROM_IMPORT.match(line))]
+        imports = [m["from"] for line in lines if (m := _IMPORT.match(line)) and m["from"]]
         return imports[-1] if imports else None
     return None
 

@@ -42,8 +42,7 @@ def describe_concurrency(mode: ModeObservation | None) -> str:
 
 def describe_debug(observation: Observation) -> str:
     """The debug server's cell: ``app.run(debug=True)``, and ``FLASK_DEBUG=1 flask run`` where it differs."""
-    seen = observation.modes.get("debug")
-    text = describe_concurrency(seen) if seen is not None else "not observed"
+    text = describe_concurrency(observation.modes.get("debug"))
     cli = observation.modes.get("flask_run_debug")
     if cli is None:
         return text

@@ -16,7 +16,7 @@ from packaging.version import Version
 
 from scripts.audit.records import MODE_CALLS, Mode, ModeObservation, Observation
 from scripts.report.cells import describe_start, error_text
-from scripts.report.wording import plural, release_span, version_key, werkzeug_span
+from scripts.report.wording import grouped_spans, plural, release_span, version_key, werkzeug_span
 from scripts.servers.records import ServersRun
 
 __all__ = ["CLAIMS", "DOES_NOT_HOLD", "HOLDS", "HOLDS_ONLY_FOR", "NOT_OBSERVED", "Verdict", "evaluate"]
@@ -383,10 +383,8 @@ def processes_as_written(observations: list[Observation]) -> Verdict:
         return m.outcome == "error"
 
     verdict, _ = _judge(cases, as_stated)
-    groups: dict[str, list[Case]] = {}
-    for case in cases:
-        groups.setdefault(describe_start(case[1]), []).append(case)
-    evidence = "; ".join(f"it {words} in {_span(group, cases)}" for words, group in groups.items())
+    observed = [o for o, _ in cases]
+    evidence = grouped_spans(observed, {o.flask: describe_start(m) for o, m in cases}, prefix="it ")
     return _verdict("D", verdict, _shown(cases, "processes3_plain"), evidence)
 
 

@@ -10,7 +10,7 @@ from packaging.version import Version
 from scripts.audit.records import Mode, ModeObservation, Observation, behaviour
 from scripts.packages.catalogue import Release
 from scripts.report.cells import describe_start, error_text
-from scripts.report.wording import release_span, werkzeug_span
+from scripts.report.wording import grouped_spans, release_span, werkzeug_span
 
 __all__ = ["by_version", "summary"]
 
@@ -82,20 +82,14 @@ def _processes_sentence(releases: list[Release], found: dict[str, Observation]) 
     )
 
 
-def _grouped(observed: list[Observation], category: dict[str, str]) -> str:
-    """Releases grouped by what they did, each group as its spans: "forks … in Flask 0.1 to 0.12.5 (27 releases)"."""
-    groups: dict[str, list[Observation]] = {}
-    for observation in observed:
-        groups.setdefault(category[observation.flask], []).append(observation)
-    return "; ".join(f"{words} in {release_span(group, observed)}" for words, group in groups.items())
-
-
 def _processes_as_written_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
     observed = _observed_with(releases, found, "processes3_plain")
     if not observed:
         return "`app.run(processes=3)` is not observed yet."
     category = {o.flask: describe_start(o.modes["processes3_plain"]) for o in observed}
-    return f"`app.run(processes=3)`, written without `threaded` as most projects do, {_grouped(observed, category)}."
+    return (
+        f"`app.run(processes=3)`, written without `threaded` as most projects do, {grouped_spans(observed, category)}."
+    )
 
 
 def _debug_behaviour(mode: ModeObservation) -> str:
@@ -111,7 +105,7 @@ def _debug_sentence(releases: list[Release], found: dict[str, Observation]) -> s
     category = {o.flask: _debug_behaviour(o.modes["debug"]) for o in observed}
     child = [o for o in observed if o.modes["debug"].server_process == "reloader child"]
     sentence = (
-        f"`app.run(debug=True)`, the tutorials' call, {_grouped(observed, category)}; the server runs in a child "
+        f"`app.run(debug=True)`, the tutorials' call, {grouped_spans(observed, category)}; the server runs in a child "
         f"process that Werkzeug's reloader starts, not in the process you started, in {len(child)} of {len(observed)}"
     )
     with_cli = [o for o in observed if "flask_run_debug" in o.modes]

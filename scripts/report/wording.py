@@ -8,7 +8,7 @@ from packaging.version import InvalidVersion, Version
 
 from scripts.audit.records import Observation
 
-__all__ = ["plural", "release_span", "version_key", "werkzeug_span"]
+__all__ = ["grouped_spans", "plural", "release_span", "version_key", "werkzeug_span"]
 
 
 def plural(count: int, noun: str) -> str:
@@ -47,3 +47,11 @@ def release_span(chosen: Iterable[Observation], ordered: Iterable[Observation]) 
         previous_in = inside
     parts = [run[0] if len(run) == 1 else f"{run[0]} to {run[-1]}" for run in runs]
     return f"Flask {', '.join(parts)} ({plural(len(picked), 'release')})"
+
+
+def grouped_spans(observed: list[Observation], category: dict[str, str], prefix: str = "") -> str:
+    """Releases grouped by what they did, each group as its spans: "forks … in Flask 0.1 to 0.12.5 (26 releases)"."""
+    groups: dict[str, list[Observation]] = {}
+    for observation in observed:
+        groups.setdefault(category[observation.flask], []).append(observation)
+    return "; ".join(f"{prefix}{words} in {release_span(group, observed)}" for words, group in groups.items())
