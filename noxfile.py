@@ -203,7 +203,9 @@ def cells(session: nox.Session, release: str) -> None:
     """Observe one Flask release on every Python and Werkzeug line (nox -s grid renders the pages)."""
     options = _options(session, grid_run.parse_options)
     try:
-        grid_run.run(release, catalogue.load(REPO.releases), _machine(session.cache_dir), options, _log(session))
+        releases, found = catalogue.load(REPO.releases), _machine(session.cache_dir)
+        # Werkzeug cells are found by the run-it-today search: they share its attempts and bisections.
+        grid_run.run(release, releases, found, options, Path(session.cache_dir) / "constraints", _log(session))
     except NOT_RECORDED as exc:
         session.error(redact(str(exc)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from scripts.audit.plan import plan
 from scripts.common.failures import first_error_line
 from scripts.constraints import records
 from scripts.constraints import run as search
+from scripts.constraints.records import Attempt
 from scripts.layout import REPO
 from scripts.packages import catalogue, culprit, index, interpreters
 from scripts.packages.bisection import first_bad
@@ -255,6 +257,80 @@ def test_without_an_interpreter_the_metadata_allows_the_record_says_why():
     record = search.find(release("3.1.3", ">=3.9"), [Interpreter((3, 7, 16), "/py37")], trials=None)  # type: ignore[arg-type]
     assert not record.verified and record.reason == "no interpreter here that its metadata allows (>=3.9)"
     assert rendering.render_file(record).startswith("# not verified: no interpreter here that its metadata allows")
+
+
+class ScriptedTrials:
+    """Stands in for real installs: the search's decisions are what is tested; each Python answers from a script."""
+
+    def __init__(self, outcomes: dict[str, Attempt], pinned: tuple[str, ...] = ()) -> None:
+        self.outcomes = outcomes
+        self.pinned = pinned
+        self.pinned_projects = frozenset(p.split("=")[0] for p in pinned)
+        self.tried: list[str] = []
+        self.bisected: list[str | None] = []
+
+    def attempt(self, interpreter: Interpreter, constraints: list[str]) -> Attempt:
+        self.tried.append(interpreter.version_text)
+        return replace(self.outcomes[interpreter.version_text], python=interpreter.version_text)
+
+    def bisect(self, interpreter: Interpreter, failing: Attempt) -> None:
+        self.bisected.append(failing.culprit)
+
+    def minimise(self, interpreter: Interpreter, bounds: list[records.Bound]) -> tuple[list[records.Bound], list]:
+        return bounds, []
+
+
+PYTHONS = [Interpreter((3, m, 0), f"/py3{m}") for m in (13, 12, 11, 10, 9)] + [Interpreter((2, 7, 18), "/py27")]
+
+
+def failing(error: str, kind: str, name: str) -> Attempt:
+    return Attempt("", [], "import-failed", error, kind, name, error)  # type: ignore[arg-type]
+
+
+SERVED = Attempt("", [], "served")
+
+
+def test_a_failure_that_reads_the_same_on_two_minors_skips_to_the_next_major_version():
+    syntax = failing("SyntaxError: invalid syntax", "release", "flask")
+    trials = ScriptedTrials({**{i.version_text: syntax for i in PYTHONS[:5]}, "2.7.18": SERVED})
+    record = search.find(release("0.1"), PYTHONS, trials)  # type: ignore[arg-type]
+    assert record.verified and record.python == "2.7"
+    assert trials.tried == ["3.13.0", "3.12.0", "2.7.18"], "3.11 to 3.9 would fail the same way: not tried"
+
+
+def test_the_interpreters_own_failure_is_followed_minor_by_minor():
+    removed = failing("ImportError: cannot import name 'Container' from 'collections'", "interpreter", "collections")
+    script = {"3.13.0": removed, "3.12.0": removed, "3.11.0": removed, "3.10.0": removed, "3.9.0": SERVED}
+    trials = ScriptedTrials(script)
+    record = search.find(release("0.12.5"), PYTHONS, trials)  # type: ignore[arg-type]
+    assert record.python == "3.9" and trials.tried == ["3.13.0", "3.12.0", "3.11.0", "3.10.0", "3.9.0"]
+
+
+def test_a_failure_that_changes_with_the_minor_keeps_the_search_on_that_major_version():
+    script = {
+        "3.13.0": failing("TypeError: code() takes at least 14 arguments", "release", "flask"),
+        "3.12.0": failing("TypeError: something else", "release", "flask"),
+        "3.11.0": SERVED,
+    }
+    trials = ScriptedTrials(script)
+    assert search.find(release("1.0"), PYTHONS, trials).python == "3.11"  # type: ignore[arg-type]
+
+
+def test_the_pinned_werkzeug_line_is_never_bisected_or_bounded_its_failure_sends_the_search_down():
+    iteritems = failing("AttributeError: 'dict' object has no attribute 'iteritems'", "distribution", "werkzeug")
+    script = {**{i.version_text: iteritems for i in PYTHONS[:5]}, "2.7.18": SERVED}
+    trials = ScriptedTrials(script, pinned=("werkzeug==0.7.*",))
+    start = [
+        records.Bound("werkzeug", "1.0.0", "0.16.1", True, "x", "y", 3),
+        records.Bound("jinja2", "3.1.0", "3.0.3", True, "x", "y", 3),
+    ]
+    record = search.find(release("0.10.1"), PYTHONS, trials, start)  # type: ignore[arg-type]
+    assert trials.bisected == [] and trials.tried == ["3.13.0", "3.12.0", "2.7.18"]
+    assert [b.project for b in record.bounds] == ["jinja2"], "a bound on the pinned project is never kept"
+    # The same failure without the pin is a dependency's: bisected.
+    unpinned = ScriptedTrials(script)
+    search.find(release("0.10.1"), PYTHONS, unpinned)  # type: ignore[arg-type]
+    assert unpinned.bisected[0] == "werkzeug"
 
 
 # -- real installs, real servers --------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -13,14 +14,14 @@ from packaging.version import Version
 from scripts.audit import harness
 from scripts.audit.plan import plans
 from scripts.common.jsonio import read_json
-from scripts.constraints.records import Bound, ConstraintsRecord
+from scripts.constraints.records import Attempt, Bound, ConstraintsRecord
 from scripts.grid import cells as grid_cells
 from scripts.grid import records as grid_records
 from scripts.grid import run as grid
 from scripts.grid.cells import CellSpec, minor_text
 from scripts.grid.records import Cell, GridRecord
 from scripts.layout import REPO
-from scripts.packages import catalogue, era, index, interpreters
+from scripts.packages import catalogue, index, interpreters
 from scripts.packages.catalogue import Line
 from scripts.packages.interpreters import Interpreter
 from scripts.report import grid as grid_report
@@ -48,31 +49,63 @@ def test_requires_python_rules_out_cells_without_running_them():
     assert (cell.status, cell.detail) == ("not-allowed", "requires_python >=3.9")
 
 
-def test_line_heads_get_werkzeug_cells_on_the_audits_interpreter_or_the_next_newer():
+def _today(version: str, python: str | None, *bounds: Bound) -> ConstraintsRecord:
+    return ConstraintsRecord(version, None, None, python is not None, python, bounds=list(bounds))
+
+
+JINJA = Bound("jinja2", "3.1.0", "3.0.3", True, "ImportError: Markup", "Flask 1.0.4 on Python 3.13.0", 5)
+WZ_BOUND = Bound("werkzeug", "3.0.0", "2.3.8", True, "ImportError: url_quote", "Flask 1.0.4 on Python 3.13.0", 6)
+
+
+def test_werkzeug_cells_try_every_python_both_allow_newest_first_from_where_the_release_runs_today():
     head = release("1.0.4")
-    cells = [c for c in grid_cells.specs(head, MACHINE, WZ, [Line("1.0", "1.0.4", None, None)]) if c.kind == "werkzeug"]
-    assert [(c.werkzeug.line, c.python) for c in cells] == [("0.14", "3.7"), ("3.0", "3.13")]
-    request = cells[1].request("file:///i/", datetime.now(UTC))
-    assert request.overrides == ("werkzeug==3.0.*",) and request.exempt == ("werkzeug",)
-    assert request.cutoff == era.cutoff(head)
-
-
-def test_a_python2_only_release_is_not_moved_to_python3_for_a_newer_werkzeug():
+    flask_lines = [Line("1.0", "1.0.4", None, None)]
     cells = [
         c
-        for c in grid_cells.specs(release("0.9"), MACHINE, WZ, [Line("0.9", "0.9", None, None)])
+        for c in grid_cells.specs(head, MACHINE, WZ, flask_lines, _today("1.0.4", "3.13", JINJA))
         if c.kind == "werkzeug"
     ]
-    assert [c.python for c in cells] == ["2.7", "2.7"]
+    assert [(c.werkzeug.line, c.python, [i.version_text for i in c.pythons]) for c in cells] == [
+        ("0.14", "3.13", ["3.13.0", "3.7.16", "2.7.18"]),
+        ("3.0", "3.13", ["3.13.0"]),
+    ], "Python 2.7 included where the Werkzeug line allows it"
+    assert cells[0].start == (JINJA,), "the bounds the release needed today are where the search starts"
+    request = cells[1].request("file:///i/", datetime.now(UTC))
+    assert request.overrides == ("werkzeug==3.0.*",) and request.cutoff is None, "today's packages, not the era's"
+    # A release that served today only on 3.7 is not tried above it: a newer Python failed with its own Werkzeug.
+    lower = [
+        c for c in grid_cells.specs(head, MACHINE, WZ, flask_lines, _today("1.0.4", "3.7")) if c.kind == "werkzeug"
+    ]
+    assert [[i.version_text for i in c.pythons] for c in lower] == [["3.7.16", "2.7.18"], []]
+    cell = grid.observe(lower[1], "file:///nowhere/", harness.Settings())
+    assert (cell.status, cell.detail) == (
+        "not-allowed",
+        "Werkzeug 3.0 requires >=3.8; Flask 1.0.4 served today up to Python 3.7",
+    )
+    # Without a run-it-today record: every Python both allow, and no bounds to start from.
+    unknown = [c for c in grid_cells.specs(head, MACHINE, WZ, flask_lines) if c.kind == "werkzeug"]
+    assert [c.python for c in unknown] == ["3.13", "3.13"] and all(c.start == () for c in unknown)
+
+
+def test_a_python2_only_release_gets_no_python3_for_a_newer_werkzeug():
+    cells = [
+        c
+        for c in grid_cells.specs(release("0.9"), MACHINE, WZ, [Line("0.9", "0.9", None, None)], _today("0.9", "2.7"))
+        if c.kind == "werkzeug"
+    ]
+    assert [c.python for c in cells] == ["2.7", "none"]
     cell = grid.observe(cells[1], "file:///nowhere/", harness.Settings())
-    assert (cell.status, cell.detail) == ("not-allowed", "Werkzeug 3.0 requires >=3.8")
+    assert (cell.status, cell.detail) == (
+        "not-allowed",
+        "Werkzeug 3.0 requires >=3.8; Flask 0.9 served today up to Python 2.7",
+    )
 
 
 def test_cached_cells_are_not_observed_again(tmp_path, monkeypatch):
     spec = CellSpec("era", release("2.0.3"), MACHINE[2], "3.13")
     calls = []
 
-    def fake_observe(spec, url, settings, log):  # stands in for a real install: this test is about the cache
+    def fake_observe(spec, url, settings, log, cache):  # stands in for a real install: this test is about the cache
         calls.append(spec)
         return Cell("era", spec.release.version, spec.python, "ok", cache_key=spec.key())
 
@@ -85,8 +118,13 @@ def test_cached_cells_are_not_observed_again(tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
-def cell(kind: str, flask: str, python: str, status: str = "ok", **extra) -> Cell:
-    return Cell(kind, flask, python, status, **extra)
+class _Cell(Cell):
+    def __or__(self, fields: dict[str, str]) -> Cell:
+        return replace(self, **fields)
+
+
+def cell(kind: str, flask: str, python: str, status: str = "ok", **extra) -> _Cell:
+    return _Cell(kind, flask, python, status, **extra)
 
 
 def sample() -> list[GridRecord]:
@@ -101,9 +139,12 @@ def sample() -> list[GridRecord]:
                 cell("era", "2.0.3", "3.7", declared=declared, packages={"werkzeug": "2.0.3"}),
                 cell("era", "2.0.3", "3.13", "import-failed", detail="ImportError: x", declared=declared),
                 cell("declared", "2.0.3", "3.13", "import-failed", detail=url_quote, packages={"werkzeug": "3.1.9"}),
-                cell("werkzeug", "2.0.3", "3.13", werkzeug_line="2.0", declared=declared),
-                cell("werkzeug", "2.0.3", "3.13", "import-failed", werkzeug_line="3.0", detail=url_quote),
-                cell("werkzeug", "2.0.3", "3.13", "import-failed", werkzeug_line="0.14", detail="ImportError: old"),
+                cell("werkzeug", "2.0.3", "3.13", werkzeug_line="2.0", declared=declared, bounds=["jinja2<3.1.0"]),
+                cell("werkzeug", "2.0.3", "3.13", "import-failed", werkzeug_line="3.0", detail=url_quote)
+                | {"culprit_kind": "distribution", "culprit": "werkzeug"},
+                # Werkzeug 0.14 on its oldest Python still fails, through the interpreter: not the pair's failure.
+                cell("werkzeug", "2.0.3", "3.6", "import-failed", werkzeug_line="0.14", detail="ImportError: old")
+                | {"culprit_kind": "interpreter", "culprit": "collections"},
             ],
         ),
         GridRecord("0.9", "2012-07-01", None, [cell("era", "0.9", "3.7", "not-allowed", detail="x")]),
@@ -113,11 +154,16 @@ def sample() -> list[GridRecord]:
 def test_report_marks_declared_but_broken_and_numbers_each_error_once():
     lines = [Line("0.14", "0.14.1", None, None), Line("2.0", "2.0.3", None, None), Line("3.0", "3.0.6", None, None)]
     page = grid_report.render(sample(), lines, "T", "x")
-    assert "| 2.0.3 | `Werkzeug>=2.0` | ✗ [3] | ✓ | ✗! [1] |" in page, page
+    assert "| 2.0.3 | `Werkzeug>=2.0` | 3.13 | ✗ [3] (Python 3.6) | ✓ | ✗! [1] |" in page, page
     assert "| 2.0.3 | ✓ | ✗ [2] | ✗ [1] (Python 3.13) |" in page
-    assert "Flask 2.0.3 declares `Werkzeug>=2.0`, yet Werkzeug 3.0 fails" in page
+    assert (
+        "Flask 2.0.3 declares `Werkzeug>=2.0`, yet Werkzeug 3.0 fails "
+        "(its traceback points at werkzeug, on Python 3.13)" in page
+    )
+    assert "yet Werkzeug 0.14" not in page, "a failure the search put on the interpreter is not the pair's"
+    assert "- `jinja2<3.1.0`: Flask 2.0.3 with Werkzeug 2.0" in page, "the bounds a cell needed are listed"
     assert page.count("cannot import name 'url_quote'") == 3, "footnote, breakage and declared-but-broken lines"
-    assert "werkzeug after 2.0.3 (the newest seen working with these releases), at or before 3.1.9" in page
+    assert "at or before" not in page, "no window: without a search, nothing is said about whose it is"
     assert "The Werkzeug table first shows it with the 3.0 line." in page
     assert page == grid_report.render(list(reversed(sample())), lines, "T", "x"), "order of records does not matter"
 
@@ -126,13 +172,20 @@ def test_a_breakage_bisected_by_the_run_it_today_search_names_one_release_not_a_
     lines = [Line("2.0", "2.0.3", None, None), Line("3.0", "3.0.6", None, None)]
     url_quote = "ImportError: cannot import name 'url_quote' from 'werkzeug.urls'"
     bound = Bound("werkzeug", "3.0.0", "2.3.8", True, url_quote, "Flask 2.0.3 on Python 3.13.0, with x held", 6)
-    found = [ConstraintsRecord("2.0.3", "2022-02-14", ">=3.6", True, "3.13", "2026-11-25", [bound])]
+    failed = Attempt("3.13.0", [], "import-failed", url_quote, "distribution", "werkzeug", url_quote)
+    found = [ConstraintsRecord("2.0.3", "2022-02-14", ">=3.6", True, "3.13", "2026-11-25", [bound], attempts=[failed])]
     page = grid_report.render(sample(), lines, "T", "x", found, "../reports/constraints.md")
     assert (
         "First bad release, by bisection: werkzeug 3.0.0 (2.3.8 does not fail this way; Flask 2.0.3 on Python "
         "3.13.0, with x held)." in page
     )
-    assert "at or before 3.1.9" not in page, "no window where the release is known"
+    # The same failure the search put on the interpreter, or on the release's own code:
+    for kind, name, said in [
+        ("interpreter", "imp", "The search blames the interpreter: `imp` of the standard library."),
+        ("release", "flask", "The search blames the release's own code"),
+    ]:
+        blamed = [replace(found[0], bounds=[], attempts=[replace(failed, culprit_kind=kind, culprit=name)])]
+        assert said in grid_report.render(sample(), lines, "T", "x", blamed)
     assert "[the constraints page](../reports/constraints.md)" in page
     assert "constraints page" not in grid_report.render(sample(), lines, "T", "x"), "no link before a search ran"
 
@@ -180,24 +233,31 @@ def test_the_audit_runs_each_release_on_the_newest_python_the_grid_saw_it_work_o
 
 
 @pytest.mark.slow
-def test_real_cells_show_a_declared_werkzeug_line_that_breaks(tmp_path):
+def test_real_werkzeug_cells_hold_other_dependencies_back_and_blame_only_what_breaks_the_pair(tmp_path):
+    """Flask 1.0.4 serves over Werkzeug 2.2 once Jinja2 and itsdangerous are held back (its era's MarkupSafe
+    would break Jinja2 instead), and fails over Werkzeug 3.0 through Flask's own import of ``url_quote``."""
     found = interpreters.discover()
-    flask = next(r for r in catalogue.load(REPO.releases) if r.version == "2.0.3")
-    plan = plans([flask], found)[0]
-    if plan.interpreter is None or plan.interpreter.version < (3, 8):
-        pytest.skip("needs Python 3.8+ for Werkzeug 3.0")
+    flask = next(r for r in catalogue.load(REPO.releases) if r.version == "1.0.4")
+    if not any(i.version >= (3, 8) for i in found):
+        pytest.skip("needs Python 3.8+ for Werkzeug 2.2 and 3.0")
     lines = [
-        Line("2.0", "2.0.3", "2022-02-14T00:00:00Z", ">=3.6"),
+        Line("2.2", "2.2.3", "2023-02-14T00:00:00Z", ">=3.7"),
         Line("3.0", "3.0.6", "2024-10-25T00:00:00Z", ">=3.8"),
     ]
-    cells = [
-        c for c in grid_cells.specs(flask, found, lines, [Line("2.0", "2.0.3", None, None)]) if c.kind == "werkzeug"
-    ]
-    record = grid.observe_release(flask, cells, tmp_path, log=lambda line: None)
+    newest = max(i for i in found if i.version >= (3, 8))
+    today = _today("1.0.4", minor_text(newest), JINJA)  # one bound carried in, the other found again
+    specs = grid_cells.specs(flask, found, lines, [Line("1.0", "1.0.4", None, None)], today)
+    cells = [c for c in specs if c.kind == "werkzeug"]
+    record = grid.observe_release(flask, cells, tmp_path, log=lambda line: None, cache=tmp_path / "cache")
     works, breaks = record.cells
-    assert works.status == "ok" and works.packages["werkzeug"].startswith("2.0.")
-    assert breaks.status == "import-failed" and "url_quote" in (breaks.detail or "")
-    assert breaks.packages["werkzeug"].startswith("3.0.") and breaks.packages["flask"] == "2.0.3"
+    assert works.status == "ok" and works.packages["werkzeug"].startswith("2.2.") and works.python == minor_text(newest)
+    if newest.version >= (3, 10):  # where Jinja2 3.1 and itsdangerous 2.1 are what the resolver picks
+        assert works.bounds == ["jinja2<3.1.0", "itsdangerous<2.1.0"], works.tried
+        assert works.packages["jinja2"] == "3.0.3" and Version(works.packages["markupsafe"]) >= Version("2.1")
+    assert breaks.status == "import-failed" and "url_quote" in (breaks.detail or ""), breaks.tried
+    assert (breaks.culprit_kind, breaks.culprit) == ("distribution", "werkzeug")
+    assert breaks.packages["werkzeug"].startswith("3.0.") and breaks.packages["flask"] == "1.0.4"
+    assert len(breaks.tried) >= 2, "tried on a second Python before the failure counts as the pair's"
     assert any(d.lower().startswith("werkzeug") for d in breaks.declared)
 
 
@@ -208,14 +268,17 @@ def test_error_lines_quoting_names_in_backticks_stay_one_code_span():
 
 
 def test_the_cell_key_changes_with_each_of_its_parts(monkeypatch):
-    base = CellSpec("werkzeug", release("1.0.4"), MACHINE[1], "3.7", WZ[0])
+    base = CellSpec("werkzeug", release("1.0.4"), MACHINE[1], "3.7", WZ[0], (MACHINE[1],), (JINJA,), "3.7")
     variants = {
+        "pythons": replace(base, pythons=(MACHINE[1], MACHINE[0])),
+        "start": replace(base, start=(JINJA, WZ_BOUND)),
+        "ceiling": replace(base, ceiling="3.13"),
         "kind": replace(base, kind="era", werkzeug=None),
         "release": replace(base, release=release("1.0.3")),
         "interpreter": replace(base, interpreter=Interpreter((3, 7, 17), "/py37")),
         "werkzeug line": replace(base, werkzeug=WZ[1]),
         "werkzeug patch": replace(base, werkzeug=replace(WZ[0], version="0.14.2")),
-        "era": replace(base, release=replace(release("1.0.4"), uploaded="2019-05-14T00:00:00Z")),
+        "era": replace(replace(base, kind="era"), release=replace(release("1.0.4"), uploaded="2019-05-14T00:00:00Z")),
     }
     keys = {name: spec.key() for name, spec in variants.items()}
     assert base.key() not in keys.values() and len(set(keys.values())) == len(keys), keys
@@ -231,3 +294,35 @@ def test_a_plain_install_of_today_is_observed_again_the_next_day(monkeypatch):
     before = era_cell.key()
     monkeypatch.setattr(grid_cells, "now", lambda: datetime(2099, 1, 2, tzinfo=UTC))
     assert era_cell.key() == before, "a cell of the release's era does not depend on the day"
+
+
+def test_bounds_carried_from_the_release_that_cannot_be_installed_beside_a_werkzeug_line_are_dropped(monkeypatch):
+    """Flask 1.1.4 needed markupsafe<2.1 with its own Werkzeug; Werkzeug 2.2 requires MarkupSafe>=2.1.1."""
+    markupsafe = Bound("markupsafe", "2.1.0", "2.0.1", True, "ImportError: soft_unicode", "Flask 1.1.4", 4)
+    spec = CellSpec("werkzeug", release("1.1.4"), MACHINE[2], "3.13", WZ[1], (MACHINE[2],), (markupsafe,), "3.13")
+    conflict = Attempt("3.13.0", ["markupsafe<2.1.0"], "install-failed", "No solution found", "unknown")
+    served = Attempt("3.13.0", [], "served", packages={"flask": "1.1.4", "werkzeug": "3.0.6"})
+    calls = []
+
+    def scripted(release, pythons, trials, start=()):
+        calls.append(tuple(start))
+        if start:
+            return ConstraintsRecord("1.1.4", None, None, False, attempts=[conflict])
+        return ConstraintsRecord("1.1.4", None, None, True, "3.13", packages=served.packages, attempts=[served])
+
+    monkeypatch.setattr(grid.search, "find", scripted)
+    cell = grid.observe(spec, "file:///i/", harness.Settings(), log=lambda line: None, cache=Path("/nonexistent"))
+    assert calls == [(markupsafe,), ()]
+    assert (cell.status, cell.bounds, cell.packages["werkzeug"]) == ("ok", [], "3.0.6")
+    assert cell.tried == [
+        "Python 3.13.0 [markupsafe<2.1.0]: install-failed: No solution found",
+        "Python 3.13.0 []: served",
+    ]
+
+
+def test_a_retry_that_failed_as_the_first_attempt_is_quoted_once():
+    same = "Failed to build `flask==0.7`: SyntaxError: x"
+    retried = Cell("era", "0.7", "3.9", "install-failed", detail=f"{same} (with setuptools<46; without: {same})")
+    assert grid_report.said(retried) == f"install-failed: {same} (with or without setuptools<46)"
+    other = replace(retried, detail=f"No module named 'distutils' (with setuptools<46; without: {same})")
+    assert grid_report.said(other) == f"install-failed: {other.detail}", "a retry that failed otherwise keeps both"

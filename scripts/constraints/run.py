@@ -15,8 +15,8 @@ import hashlib
 import json
 import re
 import tempfile
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -27,6 +27,7 @@ from scripts.audit import harness
 from scripts.audit.cache import OBSERVING
 from scripts.audit.probe import STEERING
 from scripts.audit.records import status_from_default
+from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
 from scripts.common.fingerprint import sources_digest
@@ -34,16 +35,14 @@ from scripts.common.jsonio import read_json, write_json_atomic
 from scripts.common.processes import clean_environment
 from scripts.common.processes import run as run_command
 from scripts.constraints.records import Attempt, Bound, ConstraintsRecord, load, save
-from scripts.grid import run as grid_run
-from scripts.grid.run import Options
-from scripts.layout import PROBES, ROOT, release_file
+from scripts.layout import PROBES, REPO, ROOT, Layout, release_file
 from scripts.packages import culprit, environments, era, index
 from scripts.packages.bisection import first_bad
 from scripts.packages.catalogue import Release
 from scripts.packages.environments import InstallRequest, SetupFailed
 from scripts.packages.interpreters import Interpreter
 
-__all__ = ["MAX_ATTEMPTS_PER_PYTHON", "Trials", "cached", "find", "parse_options", "run"]
+__all__ = ["MAX_ATTEMPTS_PER_PYTHON", "Options", "Trials", "cached", "find", "parse_options", "run"]
 
 Log = Callable[[str], None]
 #: Bounds tried on one Python before the search moves on to an older one.
@@ -55,9 +54,28 @@ CREATE_APP = PROBES / "create_app.py"
 _BUILD = re.compile(r"Failed to build `(?P<name>[^`=<>!~ ]+)")
 
 
-def parse_options(args: list[str]) -> Options:
-    """The search's options from what follows ``--``; raises cli.OptionError naming a bad one."""
-    return grid_run.parse_options(args, "constraints", "constraints")
+@dataclass(frozen=True)
+class Options:
+    """The options of a session that observes per release (after ``--``): the search's and the grid's."""
+
+    force: bool = False
+    index_url: str | None = None
+    #: Where reports/ and docs/ are written.
+    output: Layout = REPO
+
+
+def parse_options(args: list[str], session: str = "constraints", what: str = "constraints") -> Options:
+    """The options of a session that observes per release (``--force``, ``--index-url``, ``--output``).
+
+    :raises cli.OptionError: naming a bad one.
+    """
+    parser = cli.parser(
+        f"nox -s {session} --",
+        f"Options of nox -s {session}.",
+        [cli.add_index_url, lambda p: cli.add_output(p, REPO.root), lambda p: cli.add_force(p, what)],
+    )
+    parsed = parser.parse_args(args)
+    return Options(parsed.force, parsed.index_url, Layout(parsed.output))
 
 
 def _digest(*parts: object) -> str:
@@ -67,8 +85,14 @@ def _digest(*parts: object) -> str:
 class Trials:
     """Installs and probes of one release, each cached on disk by everything that decides it."""
 
-    def __init__(self, release: Release, index_url: str, cache: Path, log: Log = print) -> None:
+    def __init__(
+        self, release: Release, index_url: str, cache: Path, log: Log = print, pinned: tuple[str, ...] = ()
+    ) -> None:
         self.release = release
+        #: Requirements every attempt installs over what the release declares (``werkzeug==2.2.*``): never
+        #: bounded, never bisected; a failure they cause is the pair's own.
+        self.pinned = pinned
+        self.pinned_projects = frozenset(canonicalize_name(Requirement(p).name) for p in pinned)
         self.index_url = index_url
         self.cache = cache
         self.log = log
@@ -83,7 +107,9 @@ class Trials:
 
     def attempt(self, interpreter: Interpreter, constraints: list[str]) -> Attempt:
         """Install ``flask==X`` under ``constraints`` on ``interpreter`` and probe plain ``app.run()``."""
-        key = _digest(self.release.version, interpreter.version_text, sorted(constraints), self._index, self._code)
+        key = _digest(
+            self.release.version, interpreter.version_text, sorted(constraints), self._index, self._code, self.pinned
+        )
         # Kept for the day only: "today's packages" are what the index offers today.
         path = self.cache / "attempts" / self.day / f"{key}.json"
         if path.exists():
@@ -92,13 +118,14 @@ class Trials:
         if found.outcome != "timeout":  # a bound that ran out may be the machine's load: never kept
             write_json_atomic(path, asdict(found))
         outcome = found.outcome + (f" ({found.culprit_kind} {found.culprit}: {found.error})" if found.error else "")
-        self.log(f"Flask {self.release.version} on Python {interpreter.version_text} {constraints}: {outcome}")
+        over = f" over {', '.join(self.pinned)}" if self.pinned else ""
+        self.log(f"Flask {self.release.version}{over} on Python {interpreter.version_text} {constraints}: {outcome}")
         return found
 
     def _attempt(self, interpreter: Interpreter, constraints: list[str]) -> Attempt:
         made = Attempt(interpreter.version_text, list(constraints), "served")
         request = InstallRequest(
-            f"flask=={self.release.version}", self.index_url, None, now(), constraints=tuple(constraints)
+            f"flask=={self.release.version}", self.index_url, None, now(), self.pinned, constraints=tuple(constraints)
         )
         with tempfile.TemporaryDirectory(prefix="flask-constraints-") as workdir:
             location = Path(workdir) / "env"
@@ -243,16 +270,43 @@ def _bisected_here(
     return redone if verified.outcome == "served" else needed
 
 
-def find(release: Release, interpreters: list[Interpreter], trials: Trials) -> ConstraintsRecord:
-    """Search for the fewest bounds that make ``release`` serve; the record says what was found and how."""
+def _next_python(pythons: list[Interpreter], at: int, seen: Attempt, previous: Attempt | None) -> int:
+    """Where the search goes after ``pythons[at]`` failed in a way no bound fixes.
+
+    The next older Python; but a failure of the release's (or the pinned line's) own code that reads the same on
+    two Pythons of one major version does not depend on the minor: the search goes on with the next major down
+    (Flask 0.1's Python 2 syntax, Werkzeug 0.7's ``iteritems``). The interpreter's own changes (a module or
+    name removed in one minor) are followed minor by minor.
+    """
+    here = pythons[at]
+    repeated = (
+        previous is not None
+        and seen.culprit_kind != "interpreter"
+        and (previous.python.split(".")[0], previous.error) == (seen.python.split(".")[0], seen.error)
+    )
+    if not repeated:
+        return at + 1
+    return next((i for i in range(at + 1, len(pythons)) if pythons[i].version[0] != here.version[0]), len(pythons))
+
+
+def find(
+    release: Release, interpreters: list[Interpreter], trials: Trials, start: Sequence[Bound] = ()
+) -> ConstraintsRecord:
+    """Search for the fewest bounds that make ``release`` serve; the record says what was found and how.
+
+    :param interpreters: where it may run; tried newest first, from the newest its metadata allows.
+    :param start: bounds to begin with (found for the release before): kept only where still needed.
+    """
     record = ConstraintsRecord(release.version, release.released, release.requires_python, verified=False)
     pythons = _allowed(release, interpreters)
     if not pythons:
         record.reason = f"no interpreter here that its metadata allows ({release.requires_python})"
         return record
-    bounds: dict[str, Bound] = {}
+    bounds: dict[str, Bound] = {b.project: b for b in start if b.project not in trials.pinned_projects}
     last: dict[str, str] = {}
-    for interpreter in pythons:
+    at, previous = 0, None
+    while at < len(pythons):
+        interpreter = pythons[at]
         for _ in range(MAX_ATTEMPTS_PER_PYTHON):
             seen = trials.attempt(interpreter, [b.requirement for b in bounds.values()])
             record.attempts.append(seen)
@@ -268,13 +322,14 @@ def find(release: Release, interpreters: list[Interpreter], trials: Trials) -> C
                 record.verified_on, record.bounds, record.packages = stamp(now())[:10], needed, final.packages
                 return record
             last[interpreter.version_text] = f"{seen.outcome}: {seen.error}"
-            if seen.culprit_kind != "distribution":
-                break  # the release's own code or the interpreter: an older Python may run it
+            if seen.culprit_kind != "distribution" or seen.culprit in trials.pinned_projects:
+                break  # the release's own code, the interpreter, or the pinned line: an older Python may run it
             bound = trials.bisect(interpreter, seen)
-            previous = bounds.get(bound.project) if bound else None
-            if bound is None or (previous is not None and Version(bound.first_bad) >= Version(previous.first_bad)):
+            held = bounds.get(bound.project) if bound else None
+            if bound is None or (held is not None and Version(bound.first_bad) >= Version(held.first_bad)):
                 break
             bounds[bound.project] = bound
+        at, previous = _next_python(pythons, at, seen, previous), seen
     record.reason = "no interpreter here ran it: " + "; ".join(f"Python {v}: {why}" for v, why in last.items())
     return record
 

@@ -12,13 +12,14 @@ from typing import Any, ClassVar, Literal, get_args
 
 from scripts.common.jsonio import JsonRecord, read_record, write_json_atomic
 from scripts.layout import release_file
+from scripts.packages.culprit import CulpritKind
 
 __all__ = ["SCHEMA_PATH", "Cell", "CellKind", "CellStatus", "GridRecord", "load", "load_all", "save"]
 
 SCHEMA_PATH = Path(__file__).with_name("grid.schema.json")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-#: era: the release's own dependencies; declared: a plain install today; werkzeug: one Werkzeug line instead.
+#: era: the release's own dependencies; declared: a plain install today; werkzeug: over one Werkzeug line, today.
 CellKind = Literal["era", "declared", "werkzeug"]
 KINDS: tuple[CellKind, ...] = get_args(CellKind)
 #: ok, a failed step (as in the audit), or not run: the metadata rules it out, or no such interpreter here.
@@ -50,6 +51,13 @@ class Cell:
     concurrent: bool | None = None
     #: What had to change from the plan for it to install.
     notes: list[str] = field(default_factory=list)
+    #: A Werkzeug cell's upper bounds on other dependencies, each found by bisection, that made it serve.
+    bounds: list[str] = field(default_factory=list)
+    #: Whose failure a failed Werkzeug cell's last attempt was: the pinned Werkzeug, Flask itself, ...
+    culprit_kind: CulpritKind | None = None
+    culprit: str | None = None
+    #: A Werkzeug cell's attempts in order: the Python, the bounds, and how each ended.
+    tried: list[str] = field(default_factory=list)
     observed_at: str | None = None
     cache_key: str | None = None
 

@@ -8,70 +8,40 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
 
 from scripts.audit import harness
 from scripts.audit.records import status_from_default
-from scripts.common import cli
 from scripts.common.clock import now, stamp
+from scripts.constraints import records as constraints_records
+from scripts.constraints import run as search
+from scripts.constraints.run import Options
 from scripts.grid.cells import CellSpec, line_admits, relevant, specs
 from scripts.grid.records import Cell, GridRecord, load, save
-from scripts.layout import REPO, Layout, release_file
+from scripts.layout import REPO, release_file
 from scripts.packages import environments, era, index
 from scripts.packages.catalogue import Release, lines, load_lines
 from scripts.packages.environments import SetupFailed
 from scripts.packages.interpreters import Interpreter
 
-__all__ = ["Options", "observe", "observe_release", "parse_options", "run"]
+__all__ = ["observe", "observe_release", "parse_options", "run"]
 
 Log = Callable[[str], None]
-#: Werkzeug's own runtime dependencies: newer Werkzeug lines need newer ones than a release's era had.
-WERKZEUG_DEPENDENCIES = ("markupsafe",)
 
 
-@dataclass(frozen=True)
-class Options:
-    """The grid's options (after ``--``)."""
-
-    force: bool = False
-    index_url: str | None = None
-    #: Where reports/ and docs/ are written.
-    output: Layout = REPO
-
-
-def parse_options(args: list[str], session: str = "grid", what: str = "cells") -> Options:
-    """The options of a session that observes per release (``--force``, ``--index-url``, ``--output``).
-
-    :raises cli.OptionError: naming a bad one.
-    """
-    parser = cli.parser(
-        f"nox -s {session} --",
-        f"Options of nox -s {session}.",
-        [cli.add_index_url, lambda p: cli.add_output(p, REPO.root), lambda p: cli.add_force(p, what)],
-    )
-    parsed = parser.parse_args(args)
-    return Options(parsed.force, parsed.index_url, Layout(parsed.output))
-
-
-def _uv_install(spec: CellSpec, python: Path, index_url: str, moment: datetime) -> list[str]:
-    """Install the cell; a Werkzeug line that needs a newer MarkupSafe than the era's gets one, noted."""
-    try:
-        return environments.uv_install(python, spec.request(index_url, moment))
-    except SetupFailed as exc:
-        if not spec.werkzeug or "exclude-newer" not in exc.output:
-            raise
-        exempt = (*spec.exempt, *WERKZEUG_DEPENDENCIES)
-        changes = environments.uv_install(python, spec.request(index_url, moment, exempt))
-        return [
-            *changes,
-            f"{', '.join(WERKZEUG_DEPENDENCIES)} newer than the era, as Werkzeug {spec.werkzeug.line} requires",
-        ]
+def parse_options(args: list[str]) -> Options:
+    """The grid's options from what follows ``--``; raises cli.OptionError naming a bad one."""
+    return search.parse_options(args, "grid", "cells")
 
 
 def _ruled_out(spec: CellSpec) -> tuple[str, str] | None:
     """Why a cell is not run here at all (its status and detail), or None."""
+    if spec.werkzeug is not None and not spec.pythons and spec.ceiling is not None:
+        return "not-allowed", (
+            f"Werkzeug {spec.werkzeug.line} requires {spec.werkzeug.requires_python}; "
+            f"Flask {spec.release.version} served today up to Python {spec.ceiling}"
+        )
     if spec.interpreter is None:
         return "no-interpreter", "no interpreter here that the metadata allows"
     if not era.admits(spec.release.requires_python, spec.interpreter.version_text):
@@ -81,8 +51,13 @@ def _ruled_out(spec: CellSpec) -> tuple[str, str] | None:
     return None
 
 
-def observe(spec: CellSpec, index_url: str, settings: harness.Settings, log: Log = print) -> Cell:
-    """Install, import and probe one cell in a throw-away environment; failures are the cell's status."""
+def observe(
+    spec: CellSpec, index_url: str, settings: harness.Settings, log: Log = print, cache: Path | None = None
+) -> Cell:
+    """Install, import and probe one cell in a throw-away environment; failures are the cell's status.
+
+    :param cache: where a Werkzeug cell's attempts and bisections are kept (shared with the run-it-today search).
+    """
     moment = now()
     cell = Cell(spec.kind, spec.release.version, spec.python, "ok", observed_at=stamp(moment), cache_key=spec.key())
     cell.werkzeug_line = spec.werkzeug.line if spec.werkzeug else None
@@ -91,13 +66,15 @@ def observe(spec: CellSpec, index_url: str, settings: harness.Settings, log: Log
         cell.status, cell.detail = ruled_out  # type: ignore[assignment]
         return cell
     assert spec.interpreter is not None
+    if spec.werkzeug is not None:
+        return _observe_werkzeug(spec, cell, index_url, cache or Path(tempfile.mkdtemp(prefix="flask-grid-")), log)
     with tempfile.TemporaryDirectory(prefix="flask-grid-") as workdir:
         location = Path(workdir) / "env"
         python = environments.venv_python(location)
         try:
             if spec.interpreter.version >= (3, 6):
                 environments.create_uv_venv(spec.interpreter.path, location)
-                cell.notes = _uv_install(spec, python, index_url, moment)
+                cell.notes = environments.uv_install(python, spec.request(index_url, moment))
             else:
                 environments.create_virtualenv(spec.interpreter.path, location)
                 environments.pip_install(python, spec.request(index_url, moment))
@@ -116,6 +93,35 @@ def observe(spec: CellSpec, index_url: str, settings: harness.Settings, log: Log
     return cell
 
 
+def _observe_werkzeug(spec: CellSpec, cell: Cell, index_url: str, cache: Path, log: Log) -> Cell:
+    """The run-it-today search with the Werkzeug line pinned: bounds on the other dependencies where they are
+    what fails, an older Python where the interpreter (or the pair, the same on two minors) is; the last
+    attempt is the cell."""
+    trials = search.Trials(spec.release, index_url, cache, log, pinned=spec.pinned)
+    found = search.find(spec.release, list(spec.pythons), trials, spec.start)
+    if not found.verified and spec.start and found.attempts[0].outcome == "install-failed":
+        # The bounds the release needed with its own Werkzeug are a head start, not a requirement: where they
+        # cannot be installed beside this line (MarkupSafe<2.1 under Werkzeug 2.2), the search starts plain.
+        plain = search.find(spec.release, list(spec.pythons), trials)
+        found = replace(plain, attempts=[*found.attempts, *plain.attempts])
+    cell.tried = [
+        f"Python {a.python} [{', '.join(a.constraints)}]: {a.outcome}" + (f": {a.error}" if a.error else "")
+        for a in found.attempts
+    ]
+    if found.verified:
+        served = [a for a in found.attempts if a.outcome == "served"][-1]
+        cell.python, cell.python_version = found.python, served.python
+        cell.packages, cell.declared = found.packages, served.declared
+        cell.bounds = [b.requirement for b in found.bounds]
+        return cell
+    last = found.attempts[-1]
+    cell.python, cell.python_version = ".".join(last.python.split(".")[:2]), last.python
+    cell.packages, cell.declared = last.packages, last.declared
+    cell.status, cell.detail = last.outcome, last.error  # type: ignore[assignment]  # never "served" here
+    cell.culprit_kind, cell.culprit = last.culprit_kind, last.culprit
+    return cell
+
+
 def observe_release(
     release: Release,
     cells: list[CellSpec],
@@ -124,8 +130,12 @@ def observe_release(
     force: bool = False,
     settings: harness.Settings | None = None,
     log: Log = print,
+    cache: Path | None = None,
 ) -> GridRecord:
-    """Observe every cell of one release not already cached, saving the record after each cell."""
+    """Observe every cell of one release not already cached, saving the record after each cell.
+
+    :param cache: where Werkzeug cells keep their attempts and bisections (see ``observe``).
+    """
     path = release_file(folder, release.version)
     stored = {c.cache_key: c for c in load(path).cells} if path.exists() and not force else {}
     record = GridRecord(release.version, release.released, release.requires_python)
@@ -137,7 +147,7 @@ def observe_release(
             record.cells.append(cached)
             reused += 1
             continue
-        cell = observe(spec, url, settings or harness.Settings(), log)
+        cell = observe(spec, url, settings or harness.Settings(), log, cache)
         record.cells.append(cell)
         with_wz = f" + Werkzeug {cell.werkzeug_line}" if cell.werkzeug_line else ""
         log(f"{cell.kind}: Flask {cell.flask}{with_wz} on Python {cell.python}: {cell.status} {cell.detail or ''}")
@@ -149,7 +159,12 @@ def observe_release(
 
 
 def run(
-    version: str, releases: list[Release], found: list[Interpreter], options: Options, log: Log = print
+    version: str,
+    releases: list[Release],
+    found: list[Interpreter],
+    options: Options,
+    cache: Path,
+    log: Log = print,
 ) -> GridRecord:
     """Every cell of one release (cached ones reused), saved to its grid record.
 
@@ -157,8 +172,11 @@ def run(
     :param releases: the catalogue (the release, and the newest patch of each Flask line).
     :param found: this machine's interpreters.
     :param options: the command line's options.
+    :param cache: where attempts and bisections are kept between runs (the run-it-today search's).
     """
     release = next(r for r in releases if r.version == version)
     wz = relevant(load_lines(REPO.werkzeug_lines))
-    cells = specs(release, found, wz, lines(releases))
-    return observe_release(release, cells, options.output.grid, options.index_url, options.force, log=log)
+    path = release_file(options.output.constraints, version)
+    today = constraints_records.load(path) if path.exists() else None
+    cells = specs(release, found, wz, lines(releases), today)
+    return observe_release(release, cells, options.output.grid, options.index_url, options.force, log=log, cache=cache)

@@ -167,8 +167,6 @@ class InstallRequest:
     now: datetime
     #: Requirements that win over what any package declares (uv's --override), e.g. one Werkzeug line.
     overrides: tuple[str, ...] = ()
-    #: Projects the cut-off does not apply to (e.g. that Werkzeug line, newer than the release).
-    exempt: tuple[str, ...] = ()
     #: Constraints on what the resolver may choose, within what the packages declare (``jinja2<3.1``).
     constraints: tuple[str, ...] = ()
 
@@ -184,7 +182,7 @@ def uv_install_command(python: Path, request: InstallRequest) -> list[str]:
     # uv leaves out every file without an upload time once --exclude-newer is given.
     if request.cutoff:
         command += ["--exclude-newer", stamp(request.cutoff)]
-        command += [f"--exclude-newer-package={name}={stamp(request.now)}" for name in (*BUILD_TOOLS, *request.exempt)]
+        command += [f"--exclude-newer-package={name}={stamp(request.now)}" for name in BUILD_TOOLS]
     if request.overrides:
         overrides = python.parent.parent / "overrides.txt"
         overrides.write_text("\n".join(request.overrides) + "\n")
@@ -240,10 +238,10 @@ def newest_before(project: str, index_url: str, cutoff: datetime) -> str | None:
     return str(max(versions)) if versions else None
 
 
-def py2_constraints(index_url: str, cutoff: datetime, exempt: tuple[str, ...] = ()) -> list[str]:
+def py2_constraints(index_url: str, cutoff: datetime) -> list[str]:
     """pip constraints equivalent to uv's ``--exclude-newer`` for the projects Flask pulls in."""
     lines = []
-    for project in (p for p in PY2_ERA_PROJECTS if p not in exempt):
+    for project in PY2_ERA_PROJECTS:
         try:
             newest = newest_before(project, index_url, cutoff)
         except index.IndexUnavailable as exc:
@@ -278,7 +276,7 @@ def create_virtualenv(interpreter: str, location: Path, log: Log | None = None) 
 def pip_install(python: Path, request: InstallRequest, log: Log | None = None) -> list[str]:
     """Install with pip and a constraints file as of ``request.cutoff`` (Python 2.7)."""
     constraints = python.parent.parent / "era-constraints.txt"
-    lines = py2_constraints(request.index_url, request.cutoff, request.exempt) if request.cutoff else []
+    lines = py2_constraints(request.index_url, request.cutoff) if request.cutoff else []
     constraints.write_text("\n".join([*lines, *request.constraints]) + "\n")
     pip: list[str | Path] = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     # Python 2's pip keeps the legacy resolver: a top-level requirement (an override) wins, with a warning.
