@@ -22,6 +22,7 @@ nox -s audit -- --force       # re-observe where a cached observation exists
 nox -s catalogue              # refresh reports/releases.json from the package index
 nox -s grid                   # every release x every Python x Werkzeug lines
 nox -s constraints            # for every release, the fewest upper bounds that make it serve today
+nox -s introductions          # the Werkzeug release that first showed each refusal text, by bisection
 nox -s regression             # audit releases newer than the baseline; fail if behaviour changed
 nox -s servers                # the dev server next to waitress and gunicorn, under the same load
 nox -s bench                  # time the audit (writes reports/bench.md)
@@ -56,6 +57,8 @@ from scripts.common.jsonio import DataError, write_text_atomic
 from scripts.common.processes import stop_on_sigterm
 from scripts.constraints import run as constraints_run
 from scripts.grid import run as grid_run
+from scripts.grid.cells import relevant
+from scripts.introductions import run as introductions_run
 from scripts.layout import REPO
 from scripts.packages import catalogue, environments, index
 from scripts.packages.environments import Unavailable
@@ -250,6 +253,29 @@ def constraints(session: nox.Session) -> None:
     except NOT_RECORDED as exc:
         session.error(redact(str(exc)))
     session.log(f"wrote {len(written)} files under {options.output.constraints}")
+
+
+# -- which Werkzeug release introduced what -----------------------------------------------------------
+
+
+@nox.session(venv_backend="none", default=False)
+def introductions(session: nox.Session) -> None:
+    """Bisect Werkzeug's releases for the first to show each text the report attributes to Werkzeug."""
+    options = _options(session, introductions_run.parse_options)
+    try:
+        observations = load_all(options.output.results)
+        lines = relevant(catalogue.load_lines(REPO.werkzeug_lines))
+        cache = Path(session.cache_dir) / "introductions"
+        found = introductions_run.run(observations, _machine(session.cache_dir), lines, options, cache, _log(session))
+        written = pages.write_report(options.output)
+    except NOT_RECORDED as exc:
+        session.error(redact(str(exc)))
+    if found is None:
+        session.log("introductions found before under the same records and code; --force asks again")
+    else:
+        for answer in found.introductions:
+            session.log(f"{answer.shows}: first {answer.first} (exact: {answer.exact}), {answer.trials} trials")
+    session.log("the report: " + ", ".join(str(path) for path in written[:2]))
 
 
 # -- the alarm, the servers, the benchmark -------------------------------------------------------

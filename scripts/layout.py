@@ -72,6 +72,11 @@ class Layout:
         return self.reports / "constraints"
 
     @property
+    def introductions(self) -> Path:
+        """Which Werkzeug release introduced each text the report attributes to Werkzeug (``nox -s introductions``)."""
+        return self.reports / "introductions.json"
+
+    @property
     def servers_data(self) -> Path:
         return self.reports / "servers.json"
 

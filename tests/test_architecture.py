@@ -20,6 +20,7 @@ from scripts.common.jsonio import read_json
 from scripts.common.processes import run
 from scripts.constraints import records as constraints_records
 from scripts.grid import records as grid_records
+from scripts.introductions import records as introductions_records
 from scripts.layout import ROOT
 from scripts.packages.interpreters import discover
 from scripts.servers import records as server_records
@@ -33,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "audit": {"packages", "common", "layout"},
     "grid": {"constraints", "audit", "packages", "common", "layout"},
     "constraints": {"audit", "packages", "common", "layout"},
+    "introductions": {"audit", "packages", "common", "layout"},
     "servers": {"packages", "common", "layout"},
     "bench": {"audit", "packages", "common", "layout"},
     "ci": {"audit", "grid", "packages", "common", "layout", "report"},
@@ -43,6 +45,7 @@ RECORDS = {
     "scripts.audit.records",
     "scripts.grid.records",
     "scripts.constraints.records",
+    "scripts.introductions.records",
     "scripts.servers.records",
     "scripts.bench.records",
     "scripts.packages.catalogue",
@@ -162,16 +165,23 @@ def _node(schema: dict[str, Any], pointer: str) -> dict[str, Any]:
 
 PAIRS = [
     (record, module.SCHEMA_PATH, record.schema_node)
-    for module in (audit_records, grid_records, server_records, bench_records, constraints_records)
+    for module in (
+        audit_records,
+        grid_records,
+        server_records,
+        bench_records,
+        constraints_records,
+        introductions_records,
+    )
     for record in vars(module).values()
     if dataclasses.is_dataclass(record) and record.__module__ == module.__name__
 ]
 
 
 def test_every_record_type_says_where_it_stands_in_its_schema():
-    assert len(PAIRS) == 16, (
+    assert len(PAIRS) == 19, (
         "Observation, ModeObservation, Build; GridRecord, Cell; 4 server, 4 bench record types; "
-        "ConstraintsRecord, Attempt, Bound"
+        "ConstraintsRecord, Attempt, Bound; IntroductionsRecord, Introduction, Sample"
     )
 
 

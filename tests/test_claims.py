@@ -170,8 +170,8 @@ def test_without_fork_claim_5_holds_only_where_fork_exists_and_point_c_names_the
     assert found["C"].verdict == HOLDS
     assert found["C"].evidence == (
         "starts, then drops every request: `AttributeError: 'module' object has no attribute 'fork'` "
-        "(Werkzeug 0.9, 1 release); refuses to start: `ValueError: Your platform does not support forking.` "
-        "(Werkzeug 0.16.1 to 2.1.0, 2 releases)"
+        "(with Werkzeug 0.9, 1 release); refuses to start: `ValueError: Your platform does not support forking.` "
+        "(with Werkzeug 0.16.1 to 2.1.0, 2 releases)"
     )
     served = verdicts(observations(**{"1.0": {"processes3_nofork": forks()}}))
     assert served["C"].verdict == DOES_NOT_HOLD
@@ -181,8 +181,9 @@ def test_refusal_errors_are_grouped_per_werkzeug_line():
     newer = refused("ValueError: Cannot have a multi-thread and multi-process server.")
     found = verdicts(observations(**{"2.1.0": {"threaded_processes3": newer}}))
     assert found["B"].evidence == (
-        "`ValueError: cannot have a multithreaded and multi process server.` (Werkzeug 0.9 to 0.16.1, 3 releases); "
-        "`ValueError: Cannot have a multi-thread and multi-process server.` (Werkzeug 2.1.0, 1 release)"
+        "`ValueError: cannot have a multithreaded and multi process server.` "
+        "(with Werkzeug 0.9 to 0.16.1, 3 releases); "
+        "`ValueError: Cannot have a multi-thread and multi-process server.` (with Werkzeug 2.1.0, 1 release)"
     )
     started = verdicts(observations(**{"1.0": {"threaded_processes3": threads()}}))
     assert started["B"].verdict.startswith(HOLDS_ONLY_FOR)
@@ -253,7 +254,10 @@ COMMITTED_VERDICTS = {
     "4": HOLDS,
     "5": f"{HOLDS_ONLY_FOR} platforms with `os.fork`",
     "6": DOES_NOT_HOLD,
-    "7": f"{HOLDS_ONLY_FOR} the `/fast` route",
+    "7": (
+        f"at the servers' usual settings, {HOLDS_ONLY_FOR} the `/fast` route; "
+        f"with as many slots as clients (64), {HOLDS_ONLY_FOR} the `/fast` route"
+    ),
     "A": f"{HOLDS_ONLY_FOR} Flask 1.0 to 3.1.3 (36 releases)",
     "B": HOLDS,
     "C": HOLDS,
@@ -387,8 +391,8 @@ def test_points_a_b_c_say_what_was_seen_when_nothing_disagrees_or_something_does
         "1.0": {"processes3_nofork": ModeObservation(call="x", outcome="timeout")},
     }
     evidence = verdicts(observations(**timeouts))["C"].evidence
-    assert "timeout: `no answer within 20s` (Werkzeug 0.9, 1 release)" in evidence
-    assert "; timeout (Werkzeug 0.14.1, 1 release)" in evidence
+    assert "timeout: `no answer within 20s` (with Werkzeug 0.9, 1 release)" in evidence
+    assert "; timeout (with Werkzeug 0.14.1, 1 release)" in evidence
 
 
 def test_claim_7_at_the_margin_and_with_the_dev_servers_errors():
@@ -494,3 +498,19 @@ def test_the_debug_server_is_compared_only_where_plain_app_run_served():
     }
     found = observations(**{"2.1.0": failed_default, "1.0": {"debug": threads(**child)}})
     assert "in 1 of 1 releases, from the child process Werkzeug's reloader starts" in verdicts(found)["4"].evidence
+
+
+def test_claim_7_is_judged_at_usual_settings_and_at_equal_slots_and_says_which_is_which():
+    run = comparison({"/fast": 1000, "/wait": 1100}, {"/fast": 2000, "/wait": 300})
+    run.servers[-1].slots = 5  # gunicorn sync, 5 workers: its usual settings
+    equal = replace(run.servers[-1], name="waitress-equal", label="waitress (64 threads)", slots=64)
+    equal.measurements = [
+        Measurement.of(m.route, m.concurrency, [Round(1, 0, 2.0, 1300.0 if m.route == "/wait" else 2100.0, 1.0, 9.0)])
+        for m in run.servers[-1].measurements
+    ]
+    run.servers.append(equal)
+    verdict = claims.claim_7(run)
+    usual = f"at the servers' usual settings, {HOLDS_ONLY_FOR} the `/fast` route"
+    assert verdict.verdict == f"{usual}; with as many slots as clients (64), {HOLDS}"
+    assert "usual settings: `/fast`" in verdict.evidence and "64 slots: `/fast`" in verdict.evidence
+    assert "best production waitress (64 threads) 1300 req/s" in verdict.evidence

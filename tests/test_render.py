@@ -73,16 +73,39 @@ def observations(**flips: bool) -> list[Observation]:
 def test_summary_names_the_first_concurrent_release_with_counts():
     line = summary.summary(RELEASES, observations())[0]
     assert "from Flask 1.0 (2018-04-26)" in line
-    assert "2 of 2 observed releases since" in line
+    assert "2 of 2 observed releases from it in version order" in line
     assert "before 1.0: 2 of 2 observed releases serve one request at a time" in line
+
+
+def test_where_date_order_and_version_order_part_the_pages_say_so():
+    """0.12.5 (2020) comes after 1.0 (2018) by date: a reader of "from 1.0 (2018-04-26)" would expect it concurrent."""
+    said = (
+        "Flask 0.12.5 (2020-02-10), a maintenance release of the 0.12 line published after 1.0 (2018-04-26), "
+        "serves one request at a time"
+    )
+    line = summary.summary(RELEASES, observations())[0]
+    assert line.endswith(f"In date order the switch is not clean: {said}."), line
+    assert said in render_timeline_svg(RELEASES, observations())
+    assert f"The dots are in date order: {said}." in answer.render_answer_page(RELEASES, observations())
+    assert f"in date order, {said}" in claims.claim_4(observations()).evidence
+    # Published before 1.0, it says nothing; with two of them, both are named.
+    earlier = [replace(o, released="2017-01-01") if o.flask == "0.12.5" else o for o in observations()]
+    assert "date order" not in summary.summary(RELEASES, earlier)[0]
+    two = [*observations(), observed("0.11.2", False, "2019-01-01")]
+    with_two = [*RELEASES, release("0.11.2", "2019-01-01")]
+    assert (
+        "Flask 0.11.2 (2019-01-01) and 0.12.5 (2020-02-10), maintenance releases of the 0.11 and 0.12 lines "
+        "published after 1.0 (2018-04-26), serve one request at a time" in summary.summary(with_two, two)[0]
+    )
 
 
 def test_summary_follows_the_data_not_version_numbers():
     line = summary.summary(RELEASES, observations(**{"1.0": False}))[0]
     assert "from Flask 1.1.1" in line
     exception = summary.summary(RELEASES, observations(**{"0.10": True}))[0]
-    assert exception.endswith(
-        "before 1.0: 1 of 2 observed releases serve one request at a time (exceptions, concurrent: 0.10)."
+    assert (
+        "before 1.0: 1 of 2 observed releases serve one request at a time (exceptions, concurrent: 0.10). In date"
+        in exception
     ), "the exception counts in the denominator"
 
 
@@ -227,8 +250,9 @@ def test_the_summary_counts_a_pool_apart_and_lists_caps_and_exceptions_in_full()
     everything = [o for o in observations() if o.status == "ok"]
     everything += [observed("0.9", False, "2012-07-01"), observed("3.0.0", True, "2023-09-30")]
     assert summary.summary(RELEASES, everything)[-1] == "6 of 6 releases observed."
-    assert summary.summary(RELEASES, everything)[0].endswith(
-        "before 1.0: 3 of 3 observed releases serve one request at a time."
+    assert (
+        "before 1.0: 3 of 3 observed releases serve one request at a time. In date order"
+        in (summary.summary(RELEASES, everything)[0])
     )
 
 
@@ -236,7 +260,7 @@ def test_a_mode_concurrent_in_every_observed_release_is_said_so_in_one_sentence(
     line = summary.summary(RELEASES, observations(**{"0.10": True, "0.12.5": True}))[0]
     assert line == (
         "Plain `app.run()` serves requests concurrently (threads) from Flask 0.10 (2013-06-13): "
-        "4 of 4 observed releases since."
+        "4 of 4 observed releases from it in version order."
     )
 
 

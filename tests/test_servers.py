@@ -225,7 +225,7 @@ def test_every_server_is_started_measured_and_stopped(servers_python):
 
 @pytest.mark.slow
 def test_server_that_cannot_start_is_recorded_and_cleaned_up(servers_python):
-    broken = servers.Server("broken", "gunicorn, missing app", ("-m", "gunicorn", "--bind={listen}", "nowhere:app"))
+    broken = servers.Server("broken", "gunicorn, missing app", ("-m", "gunicorn", "--bind={listen}", "nowhere:app"), 1)
     result = servers.measure(broken, servers_python, TINY_SETTINGS, log=lambda line: None)
     assert result.outcome == "failed"
     assert result.error == "ModuleNotFoundError: No module named 'nowhere'", "gunicorn's own error line"

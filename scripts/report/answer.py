@@ -8,11 +8,13 @@ from packaging.version import Version
 
 from scripts.audit.records import MODE_CALLS, Observation
 from scripts.grid.records import GridRecord
-from scripts.packages.catalogue import Release
+from scripts.introductions.records import IntroductionsRecord
+from scripts.packages.catalogue import Line, Release
 from scripts.report.claims import Verdict
-from scripts.report.grid import code
+from scripts.report.forkless import forkless_section
+from scripts.report.grid import code, said
 from scripts.report.matrix import HOW_MADE, matrix_table, platform_section
-from scripts.report.summary import by_version, summary
+from scripts.report.summary import by_version, date_order, summary
 from scripts.report.wording import plural, version_key
 
 __all__ = ["claims_section", "interpreter_rules", "render_answer_page"]
@@ -35,7 +37,7 @@ def _one_minor_higher(group: list[Observation], grids: Sequence[GridRecord]) -> 
         )
         if above and above[0].status != "ok":
             higher = above[0].python
-            failures.setdefault(f"{above[0].status}: {above[0].detail}", []).append(observation.flask)
+            failures.setdefault(said(above[0]), []).append(observation.flask)
     if not failures:
         return ""
     quoted = "; ".join(f"{code(error)} ({', '.join(flasks)})" for error, flasks in failures.items())
@@ -99,8 +101,13 @@ def render_answer_page(
     claims_text: str = "",
     platforms: Sequence[Observation] = (),
     grids: Sequence[GridRecord] = (),
+    introductions: IntroductionsRecord | None = None,
+    lines: Sequence[Line] = (),
 ) -> str:
-    bullets = "\n".join(f"- {line}" for line in summary(releases, observations))
+    bullets = "\n".join(f"- {line}" for line in summary(releases, observations, introductions))
+    forkless = forkless_section(introductions, list(lines))
+    later = date_order(releases, observations)
+    caption = f"\n\nThe dots are in date order: {later}." if later else ""
     modes = "\n".join(f"| `{key}` | `{call}` |" for key, call in MODE_CALLS.items())
     return f"""# Does Flask's `app.run()` serve requests concurrently?
 
@@ -108,13 +115,13 @@ Generated from the observation records by `nox -s render`; do not edit.
 
 {bullets}
 
-![Flask releases on a timeline, coloured by what plain app.run() did](timeline.svg)
+![Flask releases on a timeline, coloured by what plain app.run() did](timeline.svg){caption}
 
 Also here: [which Python and Werkzeug each release runs with](grid.md) (observed, next to what the
 metadata declares), [how to run each release today](../reports/constraints.md) (verified requirements
 files) and [the development server next to production servers](../reports/servers.md).
 
-{claims_text}## How this was observed
+{claims_text}{forkless}## How this was observed
 
 {HOW_MADE}
 

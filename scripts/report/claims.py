@@ -15,9 +15,18 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from scripts.audit.records import MODE_CALLS, Mode, ModeObservation, Observation
+from scripts.introductions.records import IntroductionsRecord
 from scripts.report.cells import describe_start, error_text
-from scripts.report.wording import grouped_spans, plural, release_span, version_key, werkzeug_span
-from scripts.servers.records import ServersRun
+from scripts.report.wording import (
+    grouped_spans,
+    introduced,
+    later_by_date,
+    plural,
+    release_span,
+    version_key,
+    werkzeug_span,
+)
+from scripts.servers.records import ServerResult, ServersRun
 
 __all__ = ["CLAIMS", "DOES_NOT_HOLD", "HOLDS", "HOLDS_ONLY_FOR", "NOT_OBSERVED", "Verdict", "evaluate"]
 
@@ -199,8 +208,13 @@ def claim_4(observations: list[Observation]) -> Verdict:
     disagreeing = [o.flask for o, m in cases if not predicted(m, o)]
     evidence = (
         f"plain `app.run()` served one request at a time (main thread) in {_of(serial_before, before)} releases "
-        f"before {THREADED_DEFAULT_SINCE}, and with a thread per request in {_of(threads_since, since)} from it"
+        f"before {THREADED_DEFAULT_SINCE}, and with a thread per request in {_of(threads_since, since)} from it, "
+        "in version order"
     )
+    first = min((o for o, _ in threads_since), key=lambda o: version_key(o.flask), default=None)
+    later = later_by_date(first, (o for o, _ in serial_before), "one request at a time") if first else ""
+    if later:
+        evidence += f"; in date order, {later}"
     evidence += _debug_server(observations)
     if disagreeing:
         evidence += f"; not as claimed: {', '.join(disagreeing)}"
@@ -250,7 +264,32 @@ def claim_5(observations: list[Observation]) -> Verdict:
 BUILTINS = {"builtins", "__builtin__"}
 
 
-def claim_6(observations: list[Observation]) -> Verdict:
+def _myth_source(observations: list[Observation], found: IntroductionsRecord | None) -> str:
+    """Where "run_simple wraps wsgiref" comes from: what Werkzeug itself said and built, release by release."""
+    answers = {i.question: i for i in found.introductions} if found else {}
+    doc, server = answers.get("docstring"), answers.get("server")
+    if found is None or doc is None or doc.first is None or doc.last_before is None:
+        return ""
+    quoted = next((s.doc_wsgiref for s in found.samples if s.werkzeug == doc.last_before and s.doc_wsgiref), None)
+    served = sorted(
+        (o for o in observations if o.status == "ok" and "werkzeug" in o.packages), key=lambda o: version_key(o.flask)
+    )
+    saying = [o for o in served if version_key(o.packages["werkzeug"]) <= version_key(doc.last_before)]
+    text = (
+        "; where the claim comes from: `run_simple`'s own docstring says so"
+        + (f' ("{quoted}")' if quoted else "")
+        + f" up to Werkzeug {doc.last_before}, not from {doc.first} (bisected on Python {doc.minor}): the Werkzeug "
+        f"of {release_span(saying, served) if saying else 'no Flask release observed'}"
+    )
+    if server is not None and server.first is not None and server.last_before is not None:
+        text += (
+            f"; and Werkzeug's server was built on `wsgiref.simple_server` up to Werkzeug {server.last_before}, "
+            f"not from {server.first} (bisected on Python {server.minor})"
+        )
+    return text
+
+
+def claim_6(observations: list[Observation], found: IntroductionsRecord | None = None) -> Verdict:
     cases = _cases(observations, "default", served=True)
     served_modes = [m for o in observations for m in o.modes.values() if o.status == "ok" and m.server_classes]
 
@@ -264,7 +303,7 @@ def claim_6(observations: list[Observation]) -> Verdict:
     evidence = (
         f"the server's class chain in the newest release is {chain or 'not recorded'}; the modules over all observed "
         f"chains are {', '.join(modules) or 'none'}; a `wsgiref` class in {_of(agreeing, cases)} releases"
-    )
+    ) + _myth_source(observations, found)
     return _verdict(
         "6", verdict, f"every served mode in {_span(cases, cases)}" if cases else "every served mode", evidence
     )
@@ -279,12 +318,8 @@ def _figure(servers: ServersRun, name: str, route: str, concurrency: int) -> tup
     return measurement.requests_per_second, measurement.errors or 0.0, measurement.p99_ms
 
 
-def claim_7(servers: ServersRun | None) -> Verdict:
-    dev = servers.server(DEV_SERVER) if servers else None
-    production = [s for s in servers.servers if not s.name.startswith("dev-")] if servers else []
-    if servers is None or dev is None or not production:
-        return Verdict("7", CLAIMS["7"], NOT_OBSERVED, "`nox -s servers`", "no server comparison recorded yet")
-    top = max(servers.load["concurrency"])
+def _against(servers: ServersRun, production: list[ServerResult], top: int) -> tuple[str, str]:
+    """The verdict against the fastest of ``production`` on every route at ``top`` clients, and its evidence."""
     routes = list(servers.load["routes"])
     faster: list[str] = []
     parts: list[str] = []
@@ -305,12 +340,34 @@ def claim_7(servers: ServersRun | None) -> Verdict:
         verdict = DOES_NOT_HOLD
     else:
         verdict = f"{HOLDS_ONLY_FOR} the {', '.join(faster)} route"
+    return verdict, "; ".join(parts)
+
+
+def claim_7(servers: ServersRun | None) -> Verdict:
+    """The dev server against the fastest production server, at the servers' usual settings and, where measured,
+    with as many slots (threads, workers) as the threaded dev server had: a thread for each of the clients."""
+    dev = servers.server(DEV_SERVER) if servers else None
+    production = [s for s in servers.servers if not s.name.startswith("dev-")] if servers else []
+    if servers is None or dev is None or not production:
+        return Verdict("7", CLAIMS["7"], NOT_OBSERVED, "`nox -s servers`", "no server comparison recorded yet")
+    top = max(servers.load["concurrency"])
+    equal = [s for s in production if s.slots is not None and s.slots >= top]
+    usual = [s for s in production if s not in equal]
+    margin = f" (production counts as faster from {MARGIN:.2f} times the requests/s, or with no errors)"
+    shown = (
+        f"`nox -s servers` on {servers.machine.get('cpus', '?')} CPUs at {top} concurrent clients, "
+        f"Flask {servers.packages.get('flask', '?')} (measured {servers.measured_at[:10]})"
+    )
+    if not equal or not usual:
+        verdict, evidence = _against(servers, production, top)
+        return _verdict("7", verdict, shown, evidence + margin)
+    at_usual, usual_evidence = _against(servers, usual, top)
+    at_equal, equal_evidence = _against(servers, equal, top)
     return _verdict(
         "7",
-        verdict,
-        f"`nox -s servers` on {servers.machine.get('cpus', '?')} CPUs at {top} concurrent clients, "
-        f"Flask {servers.packages.get('flask', '?')} (measured {servers.measured_at[:10]})",
-        "; ".join(parts) + f" (production counts as faster from {MARGIN:.2f} times the requests/s, or with no errors)",
+        f"at the servers' usual settings, {at_usual}; with as many slots as clients ({top}), {at_equal}",
+        shown,
+        f"usual settings: {usual_evidence}; {top} slots: {equal_evidence}{margin}",
     )
 
 
@@ -321,14 +378,18 @@ def _ms(value: float | None) -> str:
 # -- points the article does not make, recorded next to it ---------------------------------------
 
 
-def _by_error(cases: list[Case], text: Callable[[ModeObservation], str]) -> str:
+def _by_error(
+    cases: list[Case], text: Callable[[ModeObservation], str], mode: Mode, found: IntroductionsRecord | None = None
+) -> str:
     groups: dict[str, list[Case]] = {}
     for case in cases:
         groups.setdefault(text(case[1]), []).append(case)
-    return "; ".join(
-        f"{error} ({werkzeug_span(o for o, _ in group)}, {plural(len(group), 'release')})"
-        for error, group in groups.items()
-    )
+    parts = []
+    for error, group in groups.items():
+        since = introduced(found, mode, group[0][1])
+        observed = f"with {werkzeug_span(o for o, _ in group)}, {plural(len(group), 'release')}"
+        parts.append(f"{error} ({observed}{'; ' + since if since else ''})")
+    return "; ".join(parts)
 
 
 def flask_run_default(observations: list[Observation]) -> Verdict:
@@ -344,14 +405,12 @@ def flask_run_default(observations: list[Observation]) -> Verdict:
     )
 
 
-def threaded_with_processes(observations: list[Observation]) -> Verdict:
+def threaded_with_processes(observations: list[Observation], found: IntroductionsRecord | None = None) -> Verdict:
     cases = _cases(observations, "threaded_processes3")
     verdict, refused = _judge(cases, lambda m, _: m.outcome == "error")
+    evidence = _by_error(refused, lambda m: f"`{error_text(m)}`", "threaded_processes3", found)
     return _verdict(
-        "B",
-        verdict,
-        _shown(cases, "threaded_processes3"),
-        _by_error(refused, lambda m: f"`{error_text(m)}`") or "it started everywhere it was observed",
+        "B", verdict, _shown(cases, "threaded_processes3"), evidence or "it started everywhere it was observed"
     )
 
 
@@ -363,14 +422,12 @@ def _fork_failure(mode: ModeObservation) -> str:
     return f"{mode.outcome}: `{error_text(mode)}`" if mode.error else mode.outcome
 
 
-def processes_without_fork(observations: list[Observation]) -> Verdict:
+def processes_without_fork(observations: list[Observation], found: IntroductionsRecord | None = None) -> Verdict:
     cases = _cases(observations, "processes3_nofork")
     verdict, failing = _judge(cases, lambda m, _: m.outcome != "served")
+    evidence = _by_error(failing, _fork_failure, "processes3_nofork", found)
     return _verdict(
-        "C",
-        verdict,
-        _shown(cases, "processes3_nofork"),
-        _by_error(failing, _fork_failure) or "it served everywhere it was observed",
+        "C", verdict, _shown(cases, "processes3_nofork"), evidence or "it served everywhere it was observed"
     )
 
 
@@ -388,18 +445,23 @@ def processes_as_written(observations: list[Observation]) -> Verdict:
     return _verdict("D", verdict, _shown(cases, "processes3_plain"), evidence)
 
 
-def evaluate(observations: list[Observation], servers: ServersRun | None) -> list[Verdict]:
-    """Every claim's verdict, in the article's order, then the extra points."""
+def evaluate(
+    observations: list[Observation], servers: ServersRun | None, found: IntroductionsRecord | None = None
+) -> list[Verdict]:
+    """Every claim's verdict, in the article's order, then the extra points.
+
+    :param found: which Werkzeug release first showed each text, and where the wsgiref myth comes from.
+    """
     return [
         claim_1(observations),
         claim_2(observations),
         claim_3(observations),
         claim_4(observations),
         claim_5(observations),
-        claim_6(observations),
+        claim_6(observations, found),
         claim_7(servers),
         flask_run_default(observations),
-        threaded_with_processes(observations),
-        processes_without_fork(observations),
+        threaded_with_processes(observations, found),
+        processes_without_fork(observations, found),
         processes_as_written(observations),
     ]

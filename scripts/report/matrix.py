@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from packaging.version import Version
 
 from scripts.audit.records import Observation
+from scripts.introductions.records import IntroductionsRecord
 from scripts.packages.catalogue import Release
 from scripts.report import markdown
 from scripts.report.cells import (
@@ -124,9 +125,12 @@ def observed_span(observations: list[Observation]) -> str:
 
 
 def render_matrix(
-    releases: list[Release], observations: list[Observation], platforms: Sequence[Observation] = ()
+    releases: list[Release],
+    observations: list[Observation],
+    platforms: Sequence[Observation] = (),
+    introductions: IntroductionsRecord | None = None,
 ) -> str:
-    bullets = "\n".join(f"- {line}" for line in summary(releases, observations))
+    bullets = "\n".join(f"- {line}" for line in summary(releases, observations, introductions))
     return (
         "# Flask development server: concurrency by release\n\n"
         "Generated from `reports/results/*.json` by `nox -s render`; do not edit. "

@@ -16,6 +16,7 @@ from scripts.bench import records as bench_records
 from scripts.common.jsonio import DataError, write_text_atomic
 from scripts.constraints import records as constraints_records
 from scripts.grid import records as grid_records
+from scripts.introductions.records import IntroductionsRecord
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue
 from scripts.report import bench, claims, constraints, grid, servers
@@ -65,11 +66,14 @@ def report_pages(layout: Layout, releases_path: Path = REPO.releases) -> dict[Pa
         )
     platforms = _platform_records(layout)
     comparison = server_records.ServersRun.read(layout.servers_data) if layout.servers_data.exists() else None
-    claims_text = claims_section(claims.evaluate(observations, comparison), with_servers=comparison is not None)
+    found = IntroductionsRecord.read(layout.introductions) if layout.introductions.exists() else None
+    verdicts = claims.evaluate(observations, comparison, found)
+    claims_text = claims_section(verdicts, with_servers=comparison is not None)
+    lines = _werkzeug_lines(layout)
     pages = {
-        layout.matrix_page: render_matrix(releases, observations, platforms),
+        layout.matrix_page: render_matrix(releases, observations, platforms, found),
         layout.answer_page: render_answer_page(
-            releases, observations, claims_text, platforms, grid_records.load_all(layout.grid)
+            releases, observations, claims_text, platforms, grid_records.load_all(layout.grid), found, lines
         ),
         layout.timeline: render_timeline_svg(releases, observations),
     }
@@ -88,11 +92,16 @@ def write_report(layout: Layout, releases_path: Path = REPO.releases) -> list[Pa
     return _write(layout, lambda: report_pages(layout, releases_path))
 
 
+def _werkzeug_lines(layout: Layout) -> list[catalogue.Line]:
+    """The Werkzeug lines of the layout's catalogue, else the repository's; none without either."""
+    lines_path = next((at.werkzeug_lines for at in (layout, REPO) if at.werkzeug_lines.exists()), None)
+    return catalogue.load_lines(lines_path) if lines_path else []
+
+
 def grid_pages(layout: Layout) -> dict[Path, str]:
     """``reports/grid.md`` and ``docs/grid.md`` from the grid records and the Werkzeug lines."""
     grids = grid_records.load_all(layout.grid)
-    lines_path = next((at.werkzeug_lines for at in (layout, REPO) if at.werkzeug_lines.exists()), None)
-    lines = catalogue.load_lines(lines_path) if lines_path else []
+    lines = _werkzeug_lines(layout)
     found = constraints_records.load_all(layout.constraints) if layout.constraints.exists() else []
     return {
         layout.grid_page: grid.render(grids, lines, "Flask compatibility grid", "reports/grid/*.json", found),

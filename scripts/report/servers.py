@@ -37,6 +37,11 @@ def _errors(measurement: Measurement) -> str:
     return text + (f" ({', '.join(f'{k}: {n}' for k, n in sorted(kinds.items()))})" if kinds else "")
 
 
+def _slots(slots: int | None) -> str:
+    """How many requests a server handles at once, as the page says it."""
+    return "a thread per connection" if slots is None else str(slots)
+
+
 def route_table(run: ServersRun, route: str) -> str:
     lines = [
         "| server | clients | req/s | req/s per round | p50 ms | p99 ms | errors (all rounds) |",
@@ -61,7 +66,9 @@ def route_table(run: ServersRun, route: str) -> str:
 def render_page(run: ServersRun) -> str:
     machine, load, packages = run.machine, run.load, run.packages
     versions = ", ".join(f"{name} {version}" for name, version in packages.items())
-    servers = "\n".join(f"| {markdown.cell(s.label)} | `{markdown.cell(s.command)}` |" for s in run.servers)
+    servers = "\n".join(
+        f"| {markdown.cell(s.label)} | {_slots(s.slots)} | `{markdown.cell(s.command)}` |" for s in run.servers
+    )
     routes = "\n\n".join(
         f"## `{route}` — {what}\n\n{route_table(run, route)}" for route, what in load["routes"].items()
     )
@@ -79,13 +86,15 @@ by the same client, one server at a time. Measured {run.measured_at} on {machine
   over the rounds (latency of successful requests, connect to last byte). Each request has a
   {load["request_timeout"]:g} s bound.
 - **Concurrency** is the number of clients that each keep one request in flight.
-- **Slots:** a production server handles at most (workers times threads) requests at once (see the
-  labels); the threaded dev server starts a thread for every connection, without a cap;
-  `threaded=False` handles one request at a time. Every server keeps its default logging (the dev
-  server logs each request; waitress and gunicorn log no access lines by default).
+- **Slots:** a production server handles at most (workers times threads) requests at once (the
+  slots column); the threaded dev server starts a thread for every connection, without a cap;
+  `threaded=False` handles one request at a time. Each production server is measured at the settings
+  it is usually given and again with as many slots as the dev server had threads at the top load.
+  Every server keeps its default logging (the dev server logs each request; waitress and gunicorn
+  log no access lines by default).
 
-| server | started as |
-|---|---|
+| server | slots | started as |
+|---|---:|---|
 {servers}
 
 ![Requests per second by server, route and concurrency]({CHART})

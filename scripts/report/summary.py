@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from packaging.version import Version
 
 from scripts.audit.records import Mode, ModeObservation, Observation, behaviour
+from scripts.introductions.records import IntroductionsRecord
 from scripts.packages.catalogue import Release
 from scripts.report.cells import describe_start, error_text
-from scripts.report.wording import grouped_spans, release_span, werkzeug_span
+from scripts.report.wording import grouped_spans, introduced, later_by_date, release_span, werkzeug_span
 
-__all__ = ["by_version", "summary"]
+__all__ = ["by_version", "date_order", "first_of_run", "summary"]
 
 
 def by_version(observations: Iterable[Observation]) -> dict[str, Observation]:
@@ -23,7 +24,7 @@ def _ok(observation: Observation | None) -> bool:
     return observation is not None and observation.status == "ok"
 
 
-def _first_of_run(
+def first_of_run(
     releases: list[Release], found: dict[str, Observation], mode: Mode
 ) -> tuple[Release | None, list[str], list[str], list[str]]:
     """Where ``mode`` turns concurrent for good: the first release R after which every observed
@@ -44,13 +45,22 @@ def _first_of_run(
     return start, since, exceptions, serial
 
 
+def date_order(releases: list[Release], observations: list[Observation], mode: Mode = "default") -> str:
+    """Where date order breaks the version-order switch to concurrency (a clause, or "")."""
+    found = by_version(observations)
+    start, _, _, serial = first_of_run(sorted(releases, key=lambda r: Version(r.version)), found, mode)
+    if start is None:
+        return ""
+    return later_by_date(found[start.version], [found[v] for v in serial], "one request at a time")
+
+
 def _transition_sentence(label: str, releases: list[Release], found: dict[str, Observation], mode: Mode) -> str:
-    start, since, exceptions, serial = _first_of_run(releases, found, mode)
+    start, since, exceptions, serial = first_of_run(releases, found, mode)
     if start is None:
         return f"{label} served one request at a time in all {len(serial)} observed releases."
     sentence = (
         f"{label} serves requests concurrently (threads) from Flask {start.version} ({start.released}): "
-        f"{len(since)} of {len(since)} observed releases since"
+        f"{len(since)} of {len(since)} observed releases from it in version order"
     )
     if not serial and not exceptions:
         return sentence + "."
@@ -58,6 +68,9 @@ def _transition_sentence(label: str, releases: list[Release], found: dict[str, O
     sentence += " serve one request at a time"
     if exceptions:
         sentence += f" (exceptions, concurrent: {', '.join(exceptions)})"
+    later = later_by_date(found[start.version], [found[v] for v in serial], "one request at a time")
+    if later:
+        sentence += f". In date order the switch is not clean: {later}"
     return sentence + "."
 
 
@@ -120,11 +133,16 @@ def _debug_sentence(releases: list[Release], found: dict[str, Observation]) -> s
     return sentence + "."
 
 
-def _refusal_sentence(releases: list[Release], found: dict[str, Observation]) -> str:
+def _refusal_sentence(
+    releases: list[Release], found: dict[str, Observation], introductions: IntroductionsRecord | None
+) -> str:
     by_error: dict[str, list[Observation]] = {}
     for observation in _observed_with(releases, found, "threaded_processes3"):
         by_error.setdefault(error_text(observation.modes["threaded_processes3"]), []).append(observation)
-    parts = [f"`{error}` ({len(group)} of them, {werkzeug_span(group)})" for error, group in by_error.items()]
+    parts = []
+    for error, group in by_error.items():
+        since = introduced(introductions, "threaded_processes3", group[0].modes["threaded_processes3"])
+        parts.append(f"`{error}` ({len(group)} of them, with {werkzeug_span(group)}{'; ' + since if since else ''})")
     return f"`threaded=True, processes=3` refuses to start: {'; '.join(parts) or 'not observed'}."
 
 
@@ -137,8 +155,13 @@ def _coverage_sentence(releases: list[Release], found: dict[str, Observation]) -
     return text + "."
 
 
-def summary(releases: list[Release], observations: list[Observation]) -> list[str]:
-    """Summary sentences, every number computed from the records."""
+def summary(
+    releases: list[Release], observations: list[Observation], introductions: IntroductionsRecord | None = None
+) -> list[str]:
+    """Summary sentences, every number computed from the records.
+
+    :param introductions: which Werkzeug release first showed each refusal text, where that was bisected.
+    """
     found = by_version(observations)
     ordered = sorted(releases, key=lambda r: Version(r.version))
     return [
@@ -147,6 +170,6 @@ def summary(releases: list[Release], observations: list[Observation]) -> list[st
         _debug_sentence(ordered, found),
         _processes_sentence(ordered, found),
         _processes_as_written_sentence(ordered, found),
-        _refusal_sentence(ordered, found),
+        _refusal_sentence(ordered, found, introductions),
         _coverage_sentence(ordered, found),
     ]

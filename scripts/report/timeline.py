@@ -10,6 +10,7 @@ from packaging.version import Version
 from scripts.audit.records import Observation
 from scripts.packages.catalogue import Release
 from scripts.report import svg
+from scripts.report.summary import date_order
 
 __all__ = ["KINDS", "kind", "render_timeline_svg"]
 
@@ -90,5 +91,9 @@ def render_timeline_svg(releases: list[Release], observations: list[Observation]
         legend_x += 40 + 7 * len(label)
     parts.append(f'<text x="{LEFT}" y="60" fill="#616161">Plain app.run(), one dot per Flask release; '
                  "labels mark the first release of each minor line.</text>")  # fmt: skip
+    later = date_order(releases, observations)
+    if later:
+        # The dots are in date order, the switch is described in version order: the caption names the exceptions.
+        parts.append(f'<text x="{LEFT}" y="78" fill="#616161" font-size="10">{escape(later)}.</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 from packaging.version import InvalidVersion, Version
 
-from scripts.audit.records import Observation
+from scripts.audit.records import ModeObservation, Observation
+from scripts.introductions.records import IntroductionsRecord, signature
 
-__all__ = ["grouped_spans", "plural", "release_span", "version_key", "werkzeug_span"]
+__all__ = ["grouped_spans", "introduced", "later_by_date", "plural", "release_span", "version_key", "werkzeug_span"]
 
 
 def plural(count: int, noun: str) -> str:
@@ -22,6 +23,15 @@ def version_key(text: str) -> Version:
         return Version(text)
     except InvalidVersion:
         return Version("0")
+
+
+def introduced(found: IntroductionsRecord | None, mode: str, seen: ModeObservation) -> str:
+    """Where the Werkzeug release that first showed what ``seen`` shows was bisected: its words, or ""."""
+    shows = signature(seen)
+    for answer in found.introductions if found else []:
+        if answer.question == "outcome" and (answer.mode, answer.shows) == (mode, shows):
+            return answer.describe()
+    return ""
 
 
 def werkzeug_span(observations: Iterable[Observation]) -> str:
@@ -55,3 +65,35 @@ def grouped_spans(observed: list[Observation], category: dict[str, str], prefix:
     for observation in observed:
         groups.setdefault(category[observation.flask], []).append(observation)
     return "; ".join(f"{prefix}{words} in {release_span(group, observed)}" for words, group in groups.items())
+
+
+def _line(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def later_by_date(start: Observation, others: Iterable[Observation], behaviour: str) -> str:
+    """Where version order and date order part: the ``others`` (older than ``start`` by version) that were
+    published after it, as a clause, or "" when there are none.
+
+    "Flask 0.12.4 (2018-04-30) and 0.12.5 (2020-02-10), maintenance releases of the 0.12 line published after
+    1.0 (2018-04-26), serve one request at a time"
+    """
+    if not start.released:
+        return ""
+    later = sorted(
+        (
+            o
+            for o in others
+            if o.released and o.released > start.released and version_key(o.flask) < version_key(start.flask)
+        ),
+        key=lambda o: version_key(o.flask),
+    )
+    if not later:
+        return ""
+    named = [f"{o.flask} ({o.released})" for o in later]
+    listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    lines = sorted({_line(o.flask) for o in later}, key=version_key)
+    what = "a maintenance release" if len(later) == 1 else "maintenance releases"
+    of = f"the {lines[0]} line" if len(lines) == 1 else f"the {', '.join(lines[:-1])} and {lines[-1]} lines"
+    verb = "serves" if len(later) == 1 else "serve"
+    return f"Flask {listed}, {what} of {of} published after {start.flask} ({start.released}), {verb} {behaviour}"

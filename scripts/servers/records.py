@@ -89,6 +89,8 @@ class ServerResult:
     outcome: Literal["measured", "failed"]
     error: str | None = None
     measurements: list[Measurement] = field(default_factory=list)
+    #: Requests it can handle at once (threads, workers); None: a thread per connection, no cap.
+    slots: int | None = None
 
     def measurement(self, route: str, concurrency: int) -> Measurement | None:
         return next((m for m in self.measurements if (m.route, m.concurrency) == (route, concurrency)), None)

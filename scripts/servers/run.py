@@ -32,6 +32,11 @@ PACKAGES = ("flask", "werkzeug", "waitress", "gunicorn")
 #: gunicorn's documented starting point for the number of workers.
 WORKERS = 2 * (os.cpu_count() or 1) + 1
 THREADS = 4
+#: Slots of the equal-slots variants: as many as the threaded dev server had at the comparison's top load
+#: (it starts a thread per connection), so that the comparison is not only each server's defaults.
+EQUAL_SLOTS = 64
+#: gthread threads per worker that give every worker together at least EQUAL_SLOTS.
+EQUAL_THREADS = -(-EQUAL_SLOTS // WORKERS)
 #: Variables of the user's shell that could steer Flask, Werkzeug, gunicorn or the interpreter.
 STEERING = ("FLASK_", "WERKZEUG_", "GUNICORN_", "PYTHON", "VIRTUAL_ENV")
 
@@ -45,6 +50,8 @@ class Server:
     name: str
     label: str
     args: tuple[str, ...]
+    #: Requests it can handle at once: None for a thread per connection, without a cap (the threaded dev server).
+    slots: int | None
 
     def argv(self, python: Path, port: int) -> list[str]:
         return [str(python), *(arg.format(listen=f"{HOST}:{port}", host=HOST, port=port) for arg in self.args)]
@@ -60,32 +67,47 @@ class Server:
         return " ".join(shown)
 
 
-SERVERS = (
-    Server("dev-threaded", "Flask dev server, app.run()", (str(LOAD_APP), "dev-threaded", "{port}")),
-    Server("dev-serial", "Flask dev server, threaded=False", (str(LOAD_APP), "dev-serial", "{port}")),
-    Server(
-        "waitress",
-        f"waitress ({THREADS} threads)",
-        ("-m", "waitress", "--listen={listen}", f"--threads={THREADS}", APP),
-    ),
-    Server(
-        "gunicorn-sync",
-        f"gunicorn sync ({WORKERS} workers)",
-        ("-m", "gunicorn", "--bind={listen}", f"--workers={WORKERS}", "--worker-class=sync", APP),
-    ),
-    Server(
-        "gunicorn-gthread",
-        f"gunicorn gthread ({WORKERS} workers x {THREADS} threads)",
+def _waitress(name: str, threads: int) -> Server:
+    return Server(
+        name,
+        f"waitress ({threads} threads)",
+        ("-m", "waitress", "--listen={listen}", f"--threads={threads}", APP),
+        threads,
+    )
+
+
+def _gthread(name: str, threads: int) -> Server:
+    return Server(
+        name,
+        f"gunicorn gthread ({WORKERS} workers x {threads} threads)",
         (
             "-m",
             "gunicorn",
             "--bind={listen}",
             f"--workers={WORKERS}",
             "--worker-class=gthread",
-            f"--threads={THREADS}",
+            f"--threads={threads}",
             APP,
         ),
+        WORKERS * threads,
+    )
+
+
+SERVERS = (
+    Server("dev-threaded", "Flask dev server, app.run()", (str(LOAD_APP), "dev-threaded", "{port}"), None),
+    Server("dev-serial", "Flask dev server, threaded=False", (str(LOAD_APP), "dev-serial", "{port}"), 1),
+    # Settings as commonly given (waitress's default of 4 threads; gunicorn's 2 x CPUs + 1 workers)...
+    _waitress("waitress", THREADS),
+    Server(
+        "gunicorn-sync",
+        f"gunicorn sync ({WORKERS} workers)",
+        ("-m", "gunicorn", "--bind={listen}", f"--workers={WORKERS}", "--worker-class=sync", APP),
+        WORKERS,
     ),
+    _gthread("gunicorn-gthread", THREADS),
+    # ... and with as many slots as the threaded dev server had at the top load.
+    _waitress("waitress-equal", EQUAL_SLOTS),
+    _gthread("gunicorn-gthread-equal", EQUAL_THREADS),
 )
 BY_NAME = {server.name: server for server in SERVERS}
 
@@ -131,7 +153,7 @@ class Served:
 
 def measure(server: Server, python: Path, settings: Settings, log: Log = print) -> ServerResult:
     """Every route at every concurrency, ``settings.rounds`` times; a server that fails is recorded, not raised."""
-    result = ServerResult(server.name, server.label, server.command, "measured")
+    result = ServerResult(server.name, server.label, server.command, "measured", slots=server.slots)
     try:
         with serving(Served(server, python), settings.start_timeout, settings.stop_timeout) as (_, port):
             loadgen.run_round(port, "/fast", loadgen.Load(8, settings.warmup_seconds))
