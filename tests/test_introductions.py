@@ -10,12 +10,14 @@ from packaging.version import Version
 
 from scripts.audit.plan import plan
 from scripts.audit.records import ModeObservation, Observation
-from scripts.common.jsonio import read_json
+from scripts.common.jsonio import DataError, read_json
+from scripts.common.processes import Finished
 from scripts.introductions import records
 from scripts.introductions import run as introductions
 from scripts.introductions.records import Introduction, IntroductionsRecord, Sample
 from scripts.packages import interpreters
 from scripts.packages.catalogue import Line
+from scripts.packages.environments import SetupFailed, Unavailable
 from scripts.packages.interpreters import Interpreter
 from scripts.report import claims, forkless
 from tests import local_index
@@ -230,3 +232,79 @@ def test_bisection_on_a_local_index_finds_the_release_that_introduced_a_text(whe
     }
     # run_simple alone does not thread: Flask 1.0 on passes threaded=True itself.
     assert samples.sample("3.1.101", python).server_classes[0] == "werkzeug.serving.BaseWSGIServer"
+
+
+# -- faults: none of them becomes a sample or a record -------------------------------------------------
+
+
+def _no_environment(monkeypatch: pytest.MonkeyPatch, install_fails_with: str | None = None) -> None:
+    """Environments that are made instantly, and an install that fails with pip's ``install_fails_with``."""
+    monkeypatch.setattr(introductions.environments, "create_virtualenv", lambda *args, **kw: None)
+    monkeypatch.setattr(introductions.environments, "create_uv_venv", lambda *args, **kw: None)
+
+    def install(python, request, *args, **kw):
+        if install_fails_with is not None:
+            raise SetupFailed("install-failed", "pip install failed", install_fails_with)
+        return []
+
+    monkeypatch.setattr(introductions.environments, "pip_install", install)
+    monkeypatch.setattr(introductions.environments, "uv_install", install)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "ERROR: HTTP error 404 while getting http://127.0.0.1:1/w/Werkzeug-0.9.tar.gz",
+        "Could not install packages due to an EnvironmentError: HTTPConnectionPool: Max retries exceeded",
+    ],
+)
+def test_an_index_that_fails_under_pip_is_not_a_release_that_does_not_install(monkeypatch, tmp_path, output):
+    _no_environment(monkeypatch, install_fails_with=output)
+    samples = introductions.Samples("file:///i/", tmp_path, log=lambda line: None)
+    with pytest.raises(Unavailable, match=r"the package index failed .*nothing was recorded"):
+        samples.sample("0.9", PY27)
+    assert list(tmp_path.iterdir()) == [], "nothing cached"
+
+
+def test_a_release_that_does_not_build_is_no_answer_and_is_kept(monkeypatch, tmp_path):
+    _no_environment(monkeypatch, install_fails_with="SyntaxError: invalid syntax")
+    samples = introductions.Samples("file:///i/", tmp_path, log=lambda line: None)
+    assert samples.sample("0.6", PY39).outcomes is None
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_probe_that_runs_out_of_time_fails_the_run_instead_of_answering(monkeypatch, tmp_path):
+    _no_environment(monkeypatch)
+    done = Finished(["python", "--doc"], 0, "Start a WSGI app.", "", 60.0)
+    monkeypatch.setattr(introductions, "run_command", lambda *args, **kw: done)
+    monkeypatch.setattr(
+        introductions.harness, "observe_mode", lambda *args, **kw: ModeObservation("x", "timeout", "no answer in 30s")
+    )
+    samples = introductions.Samples("file:///i/", tmp_path, log=lambda line: None)
+    with pytest.raises(Unavailable, match=r"ran out of time .*quieter machine"):
+        samples.sample("2.0.2", PY39)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_sample_is_taken_again(monkeypatch, tmp_path):
+    _no_environment(monkeypatch, install_fails_with="SyntaxError: invalid syntax")
+    samples = introductions.Samples("file:///i/", tmp_path, log=lambda line: None)
+    samples.sample("0.6", PY39)
+    (kept,) = tmp_path.iterdir()
+    for damage in ("[]", '{"werkzeug": "0.6"}', '{"werk'):
+        kept.write_text(damage)
+        again = introductions.Samples("file:///i/", tmp_path, log=lambda line: None).sample("0.6", PY39)
+        assert again.outcomes is None and again.detail, damage
+
+
+def test_a_question_is_never_dropped_for_want_of_its_python():
+    assert introductions._same_minor("3.9.18", [PY27, Interpreter((3, 9, 19), "/py39")]).version == (3, 9, 19)
+    with pytest.raises(Unavailable, match=r"no Python 3\.9 on this machine.*nothing was recorded"):
+        introductions._same_minor("3.9.18", [PY27])
+
+
+def test_a_catalogue_without_a_werkzeug_line_for_python_2_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setattr(introductions.index, "project_files", lambda project, url: [])
+    samples = introductions.Samples("file:///i/", tmp_path, log=lambda line: None)
+    with pytest.raises(DataError, match=r"lists no Werkzeug line for Python 2\.7"):
+        introductions.find([], [PY27, PY39], [Line("3.1", "3.1.9", None, ">=3.9")], samples)

@@ -28,14 +28,14 @@ from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
 from scripts.common.fingerprint import sources_digest
-from scripts.common.jsonio import read_json, write_json_atomic
+from scripts.common.jsonio import DataError, read_json, write_json_atomic
 from scripts.common.processes import run as run_command
 from scripts.introductions.records import Introduction, IntroductionsRecord, Question, Sample, signature
 from scripts.layout import REPO, ROOT, Layout
 from scripts.packages import environments, era, index
 from scripts.packages.bisection import first_bad
-from scripts.packages.catalogue import Line
-from scripts.packages.environments import InstallRequest, SetupFailed
+from scripts.packages.catalogue import REFRESH, Line
+from scripts.packages.environments import InstallRequest, SetupFailed, Unavailable
 from scripts.packages.interpreters import Interpreter
 
 __all__ = [
@@ -81,6 +81,27 @@ def _wsgiref_sentence(doc: str) -> str | None:
     return None
 
 
+#: pip's words for an index that failed while installing (Python 2.7 environments): never the release's own.
+_PIP_NETWORK = re.compile(
+    r"HTTP error \d+ while getting|because of HTTP error|due to an EnvironmentError|Max retries exceeded"
+)
+_LOADED = (
+    "Werkzeug {} on Python {}: the probe ran out of time ({}), which says more about the machine's load than "
+    "about Werkzeug; nothing was recorded: run again on a quieter machine"
+)
+DOC_TIMEOUT = 60.0
+
+
+def _cached(path: Path) -> Sample | None:
+    """A sample kept before, or None when there is none or it cannot be read (it is taken again)."""
+    if not path.exists():
+        return None
+    try:
+        return Sample(**read_json(path))
+    except (DataError, TypeError):
+        return None
+
+
 class Samples:
     """Werkzeug releases observed alone, each cached on disk by everything that decides it."""
 
@@ -98,12 +119,10 @@ class Samples:
         if (version, interpreter.version_text) in self.taken:
             return self.taken[version, interpreter.version_text]
         path = self.cache / f"{_digest(version, interpreter.version_text, self._index, self._code)}.json"
-        if path.exists():
-            made = Sample(**read_json(path))
-        else:
+        made = _cached(path)
+        if made is None:
             made = self._sample(version, interpreter)
-            if not made.outcomes or "timeout" not in made.outcomes.values():  # the machine's load: never kept
-                write_json_atomic(path, asdict(made))
+            write_json_atomic(path, asdict(made))
             seen = made.outcomes or made.detail
             self.log(f"Werkzeug {version} on Python {interpreter.version_text}: {seen}")
         self.taken[version, interpreter.version_text] = made
@@ -123,9 +142,17 @@ class Samples:
                     environments.create_virtualenv(interpreter.path, location)
                     environments.pip_install(python, request)
             except SetupFailed as exc:
+                if _PIP_NETWORK.search(exc.output):
+                    # pip on Python 2.7 says an index failure in words the installers' check does not know yet.
+                    raise Unavailable(
+                        f"Werkzeug {version} on Python {interpreter.version_text}: the package index failed "
+                        f"({first_error_line(exc.output)}); nothing was recorded: check --index-url and retry"
+                    ) from exc
                 made.detail = f"{exc.status}: {exc.detail}"
                 return made
-            doc = run_command([python, PROBE, "--doc"], 60.0, cwd=Path(workdir))
+            doc = run_command([python, PROBE, "--doc"], DOC_TIMEOUT, cwd=Path(workdir))
+            if doc.timed_out:
+                raise Unavailable(_LOADED.format(version, interpreter.version_text, "reading its docstring"))
             if not doc.ok:
                 made.detail = f"import-failed: {first_error_line(doc.output)}"
                 return made
@@ -133,6 +160,8 @@ class Samples:
             outcomes = {}
             for mode in MODES:
                 seen = harness.observe_mode(python, mode, self.settings, app=PROBE)
+                if seen.outcome == "timeout":
+                    raise Unavailable(_LOADED.format(version, interpreter.version_text, f"mode {mode}"))
                 outcomes[mode] = signature(seen) or "served"
                 if mode == "default":
                     made.server_classes = seen.server_classes
@@ -219,6 +248,21 @@ def ask(
     return found
 
 
+def _same_minor(python: str, interpreters: list[Interpreter]) -> Interpreter:
+    """This machine's interpreter of ``python``'s minor version: a question is never dropped for want of one.
+
+    :raises Unavailable: there is none; nothing is recorded.
+    """
+    minor = tuple(int(part) for part in python.split(".")[:2])
+    found = [i for i in interpreters if i.minor == minor]
+    if not found:
+        raise Unavailable(
+            f"no Python {'.'.join(map(str, minor))} on this machine, which a question needs (the audit saw it "
+            "there); nothing was recorded: install it (pyenv install) and run again"
+        )
+    return max(found)
+
+
 def platform_pythons(line: Line, interpreters: list[Interpreter]) -> tuple[Interpreter | None, list[Interpreter]]:
     """Python 2.7 if the line allows it, and the Python 3 minors it allows, newest first."""
     allowed = [i for i in interpreters if era.admits(line.requires_python, i.version_text)]
@@ -239,23 +283,22 @@ def find(
         {v for f in index.project_files("werkzeug", samples.index_url) if (v := index.file_version(f.filename))}
     )
     releases = [v for v in releases if not v.is_prerelease]
-    by_text = {i.version_text: i for i in interpreters}
     for mode, shows, known, python in questions(observations):
-        interpreter = by_text.get(python)
-        if interpreter is None:
-            continue  # the audit's Python is not on this machine: asked where it is
+        interpreter = _same_minor(python, interpreters)
         floor = _floor(observations, mode, shows, Version(known))
         candidates = [v for v in releases if v < Version(known)]
         record.introductions.append(
             ask(samples, interpreter, candidates, "outcome", mode, shows, Version(known), floor)
         )
-    two = next((i for i in interpreters if i.version[0] == 2), None)
-    if two is not None:
-        # The newest Werkzeug that still runs on Python 2: the other end of both myth questions.
-        newest = max(Version(line.version) for line in lines if era.admits(line.requires_python, two.version_text))
-        candidates = [v for v in releases if v < newest]
-        for question, shows in (("docstring", DOCSTRING), ("server", SERVER)):
-            record.introductions.append(ask(samples, two, candidates, question, None, shows, newest))  # type: ignore[arg-type]
+    two = _same_minor("2.7", interpreters)
+    # The newest Werkzeug that still runs on Python 2: the other end of both myth questions.
+    on_two = [Version(line.version) for line in lines if era.admits(line.requires_python, two.version_text)]
+    if not on_two:
+        raise DataError(REPO.werkzeug_lines, "lists no Werkzeug line for Python 2.7", REFRESH)
+    newest = max(on_two)
+    candidates = [v for v in releases if v < newest]
+    for question, shows in (("docstring", DOCSTRING), ("server", SERVER)):
+        record.introductions.append(ask(samples, two, candidates, question, None, shows, newest))  # type: ignore[arg-type]
     for line in lines:
         two_here, threes = platform_pythons(line, interpreters)
         if two_here is not None:
