@@ -37,8 +37,6 @@ def _said(outcome: str | None) -> str:
         return "serves"
     if outcome == "requests-failed":
         return "starts, then drops every request"
-    if outcome == "timeout":
-        return "timed out"
     return f"fails: {code(outcome)}"
 
 
@@ -78,17 +76,11 @@ def forkless_table(found: IntroductionsRecord, lines: list[Line]) -> str:
         else:
             row += [_said(two.outcomes.get("default_nofork")), _said(two.outcomes.get("processes3_nofork"))]
         three, newer = _python3(samples)
-        if three is not None and three.outcomes:
-            row += [
-                _minor(three),
-                _said(three.outcomes.get("default_nofork")),
-                _said(three.outcomes.get("processes3_nofork")),
-            ]
-        elif newer:
-            tried = ", ".join(_minor(s) for s in newer)
-            row += [f"does not run on {tried}", "", ""]
-        else:
-            row += [f"requires Python {line.requires_python}", "", ""]
+        if three is not None:
+            outcomes = three.outcomes or {}
+            row += [_minor(three), _said(outcomes.get("default_nofork")), _said(outcomes.get("processes3_nofork"))]
+        else:  # a Python 3 was tried (above), and plain run_simple served on none
+            row += [f"does not run on {', '.join(_minor(s) for s in newer)}", "", ""]
         rows.append(row)
     return markdown.table(header, rows)
 

@@ -49,6 +49,11 @@ def date_order(releases: list[Release], observations: list[Observation], mode: M
     """Where date order breaks the version-order switch to concurrency (a clause, or "")."""
     found = by_version(observations)
     start, _, _, serial = first_of_run(sorted(releases, key=lambda r: Version(r.version)), found, mode)
+    return _published_later(found, start, serial)
+
+
+def _published_later(found: dict[str, Observation], start: Release | None, serial: list[str]) -> str:
+    """The releases before ``start`` by version, serving one at a time, that were published after it."""
     if start is None:
         return ""
     return later_by_date(found[start.version], [found[v] for v in serial], "one request at a time")
@@ -68,7 +73,7 @@ def _transition_sentence(label: str, releases: list[Release], found: dict[str, O
     sentence += " serve one request at a time"
     if exceptions:
         sentence += f" (exceptions, concurrent: {', '.join(exceptions)})"
-    later = later_by_date(found[start.version], [found[v] for v in serial], "one request at a time")
+    later = _published_later(found, start, serial)
     if later:
         sentence += f". In date order the switch is not clean: {later}"
     return sentence + "."
