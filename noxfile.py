@@ -23,7 +23,8 @@ nox -s catalogue              # refresh reports/releases.json from the package i
 nox -s grid                   # every release x every Python x Werkzeug lines
 nox -s constraints            # for every release, the fewest upper bounds that make it serve today
 nox -s introductions          # the Werkzeug release that first showed each refusal text, by bisection
-nox -s regression             # audit releases newer than the baseline; fail if behaviour changed
+nox -s regression             # new releases, and today's dependencies of the watched ones; fail if behaviour changed
+nox -s docs                   # the static site of the pages (Sphinx, strict) in build/site/html/
 nox -s servers                # the dev server next to waitress and gunicorn, under the same load
 nox -s bench                  # time the audit (writes reports/bench.md)
 """
@@ -67,6 +68,7 @@ from scripts.report import pages
 from scripts.report.bench import table
 from scripts.report.summary import summary
 from scripts.servers import run as servers_run
+from scripts.site import build as site
 
 nox.needs_version = ">=2026.10"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -187,6 +189,18 @@ def render(session: nox.Session) -> None:
         session.log(f"wrote {path}")
 
 
+@nox.session(default=False)
+def docs(session: nox.Session) -> None:
+    """Build the static site of the committed pages with Sphinx, strictly, into build/site/html/."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
+    python = environments.venv_python(Path(session.virtualenv.location))
+    try:
+        home = site.build(REPO, site.Site(), python, _log(session))
+    except site.SiteBroken as exc:
+        session.error(str(exc))
+    session.log(f"the site: {home}")
+
+
 @nox.session(name="catalogue", venv_backend="none", default=False)
 def refresh_catalogue(session: nox.Session) -> None:
     """Refresh reports/releases.json and werkzeug-lines.json from the package index (--index-url URL)."""
@@ -283,7 +297,7 @@ def introductions(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none", default=False)
 def regression(session: nox.Session) -> None:
-    """Audit Flask releases newer than the baseline and fail if their behaviour changed."""
+    """Audit new releases, and the watched ones with today's dependencies; fail if behaviour changed."""
     outcome = alarm.run(list(session.posargs), _log(session))
     if outcome.code != alarm.SAME:
         session.error(outcome.last_line)

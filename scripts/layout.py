@@ -58,6 +58,16 @@ class Layout:
         return self.reports / "candidates"
 
     @property
+    def today(self) -> Path:
+        """One record per watched release as a plain install gives it now (newest dependencies): the today baseline."""
+        return self.reports / "today"
+
+    @property
+    def today_candidates(self) -> Path:
+        """Today records the regression alarm made and has not accepted."""
+        return self.candidates / "today"
+
+    @property
     def platforms(self) -> Path:
         """Records from CI runners of other systems, one folder per ``sys.platform``."""
         return self.reports / "platforms"
@@ -126,6 +136,16 @@ class Layout:
     @property
     def timeline(self) -> Path:
         return self.docs / "timeline.svg"
+
+    @property
+    def matrix_chart(self) -> Path:
+        """The matrix as a picture: one coloured cell per release and mode."""
+        return self.docs / "matrix.svg"
+
+    @property
+    def grid_chart(self) -> Path:
+        """The grid's Flask x Python table as a picture: one coloured cell per combination."""
+        return self.docs / "grid.svg"
 
     @property
     def servers_chart(self) -> Path:

@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "bench": {"audit", "packages", "common", "layout"},
     "ci": {"audit", "grid", "packages", "common", "layout", "report"},
     "report": {"common", "layout"},
+    "site": {"common", "layout"},
 }
 #: The modules report/ may read besides common/ and layout: each subsystem's records, and the catalogue.
 RECORDS = {

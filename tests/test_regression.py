@@ -98,6 +98,12 @@ def test_a_mode_that_vanished_from_the_candidate_is_a_change():
     assert (found.aspect, found.after) == ("`app.run(threaded=False, processes=3)`", "not available")
 
 
+@pytest.fixture(autouse=True)
+def no_today_unless_asked(monkeypatch):
+    """The era part alone: tests of the today baseline stand in what it watches and observes themselves."""
+    monkeypatch.setattr(regression.today, "watched", lambda releases, found: [])
+
+
 class Audited:
     """Stands in for real installs in the alarm's flow: each release is observed as ``behaves``."""
 
@@ -307,7 +313,7 @@ def test_accepting_moves_the_candidates_into_the_baseline_and_adds_the_release(a
     out = capsys.readouterr().out.splitlines()
     assert code == regression.SAME
     assert out[-1] == "regression: no behaviour change (exit 0): audited 3.2.0; all behave like the baseline"
-    assert "accepted 3.2.0 into the baseline" in out and f"wrote {alarm_output.matrix_page}" in out
+    assert "accepted 3.2.0 into the baselines" in out and f"wrote {alarm_output.matrix_page}" in out
     assert release_file(alarm_output.results, "3.2.0").exists() and not list(alarm_output.candidates.glob("*.json"))
     assert [r.version for r in catalogue.load(alarm_output.releases)] == ["3.1.2", "3.1.3", "3.2.0"]
     assert "| 3.2.0 |" in alarm_output.matrix_page.read_text()
@@ -367,7 +373,7 @@ def test_accepting_into_a_fresh_output_folder_and_naming_every_release_taken(tmp
     monkeypatch.setattr(catalogue, "fetch", lambda url: [release(v, ">=3.9") for v in ("3.1.3", "3.2.0")])
     monkeypatch.setattr(regression.audit, "observe", Audited({v: observed(v, True, "y") for v in ("3.1.3", "3.2.0")}))
     assert regression.main(["--index-url", "file:///i/", "--output", str(layout.root), "--accept"]) == 0
-    assert "accepted 3.1.3, 3.2.0 into the baseline" in capsys.readouterr().out.splitlines()
+    assert "accepted 3.1.3, 3.2.0 into the baselines" in capsys.readouterr().out.splitlines()
     assert sorted(p.name for p in layout.results.glob("*.json")) == ["flask-3.1.3.json", "flask-3.2.0.json"]
 
 

@@ -141,7 +141,7 @@ def test_write_reports_is_stable(tmp_path):
         records.save(observation, layout.results)
     paths = pages.write_report(layout, layout.releases)
     first = {p: p.read_bytes() for p in paths}
-    assert sorted(p.name for p in paths) == ["index.md", "matrix.md", "timeline.svg"]
+    assert sorted(p.name for p in paths) == ["index.md", "matrix.md", "matrix.svg", "timeline.svg"]
     pages.write_report(layout, layout.releases)
     assert {p: p.read_bytes() for p in paths} == first
 

@@ -1,28 +1,36 @@
-"""The regression alarm: audit releases newer than the baseline and compare how they behave.
+"""The regression alarm: audit what is new on the index and compare how it behaves with two baselines.
 
-The baseline is the accepted observation records (``reports/results/``). New releases on the
-index, and the newest release again, are audited into a candidate folder and compared with the
-baseline record of the release before them (the newest one again with its own record). The
-outcome is an exit code, so a scheduled job can fail on it:
+The era baseline is the accepted observation records (``reports/results/``): each release with the
+dependencies of its day. New releases on the index, and the newest release again, are audited into
+a candidate folder and compared with the baseline record of the release before them (the newest
+one again with its own record).
 
-0  nothing new, or everything new behaves like its predecessor (``--accept`` takes the candidates)
-1  a behaviour changed: the release, the mode, before -> after
-2  the index could not be read or a release could not be audited; baseline and report untouched
+The today baseline (``reports/today/``, see :mod:`scripts.ci.today`) is what a plain install of
+each line's newest release gives now. Those releases are installed afresh with the newest
+dependencies the index has and compared with their own today record, so a dependency release that
+changes what ``app.run()`` does is seen, with the packages that moved.
+
+The outcome is an exit code, so a scheduled job can fail on it:
+
+0  nothing new, or everything new behaves like its baseline (``--accept`` takes what is new)
+1  a behaviour changed: the release, the mode, before -> after, and what moved
+2  the index could not be read or a release could not be audited; baselines and report untouched
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from packaging.version import Version
 
 from scripts.audit import run as audit
 from scripts.audit.plan import plan
-from scripts.audit.records import CLI_MODES, MODE_CALLS, MODES, Observation, behaviour, load_all, save
+from scripts.audit.records import CLI_MODES, MODE_CALLS, MODES, Observation, behaviour, load, load_all, save
+from scripts.ci import today
 from scripts.common import cli
 from scripts.common.jsonio import DataError
 from scripts.layout import REPO, Layout
@@ -31,7 +39,7 @@ from scripts.packages.catalogue import Release
 from scripts.packages.environments import Unavailable
 from scripts.report.pages import write_report
 
-__all__ = ["Change", "Options", "Outcome", "check", "compare", "main", "run"]
+__all__ = ["Change", "Options", "Outcome", "check", "compare", "main", "news", "run", "summary_markdown"]
 
 SAME, CHANGED, UNAVAILABLE = 0, 1, 2
 OUTCOME_NAMES = {SAME: "no behaviour change", CHANGED: "behaviour changed", UNAVAILABLE: "could not run"}
@@ -51,10 +59,19 @@ class Change:
     aspect: str
     before: str
     after: str
+    #: Found with today's dependencies (the today baseline), not with those of the release's era.
+    today: bool = False
+    #: The distributions whose version differs from the reference's, ``name old -> new`` (today only).
+    moved: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        against = "its baseline record" if self.reference == self.release else f"Flask {self.reference}"
-        return f"Flask {self.release}, {self.aspect}: {self.before} -> {self.after} (compared with {against})"
+        if not self.today:
+            against = "its baseline record" if self.reference == self.release else f"Flask {self.reference}"
+            return f"Flask {self.release}, {self.aspect}: {self.before} -> {self.after} (compared with {against})"
+        moved = "moved: " + ", ".join(self.moved) if self.moved else "no package moved"
+        against = "" if self.reference == self.release else f" (compared with Flask {self.reference} today)"
+        said = f"{self.aspect}: {self.before} -> {self.after}; {moved}{against}"
+        return f"Flask {self.release} with today's dependencies, {said}"
 
 
 @dataclass
@@ -67,6 +84,14 @@ class Outcome:
     changes: list[Change] = field(default_factory=list)
     #: The final releases the index lists (empty when it could not be read).
     listed: list[Release] = field(default_factory=list)
+    #: Releases installed afresh with today's dependencies.
+    today: list[str] = field(default_factory=list)
+    #: Releases that had no today record and now start the today baseline.
+    started: list[str] = field(default_factory=list)
+    #: What moved under a today release whose behaviour did not change, one line per release.
+    moved: list[str] = field(default_factory=list)
+    #: What was left out and why (a release the index does not hold, an era it cannot reproduce).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def last_line(self) -> str:
@@ -84,6 +109,8 @@ class Options:
     envs: Path | None = None
     accept: bool = False
     accept_changes: bool = False
+    #: A markdown file the outcome is appended to (a CI job summary); None: none.
+    summary: Path | None = None
 
     def accepts(self, code: int) -> bool:
         """Whether candidates of an outcome go into the baseline: never when the alarm could not run."""
@@ -150,18 +177,30 @@ def _check(options: Options, log: Log) -> Outcome:
     listed = catalogue.audited(catalogue.fetch(index_url))
     if not listed:
         return Outcome(UNAVAILABLE, f"the index at {index_url} lists no final Flask release")
-    baseline = {o.flask: o for o in load_all(options.output.results)}
+    layout = options.output
+    baseline = {o.flask: o for o in load_all(layout.results)}
+    todays = {o.flask: o for o in load_all(layout.today)} if layout.today.exists() else {}
+    stored = {r.version: r for r in catalogue.load(layout.releases)} if layout.releases.exists() else {}
     found = interpreters.discover()
-    audit_options = audit.Options(index_url=index_url, output=options.output, force=True)
+    audit_options = audit.Options(index_url=index_url, output=layout, force=True)
     # Candidates of an earlier run must not be taken for this one's.
-    for stale in options.output.candidates.glob("flask-*.json"):
-        stale.unlink()
+    for folder in (layout.candidates, layout.today_candidates):
+        for stale in folder.glob("flask-*.json"):
+            stale.unlink()
     outcome = Outcome(SAME, "", listed=listed)
-    failed = []
+    failed: list[str] = []
     for release in to_audit(listed, baseline):
+        known = stored.get(release.version)
+        if release.uploaded is None and known is not None and known.uploaded is not None:
+            # Its era is "uploaded up to a day after it": an index without upload times cannot reproduce it.
+            outcome.notes.append(
+                f"Flask {release.version}: not audited again with the dependencies of its era: the index gives no "
+                "upload times"
+            )
+            continue
         log(f"Flask {release.version}: auditing")
         candidate = audit.observe(plan(release, found), options.environments / release.version, audit_options, log)
-        save(candidate, options.output.candidates)
+        save(candidate, layout.candidates)
         outcome.audited.append(release.version)
         if candidate.status in NOT_AUDITED:
             failed.append(f"Flask {release.version}: {candidate.status}: {candidate.detail}")
@@ -171,29 +210,150 @@ def _check(options: Options, log: Log) -> Outcome:
             log(f"Flask {release.version}: no earlier baseline record to compare with")
             continue
         outcome.changes.extend(compare(reference, candidate))
+    failed.extend(_check_today(listed, stored, todays, found, options, audit_options, outcome, log))
     if failed:
-        return Outcome(UNAVAILABLE, "; ".join(failed), outcome.audited, outcome.changes, listed)
+        return replace(outcome, code=UNAVAILABLE, summary="; ".join(failed))
     if outcome.changes:
         outcome.code = CHANGED
         outcome.summary = f"{len(outcome.changes)} change(s) in Flask " + ", ".join(
-            sorted({c.release for c in outcome.changes}, key=Version)
+            sorted({c.release + (" today" if c.today else "") for c in outcome.changes}, key=_change_order)
         )
-    else:
-        outcome.summary = f"audited {', '.join(outcome.audited)}; all behave like the baseline"
+        return outcome
+    said = []
+    if outcome.audited:
+        said.append(f"audited {', '.join(outcome.audited)}; all behave like the baseline")
+    compared = [v for v in outcome.today if v not in outcome.started]
+    if compared:
+        moved = f"; moved: {'; '.join(outcome.moved)}" if outcome.moved else "; nothing moved"
+        said.append(f"today's dependencies: {', '.join(compared)} behave as before{moved}")
+    if outcome.started:
+        said.append(f"today's dependencies: {', '.join(outcome.started)} start the today baseline")
+    outcome.summary = "; ".join(said) or "nothing to audit"
     return outcome
 
 
-def accept(options: Options, listed: list[Release]) -> list[Path]:
-    """Move every candidate into the baseline, add its release to the catalogue, re-render the report."""
+def _change_order(name: str) -> tuple[Version, bool]:
+    version, _, today_ = name.partition(" ")
+    return Version(version), bool(today_)
+
+
+def _check_today(
+    listed: list[Release],
+    stored: dict[str, Release],
+    todays: dict[str, Observation],
+    found: list[interpreters.Interpreter],
+    options: Options,
+    audit_options: audit.Options,
+    outcome: Outcome,
+    log: Log,
+) -> list[str]:
+    """Install every watched release afresh with today's dependencies and compare; return what could not run."""
+    on_index = {r.version: r for r in listed}
+    # The catalogue knows releases a partial mirror lacks: picking the newest of a line among what the mirror
+    # holds would compare an older release with its line's today record. Its entries also keep their upload
+    # day where the index gives none.
+    everything = {**on_index, **stored}
+    failed = []
+    watched = today.watched(list(everything.values()), found)
+    lines = {today.line(r.version) for r in watched}
+    for version, record in todays.items():
+        if today.line(version) not in lines:
+            # Watched when the baseline was made, yet no Python here is one it runs on: say so, never pass silently.
+            outcome.notes.append(
+                f"Flask {version}: not installed with today's dependencies: no interpreter here fits it "
+                f"(its today record is from Python {record.python})"
+            )
+    for release in watched:
+        if release.version not in on_index:
+            outcome.notes.append(
+                f"Flask {release.version}: not installed with today's dependencies: the index does not hold it"
+            )
+            continue
+        log(f"Flask {release.version}: installing afresh with today's dependencies")
+        location = options.environments / "today" / release.version
+        candidate = today.observe(release, found, location, audit_options, log)
+        save(candidate, options.output.today_candidates)
+        outcome.today.append(release.version)
+        if candidate.status in NOT_AUDITED:
+            failed.append(f"Flask {release.version} with today's dependencies: {candidate.status}: {candidate.detail}")
+            continue
+        reference = reference_for(release.version, todays)
+        if reference is None:
+            log(f"Flask {release.version}: no today record to compare with; it starts the today baseline")
+            outcome.started.append(release.version)
+            continue
+        moved = tuple(today.moved(reference, candidate))
+        changes = [replace(c, today=True, moved=moved) for c in compare(reference, candidate)]
+        outcome.changes.extend(changes)
+        if moved and not changes:
+            outcome.moved.append(f"{', '.join(moved)} (Flask {release.version})")
+    return failed
+
+
+def news(candidate: Observation, own: Observation | None) -> bool:
+    """Whether a candidate says something its release's own record does not: nothing new is never written."""
+    if own is None:
+        return True
+    return own.packages != candidate.packages or own.python != candidate.python or bool(compare(own, candidate))
+
+
+def _take(candidates: Path, baseline: Path) -> list[str]:
+    """Move every candidate that is news into ``baseline``; return the releases taken."""
+    baseline.mkdir(parents=True, exist_ok=True)
+    taken = []
+    for path in sorted(candidates.glob("flask-*.json")):
+        target = baseline / path.name
+        candidate = load(path)
+        if news(candidate, load(target) if target.exists() else None):
+            os.replace(path, target)
+            taken.append(candidate.flask)
+        else:
+            path.unlink()
+    return taken
+
+
+def accept(options: Options, listed: list[Release]) -> tuple[list[str], list[Path]]:
+    """Take what is new into the baselines, add new releases to the catalogue, re-render the report.
+
+    A candidate identical to its release's record (same packages, Python and behaviour) leaves the
+    record as it was; a today record whose line has a newer release is dropped with it.
+    """
     layout = options.output
-    stored = catalogue.load(layout.releases)
+    stored = catalogue.load(layout.releases) if layout.releases.exists() else []
     known = {r.version for r in stored}
     merged = sorted([*stored, *(r for r in listed if r.version not in known)], key=lambda r: r.key)
-    catalogue.save(merged, layout.releases)
-    layout.results.mkdir(parents=True, exist_ok=True)
-    for path in sorted(layout.candidates.glob("flask-*.json")):
-        os.replace(path, layout.results / path.name)
-    return write_report(layout, layout.releases)
+    if len(merged) != len(stored):
+        catalogue.save(merged, layout.releases)
+    taken = _take(layout.candidates, layout.results)
+    taken_today = _take(layout.today_candidates, layout.today)
+    for old in today.superseded(load_all(layout.today)):
+        (layout.today / f"flask-{old.flask}.json").unlink()
+    names = [*taken, *(f"{v} (today)" for v in taken_today)]
+    return names, write_report(layout, layout.releases)
+
+
+def summary_markdown(outcome: Outcome) -> str:
+    """The outcome as markdown, for a CI job summary: the verdict, each change, what moved, what was left out."""
+    lines = [f"## Regression alarm: {OUTCOME_NAMES[outcome.code]} (exit {outcome.code})", "", outcome.summary, ""]
+    sections: list[tuple[str, Iterable[object]]] = [
+        ("Changes", outcome.changes),
+        ("Moved without a change in behaviour", outcome.moved),
+        ("Left out", outcome.notes),
+    ]
+    for title, items in sections:
+        listed = [f"- {_markdown_text(str(item))}" for item in items]
+        if listed:
+            lines += [f"### {title}", "", *listed, ""]
+    audited = ", ".join(outcome.audited) or "none"
+    lines.append(
+        f"Audited with the dependencies of their era: {audited}. With today's: {', '.join(outcome.today) or 'none'}."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_text(text: str) -> str:
+    """Text that markdown shows as written (the arrows and underscores of a behaviour stay literal)."""
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("<", "&lt;")
 
 
 def parse_options(argv: list[str]) -> Options:
@@ -203,11 +363,14 @@ def parse_options(argv: list[str]) -> Options:
         "nox -s regression --", __doc__.splitlines()[0], [cli.add_index_url, lambda p: cli.add_output(p, REPO.root)]
     )
     parser.add_argument("--envs", type=Path, help="where candidate environments are built")
-    parser.add_argument("--accept", action="store_true", help="on exit 0, move the candidates into the baseline")
+    parser.add_argument("--accept", action="store_true", help="on exit 0, take what is new into the baselines")
     parser.add_argument("--accept-changes", action="store_true", help="also accept candidates that changed (exit 1)")
+    parser.add_argument(
+        "--summary", type=Path, metavar="FILE", help="append the outcome as markdown to FILE (a CI job summary)"
+    )
     args = parser.parse_args(argv)
     envs = args.envs.resolve() if args.envs else None
-    return Options(args.index_url, Layout(args.output), envs, args.accept, args.accept_changes)
+    return Options(args.index_url, Layout(args.output), envs, args.accept, args.accept_changes, args.summary)
 
 
 def run(argv: list[str], log: Log = print) -> Outcome:
@@ -219,15 +382,29 @@ def run(argv: list[str], log: Log = print) -> Outcome:
     outcome = check(options, log)
     for change in outcome.changes:
         log(f"  {change}")
+    for note in outcome.notes:
+        log(f"  note: {note}")
     if options.accepts(outcome.code):
-        for path in accept(options, outcome.listed):
+        taken, written = accept(options, outcome.listed)
+        for path in written:
             log(f"wrote {path}")
-        log(f"accepted {', '.join(outcome.audited)} into the baseline")
+        log(f"accepted {', '.join(taken)} into the baselines" if taken else "nothing new to accept")
     elif outcome.code == CHANGED:
         log(
             f"candidates are in {options.output.candidates}; review them, then rerun with --accept-changes to take them"
         )
+    if options.summary is not None:
+        _append(options.summary, summary_markdown(outcome), log)
     return outcome
+
+
+def _append(path: Path, text: str, log: Log) -> None:
+    """Append to a job summary (appending is how CI steps share that file); a failure is said, not raised."""
+    try:
+        with path.open("a", encoding="utf-8") as summary:
+            summary.write(text)
+    except OSError as exc:
+        log(f"could not append the summary to {path}: {exc}; the outcome line below still says it")
 
 
 def main(argv: list[str] | None = None) -> int:

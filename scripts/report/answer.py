@@ -14,7 +14,9 @@ from scripts.report.claims import Verdict
 from scripts.report.forkless import forkless_section
 from scripts.report.grid import code, said
 from scripts.report.matrix import HOW_MADE, matrix_table, platform_section
+from scripts.report.matrix_chart import figure
 from scripts.report.summary import by_version, date_order, summary
+from scripts.report.today import today_section
 from scripts.report.wording import plural, version_key
 
 __all__ = ["claims_section", "interpreter_rules", "render_answer_page"]
@@ -103,9 +105,11 @@ def render_answer_page(
     grids: Sequence[GridRecord] = (),
     introductions: IntroductionsRecord | None = None,
     lines: Sequence[Line] = (),
+    today: Sequence[Observation] = (),
 ) -> str:
     bullets = "\n".join(f"- {line}" for line in summary(releases, observations, introductions))
     forkless = forkless_section(introductions, list(lines))
+    installed_today = today_section(today, "../reports/constraints/")
     later = date_order(releases, observations)
     caption = f"\n\nThe dots are in date order: {later}." if later else ""
     modes = "\n".join(f"| `{key}` | `{call}` |" for key, call in MODE_CALLS.items())
@@ -121,7 +125,7 @@ Also here: [which Python and Werkzeug each release runs with](grid.md) (observed
 metadata declares), [how to run each release today](../reports/constraints.md) (verified requirements
 files) and [the development server next to production servers](../reports/servers.md).
 
-{claims_text}{forkless}## How this was observed
+{claims_text}{forkless}{installed_today}## How this was observed
 
 {HOW_MADE}
 
@@ -154,6 +158,8 @@ The evidence for every cell is in [`reports/results/`](../reports/results/); the
 alone in [`reports/matrix.md`](../reports/matrix.md).
 
 ## The matrix
+
+{figure(releases, observations, "matrix.svg")}
 
 {matrix_table(releases, observations)}
 {platform_section(platforms)}"""

@@ -237,13 +237,16 @@ def render(
     source: str,
     found: Sequence[ConstraintsRecord] = (),
     constraints_page: str = "constraints.md",
+    chart: str = "",
 ) -> str:
+    """The grid page; ``chart`` is the Flask x Python picture as the page embeds it, shown above its table."""
     today = (
         "\n\nHow to run each release today anyway, with the fewest upper bounds found by bisection and verified "
         f"by a server answering: [the constraints page]({constraints_page})."
         if found
         else ""
     )
+    picture = f"\n{chart}\n" if chart else ""
     notes = Footnotes()
     pythons = python_table(grids, notes)
     werkzeug, broken = werkzeug_table(grids, lines, notes)
@@ -269,7 +272,7 @@ on 127.0.0.1 (as the audit does); it counts as working only if the server answer
 
 With the dependencies of the release's day (uploaded up to a day after it). The last column is what
 a plain, unpinned `pip install flask==X` gives today, on the newest Python the release allows.
-
+{picture}
 {pythons}
 
 ## Werkzeug lines

@@ -19,9 +19,10 @@ from scripts.grid import records as grid_records
 from scripts.introductions.records import IntroductionsRecord
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue
-from scripts.report import bench, claims, constraints, grid, servers
+from scripts.report import bench, claims, constraints, grid, grid_chart, servers
 from scripts.report.answer import claims_section, render_answer_page
 from scripts.report.matrix import render_matrix
+from scripts.report.matrix_chart import render_matrix_svg
 from scripts.report.timeline import render_timeline_svg
 from scripts.report.wording import version_key
 from scripts.servers import records as server_records
@@ -73,9 +74,17 @@ def report_pages(layout: Layout, releases_path: Path = REPO.releases) -> dict[Pa
     pages = {
         layout.matrix_page: render_matrix(releases, observations, platforms, found),
         layout.answer_page: render_answer_page(
-            releases, observations, claims_text, platforms, grid_records.load_all(layout.grid), found, lines
+            releases,
+            observations,
+            claims_text,
+            platforms,
+            grid_records.load_all(layout.grid),
+            found,
+            lines,
+            load_all(layout.today) if layout.today.exists() else [],
         ),
         layout.timeline: render_timeline_svg(releases, observations),
+        layout.matrix_chart: render_matrix_svg(releases, observations),
     }
     if comparison is not None:
         pages[layout.servers_page] = servers.render_page(comparison)
@@ -99,12 +108,19 @@ def _werkzeug_lines(layout: Layout) -> list[catalogue.Line]:
 
 
 def grid_pages(layout: Layout) -> dict[Path, str]:
-    """``reports/grid.md`` and ``docs/grid.md`` from the grid records and the Werkzeug lines."""
+    """``reports/grid.md``, ``docs/grid.md`` and ``docs/grid.svg`` from the grid records and the Werkzeug lines."""
     grids = grid_records.load_all(layout.grid)
     lines = _werkzeug_lines(layout)
     found = constraints_records.load_all(layout.constraints) if layout.constraints.exists() else []
     return {
-        layout.grid_page: grid.render(grids, lines, "Flask compatibility grid", "reports/grid/*.json", found),
+        layout.grid_page: grid.render(
+            grids,
+            lines,
+            "Flask compatibility grid",
+            "reports/grid/*.json",
+            found,
+            chart=grid_chart.figure(grids, "../docs/grid.svg"),
+        ),
         layout.grid_docs_page: grid.render(
             grids,
             lines,
@@ -112,7 +128,9 @@ def grid_pages(layout: Layout) -> dict[Path, str]:
             "../reports/grid/",
             found,
             "../reports/constraints.md",
+            grid_chart.figure(grids, "grid.svg"),
         ),
+        layout.grid_chart: grid_chart.render_grid_svg(grids),
     }
 
 

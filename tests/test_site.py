@@ -1,0 +1,173 @@
+"""The static site (``nox -s docs``): built strictly from the committed pages, and read in a real headless Chromium.
+
+Playwright drives the system's Chromium (``executable_path``): it downloads no browser, and the machines that
+run the tests reach only the package index. A build takes several seconds, hence ``slow``; the README's test
+command runs the slow tests too, and .ci/run installs Chromium first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from scripts.layout import REPO, Layout
+from scripts.site import links
+from scripts.site.build import Site, SiteBroken, assemble, build
+
+#: Where the system's Chromium may be, newest name first; CHROMIUM=/path/to/binary picks another.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: How long the browser may take to start, or to load or find anything (milliseconds).
+BROWSER_MS = 60_000
+RELEASES = 62
+
+
+def chromium() -> str:
+    """The system's Chromium; on CI its absence fails the test (.ci/run installs it), elsewhere it skips."""
+    found = os.environ.get("CHROMIUM") or next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+    if found:
+        return found
+    message = "no Chromium on PATH: apt-get install chromium (Debian, Ubuntu), or set CHROMIUM=/path/to/chromium"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def copy_of_the_pages(root: Path) -> Layout:
+    """The committed pages and their records under ``root``: a test may break the copy, never the pages."""
+    pages = Layout(root)
+    shutil.copytree(REPO.docs, pages.docs, ignore=shutil.ignore_patterns(".*"))
+    shutil.copytree(REPO.reports, pages.reports, ignore=shutil.ignore_patterns(".*"))
+    return pages
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """The site built from a copy of the committed pages (the control for the broken copies below)."""
+    built = Site(tmp_path_factory.mktemp("site"))
+    build(copy_of_the_pages(tmp_path_factory.mktemp("pages")), built)
+    return built
+
+
+@pytest.fixture(scope="module")
+def home(site: Site) -> Iterator[Page]:
+    """The site's home page as Chromium shows it, after the forward from index.html to the answer page."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), timeout=BROWSER_MS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(BROWSER_MS)
+            page.goto(site.home.as_uri())
+            page.wait_for_url("**/docs/index.html")
+            page.wait_for_load_state("load")
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+def test_the_home_page_is_the_answer_page(home):
+    assert home.locator("h1").first.inner_text().startswith("Does Flask")
+    assert home.title().startswith("Does Flask")
+
+
+@pytest.mark.slow
+def test_the_matrix_shows_a_row_per_release(home):
+    rows = home.locator("section#the-matrix table").first.locator("tbody tr")
+    assert rows.count() >= RELEASES
+    assert rows.first.is_visible()
+
+
+@pytest.mark.slow
+def test_the_timeline_picture_is_loaded_and_shown(home):
+    picture = home.locator('img[src$="timeline.svg"]')
+    assert picture.count() == 1
+    picture.scroll_into_view_if_needed()
+    assert picture.is_visible()
+    shown = picture.evaluate(
+        "img => ({loaded: img.complete && img.naturalWidth > 0,"
+        " width: img.getBoundingClientRect().width, height: img.getBoundingClientRect().height})"
+    )
+    assert shown["loaded"], "the browser could not load the timeline picture"
+    assert shown["width"] > 0 and shown["height"] > 0
+
+
+@pytest.mark.slow
+def test_every_picture_of_the_answer_page_loads(home):
+    broken = home.evaluate(
+        "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+    )
+    assert broken == []
+
+
+@pytest.mark.slow
+def test_the_claims_section_gives_verdicts(home):
+    claims = home.locator("section#claims")
+    assert claims.locator("h2").first.inner_text().startswith("Claims")
+    text = claims.inner_text()
+    assert text.count("Verdict:") >= 7
+    verdicts = claims.locator("li strong").all_inner_texts()
+    assert any(v.startswith(("holds", "does not hold")) for v in verdicts), verdicts
+
+
+@pytest.mark.slow
+def test_a_link_to_a_folder_opens_a_page_listing_its_records(site: Site):
+    listing = site.html / "reports" / "results" / "index.html"
+    records = sorted(p.name for p in REPO.results.glob("flask-*.json"))
+    assert len(records) >= RELEASES
+    text = listing.read_text(encoding="utf-8")
+    assert all(name in text for name in records)
+    assert 'href="../reports/results/index.html"' in (site.html / "docs" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_the_site_is_marked_for_github_pages(site: Site):
+    assert (site.html / ".nojekyll").exists(), "GitHub Pages would drop _static/ and _images/ without it"
+
+
+# -- strictness --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_missing_page_record_picture_or_heading_fails_the_build_and_is_named(tmp_path):
+    pages = copy_of_the_pages(tmp_path / "pages")
+    grid = pages.grid_docs_page
+    grid.write_text(
+        grid.read_text(encoding="utf-8")
+        + "\n[a page](../reports/no-such-page.md), [a record](../reports/results/flask-9.9.9.json), "
+        + "[a heading](index.md#no-such-heading)\n\n![a picture](no-such-picture.svg)\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SiteBroken) as failed:
+        build(pages, Site(tmp_path / "site"))
+    said = str(failed.value)
+    for missing in ("no-such-page.md", "flask-9.9.9.json", "no-such-heading", "no-such-picture.svg"):
+        assert missing in said
+    assert "docs/grid.md" in said, "the failure names the page as the repository has it"
+    assert "scripts/report/" in said, "and says where to fix it"
+
+
+def test_a_raw_html_link_is_refused_before_sphinx_runs(tmp_path):
+    pages = copy_of_the_pages(tmp_path / "pages")
+    answer = pages.answer_page
+    answer.write_text(answer.read_text(encoding="utf-8") + '\n<img src="timeline.svg">\n', encoding="utf-8")
+    with pytest.raises(SiteBroken, match="raw HTML"):
+        assemble(pages, tmp_path / "source")
+
+
+def test_links_are_found_as_markdown_writes_them():
+    text = (
+        '[a](grid.md) ![b](timeline.svg "title") [c](../reports/results/) [d](https://example.org/x.md) '
+        "[e](#claims) [g](matrix.md#the-matrix)\n[ref]: ../probes/load_app.py\n"
+    )
+    assert links.targets(text) == [
+        "grid.md",
+        "timeline.svg",
+        "../reports/results/",
+        "matrix.md",
+        "../probes/load_app.py",
+    ]
