@@ -297,10 +297,10 @@ def test_release_with_unchanged_default_exits_0_and_is_accepted(wheels, tmp_path
     url = loopback + "index/simple/"
     done = run_alarm("--index-url", url, "--output", str(output), "--envs", str(tmp_path / "envs"), "--accept")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert (
-        done.stdout.splitlines()[-1]
-        == "regression: no behaviour change (exit 0): audited 9.0.0; all behave like the baseline"
-    )
+    assert done.stdout.splitlines()[-1] == (
+        "regression: no behaviour change (exit 0): audited 9.0.0; all behave like the baseline; "
+        "today's dependencies: 9.0.0 start the today baseline"
+    ), "a copy without reports/today/: the newest release starts it"
     accepted = records.load(release_file(Layout(output).results, FAKE))
     assert accepted.status == "ok" and accepted.modes["default"].concurrent is True
     assert "| 9.0.0 |" in (output / "reports" / "matrix.md").read_text()
