@@ -111,7 +111,7 @@ def _options(session: nox.Session, parse: Callable[[list[str]], Options]) -> Opt
 @functools.cache
 def _machine(cache: Path) -> list[Interpreter]:
     """This machine's interpreters, asked once per nox process (versions remembered in ``cache``)."""
-    return discover(cache / "interpreters.json")
+    return discover(cache / "interpreters.json", lambda line: print(f"nox > {line}", file=sys.stderr))
 
 
 def _plan(session: nox.Session, release: str) -> Plan:
@@ -145,9 +145,9 @@ def _per_release(function: Callable[[nox.Session, str], None]) -> Callable[..., 
 def observe(session: nox.Session, release: str) -> None:
     """Observe one Flask release in every mode and write its record (nox -s audit renders the report)."""
     options = _options(session, audit_run.parse_options)
-    chosen = _plan(session, release)
     location = session.env_dir.resolve()
     try:
+        chosen = _plan(session, release)
         hit = None if options.force else audit_run.cached(chosen, options.output.results, location, options)
         if hit is not None:
             session.log(f"Flask {release}: cached observation of {hit.observed_at} ({hit.status}); --force re-observes")
@@ -242,8 +242,8 @@ def grid(session: nox.Session) -> None:
 def today(session: nox.Session, release: str) -> None:
     """Find the fewest upper bounds that make one Flask release serve today (nox -s constraints renders)."""
     options = _options(session, constraints_run.parse_options)
-    found = _machine(session.cache_dir)
     try:
+        found = _machine(session.cache_dir)
         releases = catalogue.load(REPO.releases)
         chosen = next(r for r in releases if r.version == release)
         hit = constraints_run.cached(chosen, found, options)

@@ -127,8 +127,8 @@ def test_interpreter_versions_are_remembered_by_binary_identity(tmp_path):
     remembered = json.loads(remembered_at.read_text())
     assert remembered and all("|" in identity for identity in remembered)
     # A remembered answer is used as is: the binaries were not asked again.
-    remembered_at.write_text(json.dumps({identity: [9, 9, 9] for identity in remembered}))
-    assert {i.version for i in interpreters.discover(remembered_at)} == {(9, 9, 9)}
+    remembered_at.write_text(json.dumps({identity: [3, 9, 99] for identity in remembered}))
+    assert {i.version for i in interpreters.discover(remembered_at)} == {(3, 9, 99)}
     # A binary whose identity differs from the remembered one is asked again.
     remembered_at.write_text(json.dumps({identity + "0": [9, 9, 9] for identity in remembered}))
     assert interpreters.discover(remembered_at) == found

@@ -142,6 +142,17 @@ def test_a_hanging_index_fails_within_its_bound(tmp_path):
             "does not hold werkzeug",
         ),
         (PIP_NONE, "does not hold Werkzeug>=0.7"),
+        # pip 20 on Python 2.7: a file the index listed failed to download; its last line blames nobody.
+        (
+            "Collecting Werkzeug>=0.7\n  ERROR: HTTP error 503 while getting http://127.0.0.1:1/files/Werkzeug-0.9.tar.gz"
+            "\nERROR: Could not install requirement Werkzeug>=0.7 because of HTTP error 503 Server Error",
+            "the package index failed the installer: ERROR: HTTP error 503 while getting",
+        ),
+        (
+            "ERROR: Could not install packages due to an EnvironmentError: HTTPConnectionPool(host='127.0.0.1', "
+            "port=1): Max retries exceeded with url: /files/Jinja2-2.4.tar.gz",
+            "due to an EnvironmentError",
+        ),
     ],
 )
 def test_installer_output_that_blames_the_index_is_not_the_release(output, reason):

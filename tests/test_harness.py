@@ -206,10 +206,36 @@ def test_older_reloader_serving_on_one_thread_that_is_not_the_main_one_is_one_at
     assert seen.server_process == "reloader child"
 
 
-def test_a_launcher_child_is_the_started_server_not_a_forked_worker_nor_a_reloader_child():
-    seen = observe("launcher")
-    assert seen.outcome == "served" and seen.concurrent is False
-    assert seen.workers == "main thread only"
+def launcher(folder: Path, flags: str = "") -> Path:
+    """An interpreter behind a launcher, as a venv's python.exe is on Windows: a program that starts the
+    real interpreter as its child (no exec) and waits for it. ``flags`` go to the interpreter."""
+    wrapper = folder / "bin" / "python"
+    wrapper.parent.mkdir(parents=True)
+    wrapper.write_text(f'#!/bin/sh\n"{sys.executable}" {flags} "$@"\nexit $?\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+@pytest.mark.parametrize(("mode", "workers"), [("threaded", "threads"), ("default", "main thread only")])
+def test_behind_a_launcher_the_interpreter_is_the_started_server_not_a_forked_worker(tmp_path, mode, workers):
+    python = launcher(tmp_path)
+    seen = harness.observe_mode(python, mode, FAST, app=STAND_IN)
+    assert seen.outcome == "served" and seen.workers == workers, "the launcher's child is no fork"
+    assert seen.served_by_server_process is True, "the pid the interpreter reported, not the launcher's"
     assert seen.server_process == "started process"
-    assert seen.served_by_server_process is False, "the pid the harness started is the launcher's"
-    assert seen.call == "launcher", "a mode the records do not know keeps its own name as the call"
+    assert processes_running(str(STAND_IN)) == [], "the launcher and its child stopped together"
+
+
+def test_behind_a_launcher_a_forking_server_still_has_forked_workers(tmp_path):
+    seen = harness.observe_mode(launcher(tmp_path), "processes3", FAST, app=STAND_IN)
+    assert seen.workers == "forked processes" and seen.served_by_server_process is False
+
+
+def test_an_interpreter_that_skips_the_startup_hook_is_a_fault_of_ours_never_an_observation(tmp_path):
+    with pytest.raises(harness.ProbeFault, match=r"wrote no pid to .*probe\.pid .*-E, -I or -S"):
+        harness.observe_mode(launcher(tmp_path, "-E"), "threaded", FAST, app=STAND_IN)
+    assert processes_running(str(STAND_IN)) == [], "the server it started was stopped"
+
+
+def test_a_mode_the_records_do_not_know_keeps_its_own_name_as_the_call():
+    assert observe("late", harness.Settings(negative_window=2.5, entry_timeout=5.0)).call == "late"

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.audit.probe import APP_CREATED, PROBE_APP, Probe, RequestsDropped
+from scripts.audit.probe import APP_CREATED, PID_FILE, PROBE_APP, Probe, RequestsDropped
 from scripts.audit.records import MODE_CALLS, FailedIn, Mode, ModeObservation, ServerProcess, WorkerKind
 from scripts.common.loopback import HOST, Reply, get
-from scripts.common.processes import StartFailed, serving
+from scripts.common.processes import ProcessGroup, StartFailed, serving
 
-__all__ = ["DEFAULT_SETTINGS", "ControlServer", "Settings", "observe_mode"]
+__all__ = ["DEFAULT_SETTINGS", "ControlServer", "ProbeFault", "Settings", "observe_mode", "started_pid"]
 
 
 @dataclass(frozen=True)
@@ -202,6 +202,26 @@ def _worker_kind(served: list[dict[str, Any]]) -> WorkerKind:
     return "main thread only" if all(item["thread"] == "MainThread" for item in served) else "single thread"
 
 
+class ProbeFault(RuntimeError):
+    """The probe did not do its part (a fault of ours, not the release's): nothing may be recorded."""
+
+
+def started_pid(process: ProcessGroup) -> int:
+    """The started interpreter's pid, as it reported it from inside (``probes/startup``).
+
+    Not ``process.pid``: that is a launcher's where one started the interpreter as its child.
+    """
+    path = Path(process.cwd) / PID_FILE
+    try:
+        return int(path.read_text(encoding="ascii"))
+    except (OSError, ValueError) as exc:
+        raise ProbeFault(
+            f"the probe started ({' '.join(process.argv)}) but its interpreter wrote no pid to {path} ({exc}); "
+            "nothing was recorded: check that probes/startup/sitecustomize.py is there and that nothing in the "
+            "environment overrides PYTHONPATH or runs Python with -E, -I or -S"
+        ) from exc
+
+
 def _server_process(served: list[dict[str, Any]], started_pid: int) -> ServerProcess:
     """A reloader's child when the process that imported the app was started by Werkzeug's reloader.
 
@@ -243,9 +263,9 @@ def observe_mode(
     probe = Probe(python, mode, control.port, app)
     try:
         with serving(probe, settings.start_timeout, settings.stop_timeout) as (process, port):
+            server_pid = started_pid(process)
             concurrency = _observe_concurrency(port, control, settings)
             sequential = [get(port, "/info", settings.request_timeout) for _ in range(settings.sequential_requests)]
-            server_pid = process.pid
     except (StartFailed, NoEntry, OSError) as exc:
         return _failed(mode, exc)
     finally:

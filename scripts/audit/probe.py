@@ -17,7 +17,9 @@ from scripts.layout import PROBES
 __all__ = [
     "APP_CREATED",
     "DROPPED_REQUESTS",
+    "PID_FILE",
     "PROBE_APP",
+    "STARTUP",
     "STEERING",
     "Probe",
     "cli_script",
@@ -26,6 +28,10 @@ __all__ = [
 ]
 
 PROBE_APP = PROBES / "app.py"
+#: Named by PYTHONPATH in every probe's environment: its ``sitecustomize`` reports the started interpreter's pid.
+STARTUP = PROBES / "startup"
+#: Where, in the probe's working folder, the started interpreter writes its own pid.
+PID_FILE = "probe.pid"
 #: What the probe prints once ``Flask(__name__)`` returned: a failed start without it failed creating the app.
 APP_CREATED = "probe: the app was created"
 #: Requests in a row the server may accept and drop unanswered before the mode counts as failing
@@ -44,13 +50,19 @@ def has_cli(python: Path) -> bool:
     return cli_script(python).exists()
 
 
-def probe_environment(control_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """A clean environment: nothing from the user's shell may steer Flask or Werkzeug."""
+def probe_environment(
+    control_port: int, extra: dict[str, str] | None = None, cwd: Path | None = None
+) -> dict[str, str]:
+    """A clean environment: nothing from the user's shell may steer Flask or Werkzeug.
+
+    With ``cwd`` (the probe's working folder), the started interpreter reports its pid there (STARTUP).
+    """
     settings = {
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
         "PYTHONIOENCODING": "utf-8",
         "PROBE_CONTROL_PORT": str(control_port),
+        **({"PYTHONPATH": str(STARTUP), "PROBE_PID_FILE": str(cwd / PID_FILE)} if cwd is not None else {}),
     }
     return clean_environment(STEERING, {**settings, **(extra or {})})
 
@@ -78,9 +90,9 @@ class Probe:
             # FLASK_DEBUG is read by every release that has one (0.11 on); `flask run --debug` only from 2.2.3.
             argv = [str(cli_script(self.python)), "run", "--host", HOST, "--port", str(port)]
             steering = {"FLASK_APP": str(self.app), **({"FLASK_DEBUG": "1"} if self.mode == "flask_run_debug" else {})}
-            return Command(argv, probe_environment(self.control_port, steering), cwd)
+            return Command(argv, probe_environment(self.control_port, steering, cwd), cwd)
         argv = [str(self.python), str(self.app), self.mode, str(port)]
-        return Command(argv, probe_environment(self.control_port), cwd)
+        return Command(argv, probe_environment(self.control_port, cwd=cwd), cwd)
 
     def readiness(self, port: int) -> ReadyCheck:
         """Serving once ``/info`` answers; failing once DROPPED_REQUESTS in a row are dropped unanswered."""

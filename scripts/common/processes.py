@@ -56,18 +56,35 @@ PORT_ATTEMPTS = 3
 Log = Callable[[str], None]
 
 
+def _prctl() -> Callable[..., int] | None:
+    """The C library's ``prctl``, looked up once in the parent (None off Linux or where it cannot be loaded)."""
+    if not LINUX:
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+#: Resolved before any fork: the child of a threaded parent must not import (another thread may have held
+#: the import lock at the fork, and the child would wait for it forever); it only calls this C function.
+_PRCTL = _prctl()
+_PR_SET_PDEATHSIG = 1
+
+
 def _dying_with(parent: int) -> Callable[[], None]:
     """What the child runs between fork and exec so that the kernel kills it when ``parent`` dies.
 
     Asked of the kernel, not of Python: it holds even when the parent is killed with SIGKILL. A parent
     that died before the request was made is noticed by the child itself.
     """
+    prctl = _PRCTL
 
     def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:
             os._exit(1)
 
@@ -192,6 +209,7 @@ class ProcessGroup:
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
         self._output: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the program
         self.argv = list(argv)
+        self.cwd = cwd
         try:
             self.process = subprocess.Popen(
                 self.argv,
@@ -294,7 +312,9 @@ def serving(starter: Starter, start_timeout: float, stop_timeout: float) -> Iter
     :raises StartFailed: it did not get to ready (the last attempt's failure).
     :raises OSError: the program could not be started at all (e.g. no such interpreter).
     """
-    with tempfile.TemporaryDirectory(prefix="flask-audit-") as folder:
+    # On Windows a file of the stopped server can stay open a moment after taskkill (WinError 32): the
+    # folder is then left to the system's temporary-file cleanup rather than failing the observation.
+    with tempfile.TemporaryDirectory(prefix="flask-audit-", ignore_cleanup_errors=WINDOWS) as folder:
         process, port = _start(starter, Path(folder), start_timeout, stop_timeout)
         try:
             yield process, port

@@ -93,6 +93,11 @@ class Unavailable(RuntimeError):
 
 #: How uv says it could not talk to the index (its top-level error), as opposed to resolving or building.
 _UV_UNREACHABLE = ("Request failed after", "Failed to fetch", "Could not connect", "error sending request")
+#: What pip (Python 2.7's, too) says when the index failed it: an HTTP error on a file the index lists, a
+#: download that broke, retries used up. Never the release's own failure, whatever the last line says.
+_PIP_UNREACHABLE = re.compile(
+    r"HTTP error \d+ while getting|because of HTTP error|due to an EnvironmentError|Max retries exceeded"
+)
 
 
 _ABSENT = re.compile(
@@ -119,6 +124,10 @@ def _not_the_release(done: Finished, request: InstallRequest) -> str | None:
         return f"the package index could not be reached: {first_error_line(done.output)}"
     if "Retrying (Retry(" in done.output and "No matching distribution found for" in verdict:
         return f"the package index could not be reached: {verdict.removeprefix('ERROR: ')}"
+    pip_failed = _PIP_UNREACHABLE.search(done.output)
+    if pip_failed:
+        line = next(x for x in done.output.splitlines() if pip_failed.group(0) in x).strip()
+        return f"the package index failed the installer: {line}"
     missing = (
         f"there is no version of {request.requirement}",
         f"No matching distribution found for {request.requirement}",
