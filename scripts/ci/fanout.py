@@ -3,33 +3,58 @@
 ``shards`` reads ``nox -l --json`` and prints a JSON matrix for GitHub Actions; ``merge`` takes
 the records the runners uploaded, checks each against the schema, puts the Linux ones into the
 baseline and the other platforms' into ``reports/platforms/<platform>/``, and renders the report.
+
+A merge holds runners to the same rule as a local audit: a record that says the release was not
+observed there (``no-interpreter``; ``install-failed`` where the release installed before) never
+replaces a record that observed it. It refuses an empty input and, told which sessions ran, a
+missing record: a shard that failed uploads nothing, and a report "merged" from nothing would be
+the committed one, re-rendered.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 
-from scripts.audit.records import SCHEMA_PATH, Observation, save
+from scripts.audit.records import SCHEMA_PATH, Observation, load, load_all, save
 from scripts.common import cli
-from scripts.common.jsonio import read_json
-from scripts.layout import REPO, Layout
+from scripts.common.jsonio import DataError, read_json
+from scripts.layout import REPO, Layout, release_file
+from scripts.packages import catalogue, era
 from scripts.report.pages import write_report
+from scripts.report.summary import summary
 
-__all__ = ["MergeError", "collect", "main", "merge", "parse", "shards"]
+__all__ = ["MergeError", "Merged", "collect", "expected_releases", "group", "main", "merge", "parse", "shards"]
 
 #: The platform whose records make the matrix; records from other platforms are their own cells.
 BASELINE_PLATFORM = "linux"
+#: Statuses that say the release was not observed on that runner: never a reason to drop a record that observed it.
+NOT_OBSERVED_HERE = ("no-interpreter", "no-distribution")
+_SESSION = re.compile(r"^observe\((?P<release>[^)]+)\)$")
+#: Releases whose newest interpreter is this old or older need an image that still has Python 2.7 or 3.7.
+LEGACY_CEILING = (3, 7)
+Group = Literal["legacy", "current"]
 
 
-def shards(sessions: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
-    """The audit sessions dealt round-robin into at most ``count`` shards (a GitHub matrix ``include``)."""
-    names = [s["session"] for s in sessions if s["name"] == "observe"]
+def group(session: str) -> Group:
+    """``legacy`` for a release whose interpreter ceiling is Python 3.7 or older (2.7 and 3.7 are only on older
+    runner images), else ``current``."""
+    found = _SESSION.match(session)
+    bound = era.ceiling(found["release"])[0] if found else None
+    return "legacy" if bound is not None and bound <= LEGACY_CEILING else "current"
+
+
+def shards(sessions: list[dict[str, Any]], count: int, of: Group | None = None) -> list[dict[str, Any]]:
+    """The audit sessions (of one group, if given) dealt round-robin into at most ``count`` shards (a GitHub
+    matrix ``include``)."""
+    names = [s["session"] for s in sessions if s["name"] == "observe" and (of is None or group(s["session"]) == of)]
     groups = [names[i::count] for i in range(min(count, len(names)))]
     return [{"shard": i + 1, "sessions": " ".join(f"'{name}'" for name in group)} for i, group in enumerate(groups)]
 
@@ -53,19 +78,79 @@ def collect(folders: list[Path]) -> list[tuple[Path, Observation]]:
     return found
 
 
-def merge(folders: list[Path], output: Layout) -> list[Path]:
-    """Write the runners' records into ``output`` (newest observation wins per release and platform)."""
+@dataclass
+class Merged:
+    """What a merge wrote, and each record it kept over a runner's that did not observe the release."""
+
+    written: list[Path] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def expected_releases(sessions: list[dict[str, Any]]) -> set[str]:
+    """The releases of the ``observe(X)`` sessions in ``nox -l --json`` output: the Linux shards' work."""
+    return {m["release"] for s in sessions if (m := _SESSION.match(str(s.get("session", ""))))}
+
+
+def _replaces(incoming: Observation, present: Observation | None) -> str | None:
+    """None when ``incoming`` may replace ``present``, else why it may not."""
+    if present is None:
+        return None
+    if incoming.status in NOT_OBSERVED_HERE and present.status not in NOT_OBSERVED_HERE:
+        return f"the runner did not observe it ({incoming.status}: {incoming.detail})"
+    if incoming.status == "install-failed" and present.status != "install-failed":
+        # An era's dependencies do not change: a release that installed before and fails now points at the index.
+        return f"it installed before and the runner's install failed ({incoming.detail}); rerun that shard"
+    return None
+
+
+def merge(folders: list[Path], output: Layout, expected: dict[str, set[str]] | None = None) -> Merged:
+    """Write the runners' records into ``output`` (newest observation wins per release and platform).
+
+    :param expected: the releases each platform's runners were to observe; one without a record stops the merge.
+    :raises MergeError: no record at all, a bad record, or an expected one missing; nothing is written then.
+    """
     chosen: dict[tuple[str, str], Observation] = {}
     for _, observation in collect(folders):
         key = (observation.platform or BASELINE_PLATFORM, observation.flask)
         kept = chosen.get(key)
         if kept is None or (observation.observed_at or "") > (kept.observed_at or ""):
             chosen[key] = observation
-    written = []
-    for (platform, _), observation in sorted(chosen.items()):
+    if not chosen:
+        raise MergeError(
+            f"no records under {', '.join(map(str, folders))}: the shards uploaded nothing (see their jobs); "
+            "the committed report stays as it is"
+        )
+    missing = sorted(
+        f"{platform}: Flask {release}"
+        for platform, releases in (expected or {}).items()
+        for release in releases
+        if (platform, release) not in chosen
+    )
+    if missing:
+        raise MergeError(f"{len(missing)} expected record(s) missing ({', '.join(missing)}): rerun the failed shards")
+    merged = Merged()
+    for (platform, release), observation in sorted(chosen.items()):
         folder = output.results if platform == BASELINE_PLATFORM else output.platforms / platform
-        written.append(save(observation, folder))
-    return written
+        path = release_file(folder, release)
+        try:
+            present = load(path) if path.exists() else None
+        except DataError:
+            present = None  # a damaged record observed nothing that could be kept
+        why = _replaces(observation, present)
+        if why is not None:
+            merged.kept.append(f"kept {path.name} ({platform}, {present.status if present else ''}): {why}")
+            continue
+        merged.written.append(save(observation, folder))
+    return merged
+
+
+def _summary(layout: Layout, merged: Merged) -> str:
+    """The merge and the answer it renders, as markdown for a CI job summary."""
+    releases = catalogue.audited(catalogue.load(layout.releases))
+    lines = ["## The audit, merged", "", f"{len(merged.written)} record(s) merged; {len(merged.kept)} kept.", ""]
+    lines += [f"- {item}" for item in merged.kept]
+    lines += ["", "### The answer", "", *(f"- {line}" for line in summary(releases, load_all(layout.results)))]
+    return "\n".join(lines) + "\n"
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -75,10 +160,41 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     split = commands.add_parser("shards", help="print a GitHub matrix of audit shards from `nox -l --json` on stdin")
     split.add_argument("--count", type=cli.positive_int, default=8)
+    split.add_argument("--group", choices=["legacy", "current"], help="only the releases of one group of images")
     join = commands.add_parser("merge", help="merge runners' records and render the report")
     join.add_argument("folders", nargs="+", type=Path)
+    join.add_argument(
+        "--sessions", type=Path, metavar="FILE", help="`nox -l --json -s observe` output: every release needs a record"
+    )
+    join.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="PLATFORM=X,Y",
+        help="releases a platform's runners observed (e.g. darwin=1.1.4,3.1.3); each needs a record",
+    )
+    join.add_argument("--summary", type=Path, metavar="FILE", help="append the outcome as markdown (a job summary)")
     cli.add_output(join, REPO.root)
     return parser.parse_args(argv)
+
+
+def _expected(args: argparse.Namespace) -> dict[str, set[str]]:
+    """The releases each platform was to observe, from --sessions and --expect; raises MergeError when unreadable."""
+    expected: dict[str, set[str]] = {}
+    if args.sessions is not None:
+        try:
+            sessions = json.loads(args.sessions.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise MergeError(f"{args.sessions} is not `nox -l --json` output ({exc})") from exc
+        expected[BASELINE_PLATFORM] = expected_releases(sessions)
+        if not expected[BASELINE_PLATFORM]:
+            raise MergeError(f"{args.sessions} lists no observe(X) session: nothing could be checked")
+    for item in args.expect:
+        platform, _, releases = item.partition("=")
+        if not platform or not releases:
+            raise MergeError(f"--expect {item!r}: give PLATFORM=X,Y (e.g. darwin=1.1.4,3.1.3)")
+        expected.setdefault(platform, set()).update(r.strip() for r in releases.split(",") if r.strip())
+    return expected
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,16 +205,21 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     if args.command == "shards":
-        print(json.dumps({"include": shards(json.load(sys.stdin), args.count)}))
+        print(json.dumps({"include": shards(json.load(sys.stdin), args.count, args.group)}))
         return 0
     try:
         layout = Layout(args.output)
-        written = merge(args.folders, layout)
+        merged = merge(args.folders, layout, _expected(args))
     except MergeError as exc:
         print(f"merge: {exc}", file=sys.stderr)
         return 2
-    for path in [*written, *write_report(layout, layout.releases)]:
+    for path in [*merged.written, *write_report(layout, layout.releases)]:
         print(path)
+    for item in merged.kept:
+        print(f"merge: {item}", file=sys.stderr)
+    if args.summary is not None:
+        with args.summary.open("a", encoding="utf-8") as summary_file:
+            summary_file.write(_summary(layout, merged))
     return 0
 
 
