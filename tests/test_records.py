@@ -70,7 +70,15 @@ def test_a_record_that_cannot_be_read_names_its_file(tmp_path):
         records.load(path)
     assert "--force" in str(caught.value), "the message says what to do"
     path.write_text(json.dumps({**sample().to_json(), "modes": {"sometimes": {}}}))
-    with pytest.raises(DataError, match="is not an observation record"):
+    with pytest.raises(DataError, match=r"unknown modes \['sometimes'\]"):
+        records.load(path)
+    # Fields the dataclass would take as they are: a wrong type or value is a damaged record, never evidence.
+    for field, value, where in (("status", "weird", "status"), ("packages", {"werkzeug": 319}, "packages/werkzeug")):
+        path.write_text(json.dumps({**sample().to_json(), field: value}))
+        with pytest.raises(DataError, match=rf"breaks observation\.schema\.json at {where}: "):
+            records.load(path)
+    path.write_text(json.dumps({**sample().to_json(), "flask": "x"}))
+    with pytest.raises(DataError, match=r"breaks observation\.schema\.json at flask: "):
         records.load(path)
     with pytest.raises(DataError, match="missing"):
         records.load(release_file(tmp_path, "9.9"))

@@ -419,4 +419,6 @@ def test_every_audited_release_is_named_when_nothing_changed(alarm_output, monke
     options = regression.Options(index_url="file:///i/", output=alarm_output)
     (alarm_output.results / "flask-3.1.2.json").unlink()
     monkeypatch.setattr(regression.audit, "observe", Audited({v: observed(v, True, "y") for v in ("3.1.2", "3.2.0")}))
-    assert regression.check(options).summary == "audited 3.1.2, 3.2.0; all behave like the baseline"
+    assert regression.check(options).summary == (
+        "audited 3.2.0; all behave like the baseline; audited 3.1.2 with no baseline record before it to compare with"
+    ), "3.1.2 has no record of its own nor one before it"

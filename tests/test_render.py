@@ -36,10 +36,14 @@ def served(concurrent: bool, **extra) -> ModeObservation:
     return ModeObservation(**{**fields, **extra})
 
 
+#: Days the tests name by a letter, as a record stores them (a date: the schema allows nothing else).
+DAYS = {"x": "2026-01-01", "y": "2026-01-02"}
+
+
 def observed(version: str, concurrent: bool, day: str) -> Observation:
     return Observation(
         flask=version,
-        released=day,
+        released=DAYS.get(day, day),
         status="ok",
         python="3.9.18",
         packages={"werkzeug": "0.14.1"},

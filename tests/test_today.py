@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -364,3 +365,94 @@ def test_a_werkzeug_that_changes_nothing_exits_0_and_is_accepted(wheels, tmp_pat
     assert f"werkzeug {committed_werkzeug()} -> {FAKE_WERKZEUG}" in last
     assert records.load(release_file(layout.today, "3.1.3")).packages["werkzeug"] == FAKE_WERKZEUG
     assert snapshot(layout.root / "reports" / "results") == era_before, "the era baseline is not today's"
+
+
+# -- what a hostile user found -----------------------------------------------------------------------
+
+
+def test_a_second_alarm_on_the_same_output_stops_at_once_and_touches_nothing(watched_output, capsys):
+    from filelock import FileLock
+
+    before = snapshot(watched_output.root)
+    with FileLock(watched_output.state / "regression.lock"):
+        code = regression.main(["--index-url", "file:///i/", "--output", str(watched_output.root), "--accept"])
+    assert code == regression.UNAVAILABLE
+    assert "another regression alarm is running on the same output or environments" in capsys.readouterr().out
+    assert snapshot(watched_output.root) == before
+
+
+def test_a_fault_of_the_alarm_itself_is_exit_2_with_its_outcome_line_and_summary(watched_output, monkeypatch, capsys):
+    def broken(before, after):
+        raise AttributeError("'str' object has no attribute 'get'")
+
+    monkeypatch.setattr(regression.today, "moved", broken)
+    same = {v: with_packages(observed(v, True, "x"), werkzeug="3.1.6") for v in ("3.0.3", "3.1.3")}
+    monkeypatch.setattr(regression.today, "observe", Installed(same))
+    summary = watched_output.root / "summary.md"
+    args = ["--index-url", "file:///i/", "--output", str(watched_output.root), "--summary", str(summary)]
+    assert regression.main(args) == regression.UNAVAILABLE
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("regression: could not run (exit 2): the alarm itself failed (AttributeError: ")
+    assert "## Regression alarm: could not run (exit 2)" in summary.read_text()
+
+
+def test_accepting_is_all_or_nothing_when_the_report_cannot_render(watched_output, monkeypatch):
+    moved = with_packages(observed("3.1.3", True, "y"), werkzeug="3.2.0")
+    same = with_packages(observed("3.0.3", True, "x"), werkzeug="3.1.6")
+    monkeypatch.setattr(regression.today, "observe", Installed({"3.0.3": same, "3.1.3": moved}))
+
+    def refused(layout, releases):
+        raise regression.DataError(layout.releases, "lists no release for 1 record(s) (3.0.3)", "x")
+
+    monkeypatch.setattr(regression, "write_report", refused)
+    before = snapshot(watched_output.root)
+    assert regression.main(["--index-url", "file:///i/", "--output", str(watched_output.root), "--accept"]) == 2
+    assert snapshot(watched_output.root) == before, "the moved record went back where it was"
+
+
+def test_a_yanked_release_is_left_out_with_a_note_and_never_stops_the_alarm(watched_output, monkeypatch):
+    yanked = replace(release("3.1.4", ">=3.9"), yanked=True, installable=False)
+    monkeypatch.setattr(catalogue, "fetch", lambda url: [release("3.0.3", ">=3.8"), release("3.1.3", ">=3.9"), yanked])
+    same = {v: with_packages(observed(v, True, "x"), werkzeug="3.1.6") for v in ("3.0.3", "3.1.3")}
+    installed = Installed(same)
+    monkeypatch.setattr(regression.today, "observe", installed)
+    outcome = regression.check(regression.Options(index_url="file:///i/", output=watched_output))
+    assert outcome.code == regression.SAME and outcome.audited == ["3.1.3"]
+    assert [v for v, _ in installed.seen] == ["3.0.3", "3.1.3"]
+    assert outcome.notes == ["Flask 3.1.4: not audited: the index has no installable file of it"]
+
+
+def test_the_summarys_code_spans_are_shown_as_written_and_the_rest_escaped():
+    text = regression._markdown_text("Flask 9.0, `FLASK_DEBUG=1 flask run`: one_at *a* time <b>")
+    assert text == "Flask 9.0, `FLASK_DEBUG=1 flask run`: one\\_at \\*a\\* time &lt;b>"
+
+
+@pytest.mark.parametrize("where", ["folder", "nowhere"])
+def test_a_summary_that_cannot_be_a_file_is_a_bad_option(tmp_path, where):
+    path = tmp_path if where == "folder" else tmp_path / "no" / "summary.md"
+    with pytest.raises(regression.cli.OptionError, match=r"--summary: .* give a file path"):
+        regression.parse_options(["--summary", str(path)])
+
+
+def test_an_interrupted_alarm_says_so_and_exits_2(tmp_path):
+    """SIGTERM (a CI timeout, a kill) while the alarm waits on an index that never answers."""
+    import signal
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts connections, never answers: the alarm waits inside its index read
+    layout = today_baseline(tmp_path / "project")
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/simple/"
+    command = [sys.executable, "-m", "scripts.ci.regression", "--index-url", url, "--output", str(layout.root)]
+    alarm = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.0)  # not a verdict: only lets the alarm reach the read it will be interrupted in
+        alarm.send_signal(signal.SIGTERM)
+        out, err = alarm.communicate(timeout=60)
+    finally:
+        alarm.kill()
+        listener.close()
+    assert alarm.returncode == 2, out + err
+    assert out.splitlines()[-1].startswith("regression: could not run (exit 2): interrupted"), out + err

@@ -8,9 +8,12 @@ schema agree field by field. Records hold what was observed, never how long it t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args
+
+import jsonschema
 
 from scripts.common.jsonio import DataError, JsonRecord, parse_record, read_json, write_json_atomic
 from scripts.layout import release_file
@@ -220,6 +223,11 @@ def save(observation: Observation, folder: Path) -> Path:
     return path
 
 
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(read_json(SCHEMA_PATH))
+
+
 def load(path: Path) -> Observation:
     """The record at ``path``.
 
@@ -231,6 +239,12 @@ def load(path: Path) -> Observation:
     if isinstance(version, int) and version < SCHEMA_VERSION:
         raise EarlierSchema(path, f"has schema version {version}, not {SCHEMA_VERSION}", remedy)
     observation = parse_record(path, data, Observation.from_json, "an observation record", remedy)
+    problem = next(iter(_validator().iter_errors(data)), None)
+    if problem is not None:
+        # What the dataclass takes as it is, a damaged field would become a "change" in the alarm or a row on
+        # the pages: the schema says what a record may hold.
+        where = "/".join(map(str, problem.absolute_path)) or "the record"
+        raise DataError(path, f"breaks {SCHEMA_PATH.name} at {where}: {problem.message}", remedy)
     if path.name != release_file(path.parent, observation.flask).name:
         # A copy left beside the records (flask-3.1.3.orig.json) would otherwise stand for the release.
         raise DataError(path, f"holds Flask {observation.flask}, but is named for another file", "rename or remove it")

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from filelock import FileLock, Timeout
 from packaging.version import Version
 
 from scripts.audit import run as audit
@@ -32,7 +34,8 @@ from scripts.audit.plan import plan
 from scripts.audit.records import CLI_MODES, MODE_CALLS, MODES, Observation, behaviour, load, load_all, save
 from scripts.ci import today
 from scripts.common import cli
-from scripts.common.jsonio import DataError
+from scripts.common.jsonio import DataError, write_text_atomic
+from scripts.common.processes import stop_on_sigterm
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue, index, interpreters
 from scripts.packages.catalogue import Release
@@ -86,6 +89,8 @@ class Outcome:
     listed: list[Release] = field(default_factory=list)
     #: Releases installed afresh with today's dependencies.
     today: list[str] = field(default_factory=list)
+    #: Releases audited with their era's dependencies that had no baseline record before them.
+    unreferenced: list[str] = field(default_factory=list)
     #: Releases that had no today record and now start the today baseline.
     started: list[str] = field(default_factory=list)
     #: What moved under a today release whose behaviour did not change, one line per release.
@@ -153,9 +158,10 @@ def reference_for(release: str, baseline: dict[str, Observation]) -> Observation
 
 
 def to_audit(listed: list[Release], baseline: dict[str, Observation]) -> list[Release]:
-    """Releases without a baseline record, plus the newest release again, oldest first."""
-    newest = max(listed, key=lambda r: r.key)
-    return [r for r in listed if r.version not in baseline or r is newest]
+    """Releases without a baseline record, plus the newest installable release again, oldest first."""
+    installable = [r for r in listed if r.installable]
+    newest = max(installable, key=lambda r: r.key) if installable else None
+    return [r for r in installable if r.version not in baseline or r is newest]
 
 
 def check(options: Options, log: Log = print) -> Outcome:
@@ -189,6 +195,10 @@ def _check(options: Options, log: Log) -> Outcome:
             stale.unlink()
     outcome = Outcome(SAME, "", listed=listed)
     failed: list[str] = []
+    for release in listed:
+        if not release.installable and release.version not in baseline:
+            # Yanked, or no file at all: nothing to install, so nothing to say about its behaviour.
+            outcome.notes.append(f"Flask {release.version}: not audited: the index has no installable file of it")
     for release in to_audit(listed, baseline):
         known = stored.get(release.version)
         if release.uploaded is None and known is not None and known.uploaded is not None:
@@ -208,6 +218,7 @@ def _check(options: Options, log: Log) -> Outcome:
         reference = reference_for(release.version, baseline)
         if reference is None:
             log(f"Flask {release.version}: no earlier baseline record to compare with")
+            outcome.unreferenced.append(release.version)
             continue
         outcome.changes.extend(compare(reference, candidate))
     failed.extend(_check_today(listed, stored, todays, found, options, audit_options, outcome, log))
@@ -220,8 +231,11 @@ def _check(options: Options, log: Log) -> Outcome:
         )
         return outcome
     said = []
-    if outcome.audited:
-        said.append(f"audited {', '.join(outcome.audited)}; all behave like the baseline")
+    compared_era = [v for v in outcome.audited if v not in outcome.unreferenced]
+    if compared_era:
+        said.append(f"audited {', '.join(compared_era)}; all behave like the baseline")
+    if outcome.unreferenced:
+        said.append(f"audited {', '.join(outcome.unreferenced)} with no baseline record before it to compare with")
     compared = [v for v in outcome.today if v not in outcome.started]
     if compared:
         moved = f"; moved: {'; '.join(outcome.moved)}" if outcome.moved else "; nothing moved"
@@ -254,14 +268,20 @@ def _check_today(
     # day where the index gives none.
     everything = {**on_index, **stored}
     failed = []
-    watched = today.watched(list(everything.values()), found)
-    lines = {today.line(r.version) for r in watched}
+    watched = today.watched([r for r in everything.values() if r.installable], found)
+    newest = {today.line(r.version): r.key for r in watched}
     for version, record in todays.items():
-        if today.line(version) not in lines:
+        line = today.line(version)
+        if line not in newest:
             # Watched when the baseline was made, yet no Python here is one it runs on: say so, never pass silently.
             outcome.notes.append(
                 f"Flask {version}: not installed with today's dependencies: no interpreter here fits it "
                 f"(its today record is from Python {record.python})"
+            )
+        elif newest[line] < Version(version):
+            outcome.notes.append(
+                f"Flask {version}: not installed with today's dependencies: neither the index nor the catalogue "
+                f"lists it now (its line's newest there is {newest[line]})"
             )
     for release in watched:
         if release.version not in on_index:
@@ -322,14 +342,30 @@ def accept(options: Options, listed: list[Release]) -> tuple[list[str], list[Pat
     stored = catalogue.load(layout.releases) if layout.releases.exists() else []
     known = {r.version for r in stored}
     merged = sorted([*stored, *(r for r in listed if r.version not in known)], key=lambda r: r.key)
-    if len(merged) != len(stored):
-        catalogue.save(merged, layout.releases)
-    taken = _take(layout.candidates, layout.results)
-    taken_today = _take(layout.today_candidates, layout.today)
-    for old in today.superseded(load_all(layout.today)):
-        (layout.today / f"flask-{old.flask}.json").unlink()
-    names = [*taken, *(f"{v} (today)" for v in taken_today)]
-    return names, write_report(layout, layout.releases)
+    files = [layout.releases, *_files(layout.results), *_files(layout.today)]
+    before = {path: path.read_text(encoding="utf-8") for path in files}
+    try:
+        if len(merged) != len(stored):
+            catalogue.save(merged, layout.releases)
+        taken = _take(layout.candidates, layout.results)
+        taken_today = _take(layout.today_candidates, layout.today)
+        for old in today.superseded(load_all(layout.today)):
+            (layout.today / f"flask-{old.flask}.json").unlink()
+        written = write_report(layout, layout.releases) if taken or taken_today else []
+    except BaseException:
+        # All or nothing: a report that cannot render (or an interruption) puts every record back as it was.
+        for path in [*_files(layout.results), *_files(layout.today)]:
+            if path not in before:
+                path.unlink()
+        for path, data in before.items():
+            if not path.exists() or path.read_text(encoding="utf-8") != data:
+                write_text_atomic(path, data)
+        raise
+    return [*taken, *(f"{v} (today)" for v in taken_today)], written
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("flask-*.json")) if folder.is_dir() else []
 
 
 def summary_markdown(outcome: Outcome) -> str:
@@ -352,8 +388,12 @@ def summary_markdown(outcome: Outcome) -> str:
 
 
 def _markdown_text(text: str) -> str:
-    """Text that markdown shows as written (the arrows and underscores of a behaviour stay literal)."""
-    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("<", "&lt;")
+    """Text that markdown shows as written: outside code spans, the characters it would read as markup are
+    escaped; inside them nothing is (a backslash there would be shown)."""
+    parts = text.split("`")
+    for i in range(0, len(parts), 2):  # the even parts lie outside code spans
+        parts[i] = parts[i].replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("<", "&lt;")
+    return "`".join(parts)
 
 
 def parse_options(argv: list[str]) -> Options:
@@ -369,6 +409,10 @@ def parse_options(argv: list[str]) -> Options:
         "--summary", type=Path, metavar="FILE", help="append the outcome as markdown to FILE (a CI job summary)"
     )
     args = parser.parse_args(argv)
+    if args.summary is not None and (args.summary.is_dir() or not args.summary.parent.is_dir()):
+        raise cli.OptionError(
+            f"nox -s regression --: argument --summary: {args.summary} is a folder or in no folder; give a file path"
+        )
     envs = args.envs.resolve() if args.envs else None
     return Options(args.index_url, Layout(args.output), envs, args.accept, args.accept_changes, args.summary)
 
@@ -379,6 +423,21 @@ def run(argv: list[str], log: Log = print) -> Outcome:
         options = parse_options(argv)
     except cli.OptionError as exc:
         return Outcome(UNAVAILABLE, str(exc))
+    try:
+        with _one_alarm(options):
+            outcome = _check_and_accept(options, log)
+    except (KeyboardInterrupt, Exception) as exc:
+        outcome = Outcome(UNAVAILABLE, _failure(exc))
+    if outcome.code == CHANGED:
+        log(
+            f"candidates are in {options.output.candidates}; review them, then rerun with --accept-changes to take them"
+        )
+    if options.summary is not None:
+        _append(options.summary, summary_markdown(outcome), log)
+    return outcome
+
+
+def _check_and_accept(options: Options, log: Log) -> Outcome:
     outcome = check(options, log)
     for change in outcome.changes:
         log(f"  {change}")
@@ -389,13 +448,32 @@ def run(argv: list[str], log: Log = print) -> Outcome:
         for path in written:
             log(f"wrote {path}")
         log(f"accepted {', '.join(taken)} into the baselines" if taken else "nothing new to accept")
-    elif outcome.code == CHANGED:
-        log(
-            f"candidates are in {options.output.candidates}; review them, then rerun with --accept-changes to take them"
-        )
-    if options.summary is not None:
-        _append(options.summary, summary_markdown(outcome), log)
     return outcome
+
+
+@contextmanager
+def _one_alarm(options: Options) -> Iterator[None]:
+    """One alarm at a time on an output and on an environments folder: a second one would delete the first one's
+    environments and candidates under its running probes. The second fails at once (exit 2)."""
+    options.output.state.mkdir(parents=True, exist_ok=True)
+    options.environments.mkdir(parents=True, exist_ok=True)
+    with (
+        FileLock(options.output.state / "regression.lock", timeout=0),
+        FileLock(options.environments / ".regression.lock", timeout=0),
+    ):
+        yield
+
+
+def _failure(exc: BaseException) -> str:
+    """Why the alarm stopped, as the outcome says it: never as a change in behaviour."""
+    if isinstance(exc, Timeout):
+        return f"another regression alarm is running on the same output or environments ({exc.lock_file}); wait for it"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted; the baselines are as they were (accepting moves nothing until everything renders)"
+    return (
+        f"the alarm itself failed ({type(exc).__name__}: {exc}); the baselines are as they were: report it with "
+        "this line"
+    )
 
 
 def _append(path: Path, text: str, log: Log) -> None:
@@ -409,6 +487,8 @@ def _append(path: Path, text: str, log: Log) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: prints what it does, ends with the outcome line, exits with its code."""
+    # A CI timeout or a kill sends SIGTERM: unwind like Ctrl-C, so servers stop and the outcome line is printed.
+    stop_on_sigterm()
     outcome = run(sys.argv[1:] if argv is None else argv)
     print(outcome.last_line)
     return outcome.code

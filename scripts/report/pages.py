@@ -40,7 +40,9 @@ def _write(layout: Layout, render: Callable[[], dict[Path, str]]) -> list[Path]:
     with FileLock(layout.render_lock):
         pages = render()
         for path, text in pages.items():
-            write_text_atomic(path, text)
+            # A page that renders the same is left alone: nothing new leaves every file, mtime included, as it was.
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                write_text_atomic(path, text)
     return list(pages)
 
 
