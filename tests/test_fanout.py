@@ -97,6 +97,14 @@ def runner_artifacts(tmp_path: Path) -> Path:
     return artifacts
 
 
+def with_catalogue(root: Path) -> Layout:
+    """An output folder holding only the release catalogue: what a merge needs to start from."""
+    layout = Layout(root)
+    layout.reports.mkdir(parents=True)
+    shutil.copy(REPO.releases, layout.releases)
+    return layout
+
+
 def test_merge_places_linux_records_in_the_baseline_and_others_as_their_own_cells(tmp_path):
     output = tmp_path / "project"
     (output / "reports").mkdir(parents=True)
@@ -114,7 +122,7 @@ def test_merge_keeps_the_newest_observation_of_a_release(tmp_path):
     newer = records.load(release_file(RESULTS, "1.0"))
     newer.observed_at = "2999-01-01T00:00:00Z"
     records.save(newer, artifacts / "records-linux-rerun")
-    fanout.merge([artifacts], Layout(tmp_path / "out"))
+    fanout.merge([artifacts], with_catalogue(tmp_path / "out"))
     assert records.load(release_file(Layout(tmp_path / "out").results, "1.0")).observed_at == "2999-01-01T00:00:00Z"
 
 
@@ -183,7 +191,7 @@ def test_a_runners_record_that_did_not_observe_the_release_never_replaces_one_th
     assert release_file(output.results, "3.1.3").exists(), "the rest is merged"
     assert "merge: kept flask-0.12.5.json (linux, ok): " in capsys.readouterr().err
     # Where nothing was observed before, the runner's word is all there is.
-    other = Layout(tmp_path / "fresh")
+    other = with_catalogue(tmp_path / "fresh")
     fanout.merge([artifacts], other)
     assert records.load(release_file(other.results, "0.12.5")).status == status
 
@@ -201,3 +209,127 @@ def test_a_fanout_command_that_fails_fails_its_step(tmp_path):
         check=False,
     )
     assert done.returncode == 2 and "--count" in done.stderr
+
+
+# -- what a hostile tester found in the merge ----------------------------------------------------------
+
+
+def record(version: str, **fields: object) -> records.Observation:
+    observation = records.load(release_file(RESULTS, version))
+    for name, value in fields.items():
+        setattr(observation, name, value)
+    return observation
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_release_the_catalogue_lacks_stops_the_merge_before_anything_is_written(tmp_path, capsys):
+    output = with_catalogue(tmp_path / "out")
+    records.save(record("1.0"), output.results)
+    before = tree(output.root)
+    artifacts = tmp_path / "artifacts"
+    records.save(record("1.0", observed_at="2999-01-01T00:00:00Z"), artifacts / "records-linux-1")
+    records.save(record("3.1.3", flask="9.9.9"), artifacts / "records-linux-2")
+    assert fanout.main(["merge", str(artifacts), "--output", str(output.root)]) == 2
+    assert "lists no release 9.9.9: refresh the catalogue first" in capsys.readouterr().err
+    assert tree(output.root) == before
+
+
+@pytest.mark.parametrize("platform", ["../../escape", "/tmp/abs", "", None, "Win 32"])
+def test_a_platform_is_a_name_never_a_path(tmp_path, platform):
+    artifacts = tmp_path / "artifacts"
+    records.save(record("1.0", platform=platform), artifacts / "records-windows-latest")
+    with pytest.raises(fanout.MergeError, match=r"names no platform as sys\.platform says one"):
+        fanout.merge([artifacts], with_catalogue(tmp_path / "out"))
+    assert not (tmp_path / "escape").exists() and not list((tmp_path / "out").rglob("flask-*.json"))
+
+
+def test_an_observation_from_one_shard_beats_a_newer_not_observed_here_from_another(tmp_path):
+    artifacts = tmp_path / "artifacts"
+    observed = record("1.0", observed_at="2030-01-01T00:00:00Z")
+    records.save(observed, artifacts / "records-linux-1")
+    records.save(
+        record("1.0", status="no-interpreter", detail="not run", observed_at="2030-01-02T00:00:00Z", modes={}),
+        artifacts / "records-linux-legacy-1",
+    )
+    output = with_catalogue(tmp_path / "out")
+    fanout.merge([artifacts], output)
+    assert records.load(release_file(output.results, "1.0")) == observed
+
+
+def test_times_are_compared_as_times_and_a_record_older_than_the_one_here_is_kept_out(tmp_path, capsys):
+    artifacts = tmp_path / "artifacts"
+    later = record("1.0", observed_at="2030-01-01T09:00:00-05:00")  # 14:00 UTC
+    records.save(later, artifacts / "records-linux-1")
+    records.save(record("1.0", observed_at="2030-01-01T10:00:00Z"), artifacts / "records-linux-2")
+    output = with_catalogue(tmp_path / "out")
+    fanout.merge([artifacts], output)
+    assert records.load(release_file(output.results, "1.0")).observed_at == later.observed_at
+    stale = tmp_path / "stale"
+    records.save(record("1.0", observed_at="2001-01-01T00:00:00Z"), stale / "records-linux-1")
+    merged = fanout.merge([stale], output)
+    assert records.load(release_file(output.results, "1.0")).observed_at == later.observed_at
+    assert merged.kept and "the record here is newer" in merged.kept[0]
+
+
+def test_equal_times_that_disagree_and_a_file_named_for_another_release_are_refused(tmp_path):
+    artifacts = tmp_path / "artifacts"
+    records.save(record("1.0", observed_at="2030-01-01T00:00:00Z"), artifacts / "records-linux-1")
+    disagreeing = record("1.0", observed_at="2030-01-01T00:00:00Z", status="timeout", modes={})
+    records.save(disagreeing, artifacts / "records-linux-2")
+    with pytest.raises(fanout.MergeError, match=r"observed Flask 1\.0 at the same time and disagree"):
+        fanout.merge([artifacts], with_catalogue(tmp_path / "out"))
+    misnamed = tmp_path / "misnamed" / "records-linux-1"
+    misnamed.mkdir(parents=True)
+    (misnamed / "flask-1.0.json").write_text(json.dumps(record("1.1.4").to_json()))
+    with pytest.raises(fanout.MergeError, match=r"holds Flask 1\.1\.4: a record must be named for its release"):
+        fanout.merge([misnamed.parent], with_catalogue(tmp_path / "out2"))
+    bad_time = tmp_path / "bad-time"
+    records.save(record("1.0", observed_at="not a date"), bad_time / "records-linux-1")
+    with pytest.raises(fanout.MergeError, match="has no observed_at time with a zone"):
+        fanout.merge([bad_time], with_catalogue(tmp_path / "out3"))
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--sessions", "{sessions}"], "is not `nox -l --json` output"),
+        (["--expect", "darwin=,"], "give PLATFORM=X,Y"),
+        (["--expect", "darwin=1.0=2"], "give PLATFORM=X,Y"),
+        (["--summary", "{folder}"], "a folder, or in no folder"),
+    ],
+)
+def test_options_that_cannot_mean_anything_stop_the_merge_before_it_writes(tmp_path, capsys, option, says):
+    (tmp_path / "sessions.json").write_text('{"a": 1}')
+    args = [a.format(sessions=tmp_path / "sessions.json", folder=tmp_path) for a in option]
+    output = with_catalogue(tmp_path / "out")
+    before = tree(output.root)
+    assert fanout.main(["merge", str(runner_artifacts(tmp_path)), "--output", str(output.root), *args]) == 2
+    assert says in capsys.readouterr().err
+    assert tree(output.root) == before
+
+
+def test_shards_refuse_what_is_not_nox_output_and_a_group_with_nothing_in_it(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"a": 1}'))
+    assert fanout.main(["shards"]) == 2 and "is not `nox -l --json` output" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO('[{"session": "observe(3.1.3)", "name": "observe"}]'))
+    assert fanout.main(["shards", "--group", "legacy"]) == 2
+    assert "no observe(X) session in group legacy" in capsys.readouterr().err
+
+
+def test_a_session_name_is_quoted_for_the_shell_that_runs_it():
+    (shard,) = fanout.shards([{"session": "observe(1.0); touch x '", "name": "observe"}], 1)
+    assert (
+        subprocess.run(
+            ["bash", "-c", f"printf '%s\\n' {shard['sessions']}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+        == "observe(1.0); touch x '\n"
+    )

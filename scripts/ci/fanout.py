@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +27,7 @@ import jsonschema
 
 from scripts.audit.records import SCHEMA_PATH, Observation, load, load_all, save
 from scripts.common import cli
-from scripts.common.jsonio import DataError, read_json
+from scripts.common.jsonio import DataError, read_json, write_text_atomic
 from scripts.layout import REPO, Layout, release_file
 from scripts.packages import catalogue, era
 from scripts.report.pages import write_report
@@ -38,6 +40,8 @@ BASELINE_PLATFORM = "linux"
 #: Statuses that say the release was not observed on that runner: never a reason to drop a record that observed it.
 NOT_OBSERVED_HERE = ("no-interpreter", "no-distribution")
 _SESSION = re.compile(r"^observe\((?P<release>[^)]+)\)$")
+#: What ``sys.platform`` can say (linux, darwin, win32, freebsd14, …): a folder name, never a path.
+_PLATFORM = re.compile(r"^[a-z][a-z0-9]*$")
 #: Releases whose newest interpreter is this old or older need an image that still has Python 2.7 or 3.7.
 LEGACY_CEILING = (3, 7)
 Group = Literal["legacy", "current"]
@@ -56,7 +60,8 @@ def shards(sessions: list[dict[str, Any]], count: int, of: Group | None = None) 
     matrix ``include``)."""
     names = [s["session"] for s in sessions if s["name"] == "observe" and (of is None or group(s["session"]) == of)]
     groups = [names[i::count] for i in range(min(count, len(names)))]
-    return [{"shard": i + 1, "sessions": " ".join(f"'{name}'" for name in group)} for i, group in enumerate(groups)]
+    # Quoted for the shell that runs them: a name is the noxfile's, but a quote in it must stay a character.
+    return [{"shard": i + 1, "sessions": " ".join(map(shlex.quote, group))} for i, group in enumerate(groups)]
 
 
 class MergeError(RuntimeError):
@@ -64,18 +69,42 @@ class MergeError(RuntimeError):
 
 
 def collect(folders: list[Path]) -> list[tuple[Path, Observation]]:
-    """Every record below ``folders``, validated; raises MergeError naming the first bad file."""
+    """Every record below ``folders``, validated; raises MergeError naming the first bad file or folder."""
     validator = jsonschema.Draft202012Validator(read_json(SCHEMA_PATH))
     found = []
     for folder in folders:
+        if not folder.is_dir():
+            raise MergeError(f"{folder} is not a folder of records: name the folders the artifacts were downloaded to")
         for path in sorted(folder.rglob("flask-*.json")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 validator.validate(data)
-            except (OSError, ValueError, jsonschema.ValidationError) as exc:
+                observation = Observation.from_json(data)
+            except (OSError, ValueError, TypeError, KeyError, jsonschema.ValidationError) as exc:
                 raise MergeError(f"{path} is not an observation record: {str(exc).splitlines()[0]}") from exc
-            found.append((path, Observation.from_json(data)))
+            _check_record(path, observation)
+            found.append((path, observation))
     return found
+
+
+def _check_record(path: Path, observation: Observation) -> None:
+    """What the schema cannot say: the file names its release, the platform is a platform, the time is a time."""
+    if path.name != release_file(path.parent, observation.flask).name:
+        raise MergeError(f"{path} holds Flask {observation.flask}: a record must be named for its release")
+    if not observation.platform or not _PLATFORM.match(observation.platform):
+        raise MergeError(f"{path} names no platform as sys.platform says one ({observation.platform!r})")
+    _moment(path, observation)
+
+
+def _moment(path: Path, observation: Observation) -> datetime:
+    """When the record was observed, as a time (text compares wrongly across offsets)."""
+    try:
+        moment = datetime.fromisoformat(str(observation.observed_at).replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise MergeError(f"{path} has no observed_at time with a zone ({observation.observed_at!r})")
+    return moment
 
 
 @dataclass
@@ -91,30 +120,54 @@ def expected_releases(sessions: list[dict[str, Any]]) -> set[str]:
     return {m["release"] for s in sessions if (m := _SESSION.match(str(s.get("session", ""))))}
 
 
+def _observed(observation: Observation) -> bool:
+    """Whether the record observed the release there (an install that failed on a runner may be its index's)."""
+    return observation.status not in (*NOT_OBSERVED_HERE, "install-failed")
+
+
 def _replaces(incoming: Observation, present: Observation | None) -> str | None:
     """None when ``incoming`` may replace ``present``, else why it may not."""
     if present is None:
         return None
     if incoming.status in NOT_OBSERVED_HERE and present.status not in NOT_OBSERVED_HERE:
         return f"the runner did not observe it ({incoming.status}: {incoming.detail})"
-    if incoming.status == "install-failed" and present.status != "install-failed":
+    if incoming.status == "install-failed" and _observed(present):
         # An era's dependencies do not change: a release that installed before and fails now points at the index.
         return f"it installed before and the runner's install failed ({incoming.detail}); rerun that shard"
+    if present.observed_at and _moment(Path(""), present) > _moment(Path(""), incoming):
+        return f"the record here is newer ({present.observed_at}) than the runner's ({incoming.observed_at})"
     return None
 
 
+def _choose(found: list[tuple[Path, Observation]]) -> dict[tuple[str, str], Observation]:
+    """One record per platform and release: one that observed the release over one that did not, then the newest.
+
+    Two records equally placed that disagree are a question for a person, not for folder order.
+    """
+    chosen: dict[tuple[str, str], tuple[Path, Observation]] = {}
+    for path, observation in found:
+        key = (str(observation.platform), observation.flask)
+        rank = (_observed(observation), _moment(path, observation))
+        if key not in chosen:
+            chosen[key] = (path, observation)
+            continue
+        kept_path, kept = chosen[key]
+        kept_rank = (_observed(kept), _moment(kept_path, kept))
+        if rank == kept_rank and observation != kept:
+            raise MergeError(f"{path} and {kept_path} observed Flask {key[1]} at the same time and disagree")
+        if rank > kept_rank:
+            chosen[key] = (path, observation)
+    return {key: observation for key, (_, observation) in chosen.items()}
+
+
 def merge(folders: list[Path], output: Layout, expected: dict[str, set[str]] | None = None) -> Merged:
-    """Write the runners' records into ``output`` (newest observation wins per release and platform).
+    """Write the runners' records into ``output`` and render its report: all of it, or nothing.
 
     :param expected: the releases each platform's runners were to observe; one without a record stops the merge.
-    :raises MergeError: no record at all, a bad record, or an expected one missing; nothing is written then.
+    :raises MergeError: no record at all, a bad record, an expected one missing, a release the catalogue does not
+        list, or a report that cannot be rendered; every file is then as it was.
     """
-    chosen: dict[tuple[str, str], Observation] = {}
-    for _, observation in collect(folders):
-        key = (observation.platform or BASELINE_PLATFORM, observation.flask)
-        kept = chosen.get(key)
-        if kept is None or (observation.observed_at or "") > (kept.observed_at or ""):
-            chosen[key] = observation
+    chosen = _choose(collect(folders))
     if not chosen:
         raise MergeError(
             f"no records under {', '.join(map(str, folders))}: the shards uploaded nothing (see their jobs); "
@@ -128,26 +181,51 @@ def merge(folders: list[Path], output: Layout, expected: dict[str, set[str]] | N
     )
     if missing:
         raise MergeError(f"{len(missing)} expected record(s) missing ({', '.join(missing)}): rerun the failed shards")
+    try:
+        listed = {r.version for r in catalogue.load(output.releases)}
+    except DataError as exc:
+        raise MergeError(str(exc)) from exc
+    orphans = sorted({release for _, release in chosen} - listed)
+    if orphans:
+        raise MergeError(f"{output.releases} lists no release {', '.join(orphans)}: refresh the catalogue first")
     merged = Merged()
-    for (platform, release), observation in sorted(chosen.items()):
-        folder = output.results if platform == BASELINE_PLATFORM else output.platforms / platform
-        path = release_file(folder, release)
-        try:
-            present = load(path) if path.exists() else None
-        except DataError:
-            present = None  # a damaged record observed nothing that could be kept
-        why = _replaces(observation, present)
-        if why is not None:
-            merged.kept.append(f"kept {path.name} ({platform}, {present.status if present else ''}): {why}")
-            continue
-        merged.written.append(save(observation, folder))
+    targets = {key: _folder(output, key[0]) for key in chosen}
+    before = {
+        p: p.read_text(encoding="utf-8") for p in (release_file(f, k[1]) for k, f in targets.items()) if p.is_file()
+    }
+    try:
+        for (platform, release), observation in sorted(chosen.items()):
+            folder = targets[(platform, release)]
+            path = release_file(folder, release)
+            try:
+                present = load(path) if path.exists() else None
+            except DataError:
+                present = None  # a damaged record observed nothing that could be kept
+            why = _replaces(observation, present)
+            if why is not None:
+                merged.kept.append(f"kept {path.name} ({platform}, {present.status if present else ''}): {why}")
+                continue
+            merged.written.append(save(observation, folder))
+        merged.written += write_report(output, output.releases)
+    except (OSError, DataError) as exc:
+        for path in merged.written:
+            if path not in before and path.suffix == ".json":
+                path.unlink(missing_ok=True)
+        for path, text in before.items():
+            write_text_atomic(path, text)
+        raise MergeError(f"nothing merged: {exc}") from exc
     return merged
+
+
+def _folder(output: Layout, platform: str) -> Path:
+    return output.results if platform == BASELINE_PLATFORM else output.platforms / platform
 
 
 def _summary(layout: Layout, merged: Merged) -> str:
     """The merge and the answer it renders, as markdown for a CI job summary."""
     releases = catalogue.audited(catalogue.load(layout.releases))
-    lines = ["## The audit, merged", "", f"{len(merged.written)} record(s) merged; {len(merged.kept)} kept.", ""]
+    records = [p for p in merged.written if p.suffix == ".json"]
+    lines = ["## The audit, merged", "", f"{len(records)} record(s) merged; {len(merged.kept)} kept.", ""]
     lines += [f"- {item}" for item in merged.kept]
     lines += ["", "### The answer", "", *(f"- {line}" for line in summary(releases, load_all(layout.results)))]
     return "\n".join(lines) + "\n"
@@ -184,6 +262,8 @@ def _expected(args: argparse.Namespace) -> dict[str, set[str]]:
     if args.sessions is not None:
         try:
             sessions = json.loads(args.sessions.read_text(encoding="utf-8"))
+            if not isinstance(sessions, list) or not all(isinstance(s, dict) for s in sessions):
+                raise ValueError("not a list of sessions")
         except (OSError, ValueError) as exc:
             raise MergeError(f"{args.sessions} is not `nox -l --json` output ({exc})") from exc
         expected[BASELINE_PLATFORM] = expected_releases(sessions)
@@ -191,9 +271,10 @@ def _expected(args: argparse.Namespace) -> dict[str, set[str]]:
             raise MergeError(f"{args.sessions} lists no observe(X) session: nothing could be checked")
     for item in args.expect:
         platform, _, releases = item.partition("=")
-        if not platform or not releases:
-            raise MergeError(f"--expect {item!r}: give PLATFORM=X,Y (e.g. darwin=1.1.4,3.1.3)")
-        expected.setdefault(platform, set()).update(r.strip() for r in releases.split(",") if r.strip())
+        named = {r.strip() for r in releases.split(",") if r.strip()}
+        if not _PLATFORM.match(platform) or not named or "=" in releases:
+            raise MergeError(f"--expect {item!r}: give PLATFORM=X,Y as sys.platform names it (e.g. darwin=1.1.4,3.1.3)")
+        expected.setdefault(platform, set()).update(named)
     return expected
 
 
@@ -205,15 +286,26 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     if args.command == "shards":
-        print(json.dumps({"include": shards(json.load(sys.stdin), args.count, args.group)}))
+        try:
+            dealt = shards(json.load(sys.stdin), args.count, args.group)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            print(f"shards: stdin is not `nox -l --json` output ({type(exc).__name__}: {exc})", file=sys.stderr)
+            return 2
+        if not dealt:
+            # GitHub refuses an empty matrix with a message that names nothing of ours.
+            print(f"shards: no observe(X) session in group {args.group or 'any'}", file=sys.stderr)
+            return 2
+        print(json.dumps({"include": dealt}))
         return 0
     try:
+        if args.summary is not None and (args.summary.is_dir() or not args.summary.parent.is_dir()):
+            raise MergeError(f"--summary {args.summary}: a folder, or in no folder; give a file path")
         layout = Layout(args.output)
         merged = merge(args.folders, layout, _expected(args))
     except MergeError as exc:
         print(f"merge: {exc}", file=sys.stderr)
         return 2
-    for path in [*merged.written, *write_report(layout, layout.releases)]:
+    for path in merged.written:
         print(path)
     for item in merged.kept:
         print(f"merge: {item}", file=sys.stderr)
