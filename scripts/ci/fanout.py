@@ -26,8 +26,9 @@ from typing import Any, Literal
 import jsonschema
 
 from scripts.audit.records import SCHEMA_PATH, Observation, load, load_all, save
+from scripts.ci.unchanged import unchanged_on_failure
 from scripts.common import cli
-from scripts.common.jsonio import DataError, read_json, write_text_atomic
+from scripts.common.jsonio import DataError, read_json
 from scripts.layout import REPO, Layout, release_file
 from scripts.packages import catalogue, era
 from scripts.report.pages import write_report
@@ -125,8 +126,8 @@ def _observed(observation: Observation) -> bool:
     return observation.status not in (*NOT_OBSERVED_HERE, "install-failed")
 
 
-def _replaces(incoming: Observation, present: Observation | None) -> str | None:
-    """None when ``incoming`` may replace ``present``, else why it may not."""
+def _replaces(incoming: Observation, present: Observation | None, path: Path) -> str | None:
+    """None when ``incoming`` may replace ``present`` (the record at ``path``), else why it may not."""
     if present is None:
         return None
     if incoming.status in NOT_OBSERVED_HERE and present.status not in NOT_OBSERVED_HERE:
@@ -134,7 +135,7 @@ def _replaces(incoming: Observation, present: Observation | None) -> str | None:
     if incoming.status == "install-failed" and _observed(present):
         # An era's dependencies do not change: a release that installed before and fails now points at the index.
         return f"it installed before and the runner's install failed ({incoming.detail}); rerun that shard"
-    if present.observed_at and _moment(Path(""), present) > _moment(Path(""), incoming):
+    if present.observed_at and _moment(path, present) > _moment(path, incoming):
         return f"the record here is newer ({present.observed_at}) than the runner's ({incoming.observed_at})"
     return None
 
@@ -190,31 +191,29 @@ def merge(folders: list[Path], output: Layout, expected: dict[str, set[str]] | N
         raise MergeError(f"{output.releases} lists no release {', '.join(orphans)}: refresh the catalogue first")
     merged = Merged()
     targets = {key: _folder(output, key[0]) for key in chosen}
-    before = {
-        p: p.read_text(encoding="utf-8") for p in (release_file(f, k[1]) for k, f in targets.items()) if p.is_file()
-    }
     try:
-        for (platform, release), observation in sorted(chosen.items()):
-            folder = targets[(platform, release)]
-            path = release_file(folder, release)
-            try:
-                present = load(path) if path.exists() else None
-            except DataError:
-                present = None  # a damaged record observed nothing that could be kept
-            why = _replaces(observation, present)
-            if why is not None:
-                merged.kept.append(f"kept {path.name} ({platform}, {present.status if present else ''}): {why}")
-                continue
-            merged.written.append(save(observation, folder))
-        merged.written += write_report(output, output.releases)
+        with unchanged_on_failure(sorted(set(targets.values()))):
+            _write(chosen, targets, merged)
+            merged.written += write_report(output, output.releases)
     except (OSError, DataError) as exc:
-        for path in merged.written:
-            if path not in before and path.suffix == ".json":
-                path.unlink(missing_ok=True)
-        for path, text in before.items():
-            write_text_atomic(path, text)
         raise MergeError(f"nothing merged: {exc}") from exc
     return merged
+
+
+def _write(chosen: dict[tuple[str, str], Observation], targets: dict[tuple[str, str], Path], merged: Merged) -> None:
+    """Each chosen record into its folder, unless the one there may not be replaced (said in ``merged.kept``)."""
+    for (platform, release), observation in sorted(chosen.items()):
+        folder = targets[(platform, release)]
+        path = release_file(folder, release)
+        try:
+            present = load(path) if path.exists() else None
+        except DataError:
+            present = None  # a damaged record observed nothing that could be kept
+        why = _replaces(observation, present, path)
+        if why is not None:
+            merged.kept.append(f"kept {path.name} ({platform}, {present.status if present else ''}): {why}")
+            continue
+        merged.written.append(save(observation, folder))
 
 
 def _folder(output: Layout, platform: str) -> Path:

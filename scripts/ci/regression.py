@@ -33,14 +33,16 @@ from scripts.audit import run as audit
 from scripts.audit.plan import plan
 from scripts.audit.records import CLI_MODES, MODE_CALLS, MODES, Observation, behaviour, load, load_all, save
 from scripts.ci import today
+from scripts.ci.unchanged import unchanged_on_failure
 from scripts.common import cli
-from scripts.common.jsonio import DataError, write_text_atomic
+from scripts.common.jsonio import DataError
 from scripts.common.processes import stop_on_sigterm
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue, index, interpreters
 from scripts.packages.catalogue import Release
 from scripts.packages.environments import Unavailable
 from scripts.report.pages import write_report
+from scripts.report.wording import minor_line
 
 __all__ = ["Change", "Options", "Outcome", "check", "compare", "main", "news", "run", "summary_markdown"]
 
@@ -268,10 +270,10 @@ def _check_today(
     # day where the index gives none.
     everything = {**on_index, **stored}
     failed = []
-    watched = today.watched([r for r in everything.values() if r.installable], found)
-    newest = {today.line(r.version): r.key for r in watched}
+    watched = today.watched(list(everything.values()), found)
+    newest = {minor_line(r.version): r.key for r in watched}
     for version, record in todays.items():
-        line = today.line(version)
+        line = minor_line(version)
         if line not in newest:
             # Watched when the baseline was made, yet no Python here is one it runs on: say so, never pass silently.
             outcome.notes.append(
@@ -342,9 +344,8 @@ def accept(options: Options, listed: list[Release]) -> tuple[list[str], list[Pat
     stored = catalogue.load(layout.releases) if layout.releases.exists() else []
     known = {r.version for r in stored}
     merged = sorted([*stored, *(r for r in listed if r.version not in known)], key=lambda r: r.key)
-    files = [layout.releases, *_files(layout.results), *_files(layout.today)]
-    before = {path: path.read_text(encoding="utf-8") for path in files}
-    try:
+    # All or nothing: a report that cannot render (or an interruption) puts every record back as it was.
+    with unchanged_on_failure([layout.results, layout.today], [layout.releases]):
         if len(merged) != len(stored):
             catalogue.save(merged, layout.releases)
         taken = _take(layout.candidates, layout.results)
@@ -352,20 +353,7 @@ def accept(options: Options, listed: list[Release]) -> tuple[list[str], list[Pat
         for old in today.superseded(load_all(layout.today)):
             (layout.today / f"flask-{old.flask}.json").unlink()
         written = write_report(layout, layout.releases) if taken or taken_today else []
-    except BaseException:
-        # All or nothing: a report that cannot render (or an interruption) puts every record back as it was.
-        for path in [*_files(layout.results), *_files(layout.today)]:
-            if path not in before:
-                path.unlink()
-        for path, data in before.items():
-            if not path.exists() or path.read_text(encoding="utf-8") != data:
-                write_text_atomic(path, data)
-        raise
     return [*taken, *(f"{v} (today)" for v in taken_today)], written
-
-
-def _files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("flask-*.json")) if folder.is_dir() else []
 
 
 def summary_markdown(outcome: Outcome) -> str:

@@ -24,17 +24,13 @@ from scripts.audit import run as audit
 from scripts.audit.plan import Plan, plan
 from scripts.audit.records import Observation
 from scripts.packages import environments, era
-from scripts.packages.catalogue import Release, audited
+from scripts.packages.catalogue import Release, audited, lines
 from scripts.packages.interpreters import Interpreter
+from scripts.report.wording import minor_line
 
-__all__ = ["line", "moved", "observe", "superseded", "today_plan", "watched"]
+__all__ = ["moved", "observe", "superseded", "today_plan", "watched"]
 
 Log = Callable[[str], None]
-
-
-def line(version: str) -> str:
-    """The release's minor line, e.g. ``3.1`` for 3.1.3."""
-    return ".".join(version.split(".")[:2])
 
 
 def today_plan(release: Release, found: list[Interpreter]) -> Plan:
@@ -43,18 +39,14 @@ def today_plan(release: Release, found: list[Interpreter]) -> Plan:
 
 
 def watched(releases: list[Release], found: list[Interpreter]) -> list[Release]:
-    """The releases the today baseline watches, oldest first."""
-    final = audited(releases)
-    if not final:
+    """The releases the today baseline watches, oldest first (only installable ones: a yanked file installs nothing)."""
+    by_version = {r.version: r for r in audited(releases)}
+    newest_of_line = [by_version[found_line.version] for found_line in lines(releases)]
+    if not newest_of_line:
         return []
-    newest = max(final, key=lambda r: r.key)
-    newest_of_line: dict[str, Release] = {}
-    for release in final:
-        kept = newest_of_line.get(line(release.version))
-        if kept is None or release.key > kept.key:
-            newest_of_line[line(release.version)] = release
+    newest = max(newest_of_line, key=lambda r: r.key)
     chosen = []
-    for release in sorted(newest_of_line.values(), key=lambda r: r.key):
+    for release in newest_of_line:
         interpreter = today_plan(release, found).interpreter
         current = interpreter is not None and era.admits(newest.requires_python, interpreter.version_text)
         if current or release is newest:
@@ -97,7 +89,7 @@ def superseded(records: list[Observation]) -> list[Observation]:
     """Records whose line has a newer release in ``records``: the line's newest replaced them."""
     newest: dict[str, Observation] = {}
     for record in records:
-        kept = newest.get(line(record.flask))
+        kept = newest.get(minor_line(record.flask))
         if kept is None or Version(record.flask) > Version(kept.flask):
-            newest[line(record.flask)] = record
-    return [r for r in records if newest[line(r.flask)] is not r]
+            newest[minor_line(record.flask)] = record
+    return [r for r in records if newest[minor_line(r.flask)] is not r]

@@ -9,6 +9,7 @@ from scripts.grid.records import GridRecord
 from scripts.report import heatmap
 from scripts.report.grid import said
 from scripts.report.heatmap import Cell, Column, Kind, Row
+from scripts.report.wording import minor_line
 
 __all__ = ["NOT_TRIED", "STATUSES", "figure", "render_grid_svg"]
 
@@ -44,7 +45,7 @@ def _chart(grids: list[GridRecord]) -> tuple[list[Column], list[Row]]:
     ordered = sorted(grids, key=lambda g: Version(g.flask))
     pythons = sorted({c.python for g in ordered for c in g.cells if c.kind == "era" and c.python}, key=Version)
     era = [{c.python: c for c in g.cells if c.kind == "era"} for g in ordered]
-    columns = [Column(g.flask, ".".join(g.flask.split(".")[:2])) for g in ordered]
+    columns = [Column(g.flask, minor_line(g.flask)) for g in ordered]
     rows = [
         Row(f"Python {p}", [_cell(g.flask, p, cells.get(p)) for g, cells in zip(ordered, era, strict=True)])
         for p in reversed(pythons)

@@ -9,6 +9,7 @@ from scripts.packages.catalogue import Release
 from scripts.report import heatmap
 from scripts.report.heatmap import Cell, Column, Kind, Row
 from scripts.report.summary import by_version
+from scripts.report.wording import minor_line
 
 __all__ = ["KINDS", "figure", "kind", "render_matrix_svg"]
 
@@ -58,7 +59,7 @@ def _tip(version: str, mode: Mode, observation: Observation | None) -> str:
 def _chart(releases: list[Release], observations: list[Observation]) -> tuple[list[Column], list[Row]]:
     found = by_version(observations)
     ordered = sorted(releases, key=lambda r: Version(r.version))
-    columns = [Column(r.version, ".".join(r.version.split(".")[:2])) for r in ordered]
+    columns = [Column(r.version, minor_line(r.version)) for r in ordered]
     rows = [
         Row(
             MODE_CALLS[mode],

@@ -17,6 +17,7 @@ from scripts.audit.records import Observation
 from scripts.packages.catalogue import Release
 from scripts.report import svg
 from scripts.report.summary import date_order
+from scripts.report.wording import minor_line
 
 __all__ = ["KINDS", "kind", "render_timeline_svg", "spread"]
 
@@ -102,7 +103,7 @@ def render_timeline_svg(releases: list[Release], observations: list[Observation]
 
     firsts: dict[str, Release] = {}
     for release in dated:
-        firsts.setdefault(".".join(release.version.split(".")[:2]), release)
+        firsts.setdefault(minor_line(release.version), release)
     lines = list(firsts)
     anchors = [x(_day(release) or date.min) for release in firsts.values()]
     # Spreading keeps labels in axis order; a minor line first released before an older one must not cross it.

@@ -9,7 +9,16 @@ from packaging.version import InvalidVersion, Version
 from scripts.audit.records import ModeObservation, Observation
 from scripts.introductions.records import IntroductionsRecord, signature
 
-__all__ = ["grouped_spans", "introduced", "later_by_date", "plural", "release_span", "version_key", "werkzeug_span"]
+__all__ = [
+    "grouped_spans",
+    "introduced",
+    "later_by_date",
+    "minor_line",
+    "plural",
+    "release_span",
+    "version_key",
+    "werkzeug_span",
+]
 
 
 def plural(count: int, noun: str) -> str:
@@ -67,7 +76,8 @@ def grouped_spans(observed: list[Observation], category: dict[str, str], prefix:
     return "; ".join(f"{prefix}{words} in {release_span(group, observed)}" for words, group in groups.items())
 
 
-def _line(version: str) -> str:
+def minor_line(version: str) -> str:
+    """The release's minor line, ``3.1`` for 3.1.3."""
     return ".".join(version.split(".")[:2])
 
 
@@ -92,7 +102,7 @@ def later_by_date(start: Observation, others: Iterable[Observation], behaviour: 
         return ""
     named = [f"{o.flask} ({o.released})" for o in later]
     listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
-    lines = sorted({_line(o.flask) for o in later}, key=version_key)
+    lines = sorted({minor_line(o.flask) for o in later}, key=version_key)
     what = "a maintenance release" if len(later) == 1 else "maintenance releases"
     of = f"the {lines[0]} line" if len(lines) == 1 else f"the {', '.join(lines[:-1])} and {lines[-1]} lines"
     verb = "serves" if len(later) == 1 else "serve"
