@@ -47,28 +47,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scripts.audit import run as audit_run
 from scripts.audit.plan import Plan, plan
-from scripts.audit.records import load_all
-from scripts.bench import run as bench_run
-from scripts.ci import mutation
-from scripts.ci import regression as alarm
 from scripts.common.cli import OptionError
-from scripts.common.clock import stamp
 from scripts.common.failures import redact
-from scripts.common.jsonio import DataError, write_text_atomic
+from scripts.common.jsonio import DataError
 from scripts.common.processes import stop_on_sigterm
-from scripts.constraints import run as constraints_run
-from scripts.grid import run as grid_run
-from scripts.grid.cells import relevant
-from scripts.introductions import run as introductions_run
 from scripts.layout import REPO
 from scripts.packages import catalogue, environments, index
 from scripts.packages.environments import Unavailable
 from scripts.packages.interpreters import Interpreter, discover
-from scripts.report import pages
-from scripts.report.bench import table
-from scripts.report.summary import summary
-from scripts.servers import run as servers_run
-from scripts.site import build as site
+
+# What one session alone needs is imported in it: under -j every session is a nox process of its own,
+# which loads this file first, and an observe session should not pay for the report, the site or the alarm.
 
 nox.needs_version = ">=2026.10"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -78,6 +67,30 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 #: Failures that are not a release's own: the session fails with their one line and records nothing.
 NOT_RECORDED = (DataError, OptionError, Unavailable, index.IndexUnavailable, audit_run.NotRecorded)
 
+
+def _runs_sessions_in_children(argv: list[str]) -> bool:
+    """Whether this nox process hands its sessions to child processes (``-j N``, N > 1), as read from ``argv``.
+
+    Read wrongly, only speed suffers: a child that inherits no index asks pip itself.
+    """
+    if "--parallel-worker" in argv:
+        return False
+    for position, word in enumerate(argv):
+        if word in ("-j", "--parallel"):
+            value = argv[position + 1] if position + 1 < len(argv) else ""
+        elif word.startswith("--parallel="):
+            value = word.partition("=")[2]
+        elif word.startswith("-j"):
+            value = word[2:]
+        else:
+            continue
+        return value != "1"
+    return os.environ.get("NOX_PARALLEL", "1") != "1"
+
+
+# Each child would otherwise start pip to learn the configured index (half a second per release).
+if _runs_sessions_in_children(sys.argv):
+    index.hand_down_configured_index()
 # SIGTERM (nox -j stopping its workers, a CI timeout) unwinds like Ctrl-C: installers and probes stop with us.
 stop_on_sigterm()
 AUDIT_REQUIREMENTS = "requirements/audit.txt"
@@ -161,6 +174,10 @@ def observe(session: nox.Session, release: str) -> None:
 @nox.session(venv_backend="none", default=False, requires=["observe"])
 def audit(session: nox.Session) -> None:
     """Observe every Flask release, render the report once, and print the answer."""
+    from scripts.audit.records import load_all
+    from scripts.report import pages
+    from scripts.report.summary import summary
+
     options = _options(session, audit_run.parse_options)
     try:
         written = pages.write_report(options.output)
@@ -176,6 +193,9 @@ def audit(session: nox.Session) -> None:
 @nox.session(venv_backend="none", default=False)
 def render(session: nox.Session) -> None:
     """Render reports/ and docs/ pages from the observation, grid, server and benchmark records."""
+    from scripts.ci import mutation
+    from scripts.report import pages
+
     # The audit's options: what follows -- goes to every session, and render runs beside observe sessions.
     layout = _options(session, audit_run.parse_options).output
     try:
@@ -192,6 +212,8 @@ def render(session: nox.Session) -> None:
 @nox.session(default=False)
 def docs(session: nox.Session) -> None:
     """Build the static site of the committed pages with Sphinx, strictly, into build/site/html/."""
+    from scripts.site import build as site
+
     session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
     python = environments.venv_python(Path(session.virtualenv.location))
     try:
@@ -218,6 +240,8 @@ def refresh_catalogue(session: nox.Session) -> None:
 @_per_release
 def cells(session: nox.Session, release: str) -> None:
     """Observe one Flask release on every Python and Werkzeug line (nox -s grid renders the pages)."""
+    from scripts.grid import run as grid_run
+
     options = _options(session, grid_run.parse_options)
     try:
         releases, found = catalogue.load(REPO.releases), _machine(session.cache_dir)
@@ -230,6 +254,9 @@ def cells(session: nox.Session, release: str) -> None:
 @nox.session(venv_backend="none", default=False, requires=["cells"])
 def grid(session: nox.Session) -> None:
     """Observe every release's grid cells, then render the grid pages."""
+    from scripts.grid import run as grid_run
+    from scripts.report import pages
+
     options = _options(session, grid_run.parse_options)
     for path in pages.write_grid(options.output):
         session.log(f"wrote {path}")
@@ -241,6 +268,8 @@ def grid(session: nox.Session) -> None:
 @_per_release
 def today(session: nox.Session, release: str) -> None:
     """Find the fewest upper bounds that make one Flask release serve today (nox -s constraints renders)."""
+    from scripts.constraints import run as constraints_run
+
     options = _options(session, constraints_run.parse_options)
     try:
         found = _machine(session.cache_dir)
@@ -261,6 +290,9 @@ def today(session: nox.Session, release: str) -> None:
 @nox.session(venv_backend="none", default=False, requires=["today"])
 def constraints(session: nox.Session) -> None:
     """For every release, find how to run it today, then write reports/constraints/ and its page."""
+    from scripts.constraints import run as constraints_run
+    from scripts.report import pages
+
     options = _options(session, constraints_run.parse_options)
     try:
         written = pages.write_constraints(options.output)
@@ -275,6 +307,11 @@ def constraints(session: nox.Session) -> None:
 @nox.session(venv_backend="none", default=False)
 def introductions(session: nox.Session) -> None:
     """Bisect Werkzeug's releases for the first to show each text the report attributes to Werkzeug."""
+    from scripts.audit.records import load_all
+    from scripts.grid.cells import relevant
+    from scripts.introductions import run as introductions_run
+    from scripts.report import pages
+
     options = _options(session, introductions_run.parse_options)
     try:
         observations = load_all(options.output.results)
@@ -298,6 +335,8 @@ def introductions(session: nox.Session) -> None:
 @nox.session(venv_backend="none", default=False)
 def regression(session: nox.Session) -> None:
     """Audit new releases, and the watched ones with today's dependencies; fail if behaviour changed."""
+    from scripts.ci import regression as alarm
+
     outcome = alarm.run(list(session.posargs), _log(session))
     if outcome.code != alarm.SAME:
         session.error(outcome.last_line)
@@ -307,6 +346,9 @@ def regression(session: nox.Session) -> None:
 @nox.session(default=False)
 def servers(session: nox.Session) -> None:
     """Serve one app with the dev server, waitress and gunicorn; load each the same way (--rounds N …)."""
+    from scripts.report import pages
+    from scripts.servers import run as servers_run
+
     options = _options(session, servers_run.parse_options)
     group = nox.project.dependency_groups(PYPROJECT, "servers")
     # The index goes in the environment, not on the command line nox prints: its URL may hold credentials.
@@ -322,6 +364,10 @@ def servers(session: nox.Session) -> None:
 @nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Time the audit cold, warm, cached and for one release, and uv against venv + pip (-- --releases all)."""
+    from scripts.bench import run as bench_run
+    from scripts.report import pages
+    from scripts.report.bench import table
+
     options, layout = _options(session, lambda args: bench_run.parse(args, session.cache_dir / "interpreters.json"))
     try:
         measured = bench_run.main(options, _log(session))
@@ -338,6 +384,10 @@ def bench(session: nox.Session) -> None:
 @nox.session(default=False)
 def mutants(session: nox.Session) -> None:
     """Mutation-test the core with mutmut and write reports/mutation.md (about 15 minutes on two cores)."""
+    from scripts.ci import mutation
+    from scripts.common.clock import stamp
+    from scripts.common.jsonio import write_text_atomic
+
     groups = [*nox.project.dependency_groups(PYPROJECT, "tests"), *nox.project.dependency_groups(PYPROJECT, "mutants")]
     session.install("-r", AUDIT_REQUIREMENTS, *groups)
     # A fresh run: mutmut keeps results between runs, and results of other code must not mix in.

@@ -7,19 +7,32 @@ MarkupSafe 0.18-1.0 and Jinja2 2.4-2.5 do: one builds once setuptools<46 is used
 
 from __future__ import annotations
 
+import functools
+import shutil
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from scripts.common.processes import run
 from scripts.packages import environments
 from scripts.packages.environments import InstallRequest, SetupFailed
 from tests import local_index
+from tests.conftest import QuietFiles, serving
 
 pytestmark = pytest.mark.slow
 
 NEEDS_FEATURE = "from setuptools import setup, Feature\n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A uv cache of this module's own: what a build does must not depend on what the machine built before."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UV_CACHE_DIR", str(tmp_path_factory.mktemp("uv-cache")))
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +44,6 @@ def index_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         *local_index.download("setuptools", python, root / "new"),
         *local_index.download("wheel", python, root / "wheel"),
     ]
-    # A comment naming this folder makes each sdist new to uv's cache: a wheel built by an earlier run
-    # would otherwise be reused, and the first attempt would never fail.
     fresh = f"# {root}\n"
     sdists = [
         local_index.legacy_sdist(
@@ -42,7 +53,8 @@ def index_url(tmp_path_factory: pytest.TempPathFactory) -> str:
             "brittle", "2.0", fresh + NEEDS_FEATURE + "raise RuntimeError('brittle 2.0 cannot be built here')\n", root
         ),
     ]
-    return local_index.write_index([*wheels, *sdists], root / "index")
+    local_index.write_index([*wheels, *sdists], root / "index")
+    return (root / "index" / "simple").as_uri() + "/"
 
 
 def install(requirement: str, index_url: str, location: Path) -> list[str]:
@@ -53,8 +65,8 @@ def install(requirement: str, index_url: str, location: Path) -> list[str]:
 def test_a_build_that_needs_old_setuptools_says_what_failed_and_how_it_was_built(index_url, tmp_path):
     changes = install("brittle==1.0", index_url, tmp_path / "env")
     assert changes == [
-        "Failed to build `brittle==1.0`: ImportError: cannot import name 'Feature' from 'setuptools'; "
-        "built with setuptools<46 instead"
+        "Failed to build `brittle==1.0`: ImportError: cannot import name 'Feature' from 'setuptools' "
+        "(setuptools/__init__.py); built with setuptools<46 instead"
     ]
 
 
@@ -64,5 +76,64 @@ def test_a_build_that_fails_with_old_setuptools_too_reports_the_retrys_own_error
     assert failed.value.status == "install-failed"
     assert failed.value.detail == (
         "Failed to build `brittle==2.0`: RuntimeError: brittle 2.0 cannot be built here (with setuptools<46; "
-        "without: Failed to build `brittle==2.0`: ImportError: cannot import name 'Feature' from 'setuptools')"
+        "without: Failed to build `brittle==2.0`: ImportError: cannot import name 'Feature' from 'setuptools' "
+        "(setuptools/__init__.py))"
     )
+
+
+class NoCachingHeaders(QuietFiles):
+    """Serves files as the index this project meets does: with no ETag, Last-Modified or Cache-Control."""
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() not in ("etag", "last-modified", "cache-control"):
+            super().send_header(keyword, value)
+
+
+def builds(output: str) -> list[str]:
+    return [line.strip() for line in output.splitlines() if line.strip().startswith("Built ")]
+
+
+def test_an_sdist_is_built_once_per_machine_from_an_index_that_sends_no_caching_headers(
+    index_url, tmp_path, monkeypatch
+):
+    root = Path(index_url.removeprefix("file://")).parent
+    sdist = local_index.legacy_sdist(
+        "onceonly",
+        "1.0",
+        f"# {tmp_path}\nfrom setuptools import setup\nsetup(name='onceonly', version='1.0')\n",
+        tmp_path / "sdist",
+    )
+    shutil.copy(sdist, root / "files")
+    (root / "simple" / "onceonly").mkdir()
+    (root / "simple" / "onceonly" / "index.html").write_text(f'<a href="../../files/{sdist.name}">{sdist.name}</a>\n')
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))  # empty: the first install must build
+    with serving(functools.partial(NoCachingHeaders, directory=str(root))) as base:
+        url = base + "simple/"
+        # The cause, reproduced: named by --index-url, the index's files are revalidated and rebuilt each time.
+        plain = []
+        for attempt in ("plain-1", "plain-2"):
+            python = environments.create_uv_venv(sys.executable, tmp_path / attempt)
+            done = run(
+                [*environments.uv_command(), "pip", "install", "--python", python, "--index-url", url, "onceonly==1.0"],
+                300,
+            )
+            assert done.ok, done.output
+            plain.append(builds(done.output))
+        assert plain == [["Built onceonly==1.0"], ["Built onceonly==1.0"]]
+        # The audit's installs: built the first time only, reused from then on (in a new environment).
+        outputs: list[str] = []
+        for attempt in ("audit-1", "audit-2", "audit-3"):
+            python = environments.create_uv_venv(sys.executable, tmp_path / attempt)
+            before = len(outputs)
+            environments.uv_install(
+                python, InstallRequest("onceonly==1.0", url, None, datetime.now(UTC)), outputs=outputs
+            )
+            assert len(outputs) == before + 1
+    assert [builds(output) for output in outputs] == [["Built onceonly==1.0"], [], []]
+
+
+def test_the_index_given_in_uv_variables_does_not_displace_the_configured_one(index_url, tmp_path, monkeypatch):
+    # UV_DEFAULT_INDEX would win over the configuration file, and with it the rule that files never change.
+    monkeypatch.setenv("UV_DEFAULT_INDEX", "http://127.0.0.1:9/simple/")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple/")
+    install("brittle==1.0", index_url, tmp_path / "env")  # the index in either variable would raise Unavailable

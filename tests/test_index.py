@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from scripts.layout import ROOT
 from scripts.packages import catalogue, index
 from tests.conftest import serving
 
@@ -130,3 +134,69 @@ def test_unknown_project_is_a_clear_error(loopback_index):
 def test_unreachable_index_is_a_clear_error():
     with pytest.raises(index.IndexUnavailable, match="cannot reach the index"):
         index.project_files("flask", "http://127.0.0.1:9/simple/", timeout=2)
+
+
+def test_the_configured_index_is_handed_down_to_child_processes_once(monkeypatch):
+    for name in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL", index.HANDED_DOWN):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(index, "_uv_configured_index", lambda: "http://127.0.0.1:7/configured")
+    index.hand_down_configured_index()
+    assert os.environ[index.HANDED_DOWN] == "http://127.0.0.1:7/configured/"
+
+    def asked() -> str:
+        raise AssertionError("a child asked the configuration files again")
+
+    # What a child process sees: the answer, without asking uv's or pip's configuration.
+    monkeypatch.setattr(index, "_uv_configured_index", asked)
+    monkeypatch.setattr(index, "_pip_configured_index", asked)
+    child = subprocess.run(
+        [sys.executable, "-c", "from scripts.packages import index; print(index.configured_index_url())"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PIP_CONFIG_FILE": os.devnull, "XDG_CONFIG_HOME": "/nonexistent"},
+        timeout=60,
+        check=True,
+    )
+    assert child.stdout.strip() == "http://127.0.0.1:7/configured/"
+    assert index.configured_index_url() == "http://127.0.0.1:7/configured/"
+    # The settings that always won still win over what was handed down.
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:8/pip")
+    assert index.configured_index_url() == "http://127.0.0.1:8/pip/"
+    assert index.configured_index_url("http://127.0.0.1:9/x") == "http://127.0.0.1:9/x/"
+
+
+def test_nothing_is_handed_down_when_no_index_can_be_found(monkeypatch):
+    monkeypatch.delenv(index.HANDED_DOWN, raising=False)
+
+    def unavailable() -> str:
+        raise index.IndexUnavailable("no index configured and no pip")
+
+    monkeypatch.setattr(index, "_from_configuration", unavailable)
+    index.hand_down_configured_index()
+    assert index.HANDED_DOWN not in os.environ
+
+
+@pytest.mark.parametrize(
+    ("argv", "children"),
+    [
+        (["nox", "-s", "audit"], False),
+        (["nox", "-j", "2", "-s", "audit"], True),
+        (["nox", "-j2", "-s", "audit"], True),
+        (["nox", "--parallel=auto", "-s", "audit"], True),
+        (["nox", "--parallel", "1", "-s", "audit"], False),
+        (["nox", "-s", "observe(1.0)", "--parallel-worker", "--parallel", "1"], False),
+    ],
+)
+def test_the_noxfile_hands_the_index_down_only_when_it_starts_child_sessions(argv, children):
+    program = f"import sys, noxfile; print(noxfile._runs_sessions_in_children({argv!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+        env={key: value for key, value in os.environ.items() if key != "NOX_PARALLEL"},
+    )
+    assert done.stdout.strip().splitlines()[-1] == str(children)

@@ -175,8 +175,10 @@ class NotRecorded(RuntimeError):
     """An observation that must not become the release's record; the message says why and what to do."""
 
 
-def _not_reusable(location: Path, previous: environments.Build | None, wanted: environments.Build) -> str | None:
-    """Why the environment at ``location`` cannot be used as it is (None: it can).
+def _not_reusable(
+    location: Path, previous: environments.Build | None, wanted: environments.Build, held: environments.Inventory
+) -> str | None:
+    """Why the environment at ``location``, holding ``held``, cannot be used as it is (None: it can).
 
     Reused only when it was filled for the same release, interpreter, era and index, still holds
     exactly the files it was stamped with, and still imports Flask: an environment changed by hand
@@ -187,7 +189,7 @@ def _not_reusable(location: Path, previous: environments.Build | None, wanted: e
         return "it was never filled"
     if not previous.same_request(wanted):
         return "it was filled for another release, interpreter, era or package index"
-    if environments.files_identity(environments.inventory(python)) != previous.files:
+    if environments.files_identity(held) != previous.files:
         return "its installed files changed since it was filled"
     try:
         environments.check_import(python)
@@ -196,8 +198,9 @@ def _not_reusable(location: Path, previous: environments.Build | None, wanted: e
     return None
 
 
-def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Path, Build]:
-    """Make the environment hold the release (reusing it when it already does); return its python and build."""
+def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Path, Build, environments.Inventory]:
+    """Make the environment hold the release (reusing it when it already does); return its python, its build
+    and what it holds (read once: nothing installs into it while it is observed, under its lock)."""
     assert plan.interpreter is not None
     era = cutoff(plan.release)
     index_url = index.configured_index_url(options.index_url)
@@ -209,16 +212,18 @@ def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Pa
         environments.index_identity(index_url),
     )
     previous = environments.recorded_build(location)
-    reason = _not_reusable(location, previous, wanted)
+    python = environments.venv_python(location)
+    held = environments.inventory(python)
+    reason = _not_reusable(location, previous, wanted, held)
     if reason is None and previous is not None:
         log(f"reusing the environment filled for {wanted.requirement} ({location})")
         changes = previous.changes
     else:
         if previous is not None:
             log(f"rebuilding {location}: {reason}")
-        changes = _fill(plan, location, wanted, index_url, log)
+        changes, held = _fill(plan, location, wanted, index_url, log)
     built = Build(plan.installer, wanted.cutoff, [wanted.requirement], changes, plan.rule)
-    return environments.venv_python(location), built
+    return python, built, held
 
 
 def _check_index(plan: Plan, index_url: str) -> None:
@@ -241,8 +246,11 @@ def _check_index(plan: Plan, index_url: str) -> None:
         )
 
 
-def _fill(plan: Plan, location: Path, wanted: environments.Build, index_url: str, log: Log) -> list[str]:
-    """Make the environment afresh, install the release into it, and stamp it once it imports."""
+def _fill(
+    plan: Plan, location: Path, wanted: environments.Build, index_url: str, log: Log
+) -> tuple[list[str], environments.Inventory]:
+    """Make the environment afresh, install the release into it, and stamp it once it imports; return the
+    changes made to get it to install, and what it holds."""
     assert plan.interpreter is not None
     _check_index(plan, index_url)
     if location.exists():
@@ -255,9 +263,9 @@ def _fill(plan: Plan, location: Path, wanted: environments.Build, index_url: str
         python = environments.create_uv_venv(plan.interpreter.path, location, log)
         changes = environments.uv_install(python, request, log)
     environments.check_import(python)
-    files = environments.files_identity(environments.inventory(python))
-    environments.record_build(location, replace(wanted, files=files, changes=changes))
-    return changes
+    held = environments.inventory(python)
+    environments.record_build(location, replace(wanted, files=environments.files_identity(held), changes=changes))
+    return changes, held
 
 
 def run(plan: Plan, location: Path, options: Options, log: Log = print) -> Observation:
@@ -323,7 +331,7 @@ def _observe_in(plan: Plan, location: Path, options: Options, log: Log) -> Obser
     assert plan.interpreter is not None
     started = time.monotonic()
     try:
-        python, built = _prepare(plan, location, options, log)
+        python, built, held = _prepare(plan, location, options, log)
     except SetupFailed as exc:
         log(f"{exc.status}: {exc.detail}")
         # The release's own failure (a fault of the index or the machine raises Unavailable instead).
@@ -335,7 +343,6 @@ def _observe_in(plan: Plan, location: Path, options: Options, log: Log) -> Obser
     modes = observe_modes(python, options, log)
     log(f"environment ready in {ready - started:.2f}s, {len(modes)} modes observed in {time.monotonic() - ready:.2f}s")
     status, detail = status_from_default(modes.get("default"))
-    held = environments.inventory(python)
     return _observation(
         plan,
         status,

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +52,7 @@ __all__ = [
     "record_build",
     "recorded_build",
     "uv_command",
+    "uv_index_config",
     "uv_install",
     "venv_python",
 ]
@@ -180,9 +184,45 @@ class InstallRequest:
     constraints: tuple[str, ...] = ()
 
 
-def uv_install_command(python: Path, request: InstallRequest) -> list[str]:
-    """The ``uv pip install`` command line for ``request`` (writes its overrides file beside the environment)."""
-    command = [*uv_command(), "pip", "install", "--python", str(python), "--index-url", request.index_url]
+#: What uv is told about the files an index lists: they never change. PyPI refuses a file name once it
+#: was used, and mirrors copy PyPI. An index that sends no caching headers at all (no ETag, Last-Modified
+#: or Cache-Control) otherwise has uv revalidate every file, find it "modified", download it again and
+#: rebuild every sdist on every install: each old release's five sdists, every time. The listings keep
+#: the index's own headers, so a new release or a yank is seen at once.
+IMMUTABLE_FILES = "max-age=365000000, immutable"
+#: uv settings that name an index: either would replace the configuration file's index, and with it
+#: the caching rule. The URL they hold is the one the run resolved (``index.configured_index_url``).
+_INDEX_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX_URL")
+
+
+@contextmanager
+def uv_index_config(index_url: str) -> Iterator[Path]:
+    """A ``uv.toml`` naming ``index_url`` as the default index with immutable files, for ``--config-file``.
+
+    It lives in a private temporary folder (mode 0700) and is gone after the block: the URL may hold
+    credentials. uv applies an index's ``cache-control`` only to an index defined in configuration,
+    never to one given by ``--index-url``, so the index is named there and nowhere else.
+    """
+    with tempfile.TemporaryDirectory(prefix="flask-audit-uv-") as folder:
+        path = Path(folder) / "uv.toml"
+        # A JSON string is a valid TOML basic string.
+        url = json.dumps(index_url)
+        rule = json.dumps(IMMUTABLE_FILES)
+        path.write_text(f"[[index]]\nurl = {url}\ndefault = true\ncache-control = {{ files = {rule} }}\n")
+        yield path
+
+
+def uv_environment() -> dict[str, str]:
+    """The environment uv installs run in: this process's, without the settings that name an index."""
+    return {name: value for name, value in os.environ.items() if name not in _INDEX_VARIABLES}
+
+
+def uv_install_command(python: Path, request: InstallRequest, config: Path) -> list[str]:
+    """The ``uv pip install`` command line for ``request`` (writes its overrides file beside the environment).
+
+    :param config: the ``uv_index_config`` that names ``request.index_url``.
+    """
+    command = [*uv_command(), "pip", "install", "--config-file", str(config), "--python", str(python)]
     # Compiled once here: every probe start would otherwise compile Flask and its dependencies again
     # (they run with PYTHONDONTWRITEBYTECODE, and so may the user's shell). uv's compiler does not run
     # on Python 3.6, where it fails the whole install.
@@ -215,8 +255,16 @@ def uv_install(
 
     ``outputs`` (when given) collects uv's output of every attempt, for the benchmark.
     """
-    base = uv_install_command(python, request)
-    done = run(base, INSTALL_TIMEOUT, log)
+    with uv_index_config(request.index_url) as config:
+        return _uv_install(python, request, config, log, outputs)
+
+
+def _uv_install(
+    python: Path, request: InstallRequest, config: Path, log: Log | None, outputs: list[str] | None
+) -> list[str]:
+    base = uv_install_command(python, request, config)
+    environment = uv_environment()
+    done = run(base, INSTALL_TIMEOUT, log, env=environment)
     if outputs is not None:
         outputs.append(done.output)
     if done.ok:
@@ -224,7 +272,7 @@ def uv_install(
     if _not_the_release(done, request) is None and _is_build_failure(done):
         constraint = python.parent.parent / "build-constraints.txt"
         constraint.write_text(LEGACY_BUILD_CONSTRAINT + "\n")
-        retry = run([*base, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log)
+        retry = run([*base, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log, env=environment)
         if outputs is not None:
             outputs.append(retry.output)
         first = first_error_line(done.output)

@@ -8,6 +8,7 @@ offers it, PEP 503 HTML otherwise), from ``http(s)://`` or ``file://`` URLs.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html.parser
 import logging
@@ -34,7 +35,15 @@ from packaging.version import InvalidVersion, Version
 from scripts.common.clock import parse_stamp
 from scripts.common.failures import redact
 
-__all__ = ["IndexFile", "IndexUnavailable", "configured_index_url", "file_version", "project_files"]
+__all__ = [
+    "HANDED_DOWN",
+    "IndexFile",
+    "IndexUnavailable",
+    "configured_index_url",
+    "file_version",
+    "hand_down_configured_index",
+    "project_files",
+]
 
 PEP691_JSON = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{PEP691_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
@@ -131,8 +140,31 @@ def configured_index_url(explicit: str | None = None) -> str:
     for url in candidates:
         if url:
             return url.rstrip("/") + "/"
-    url = _uv_configured_index() or _pip_configured_index() or _pip_default_index()
+    return _from_configuration()
+
+
+#: What the configuration files name, as a nox process that runs its sessions in child processes
+#: (``nox -j``) found it before starting them. Asking pip costs a pip start, half a second, and each
+#: release's session is a process of its own; the children inherit the answer instead. Internal: the
+#: settings above it (an explicit URL, the UV_ and PIP_ variables) still win, as they do without it.
+HANDED_DOWN = "FLASK_AUDIT_CONFIGURED_INDEX"
+
+
+def _from_configuration() -> str:
+    """uv's configuration, then pip's, then pip's own default."""
+    url = os.environ.get(HANDED_DOWN) or _uv_configured_index() or _pip_configured_index() or _pip_default_index()
     return url.rstrip("/") + "/"
+
+
+def hand_down_configured_index() -> None:
+    """Put what the configuration files name into this process's environment, for its child processes.
+
+    Nothing is handed down when it cannot be found: each child then asks, and fails, on its own.
+    """
+    if os.environ.get(HANDED_DOWN):
+        return
+    with contextlib.suppress(IndexUnavailable):
+        os.environ[HANDED_DOWN] = _from_configuration()
 
 
 class _AnchorParser(html.parser.HTMLParser):
