@@ -8,8 +8,9 @@ Flask only. Usage (the harness does this; a person can too):
     FLASK_DEBUG=1 FLASK_APP=probes/app.py flask run --host 127.0.0.1 --port PORT
 
 Routes:
-    /info   answers at once with who served it (pid, thread, wsgi flags, server classes, and
-            whether this process imported the app itself or inherited it from a fork)
+    /info   answers at once with who served it (pid, thread, wsgi flags, server classes,
+            whether this process imported the app itself or inherited it from a fork, and the
+            control port it reports to, which tells the harness the server is the one it started)
     /hold   reports "entered" to the harness's control port (PROBE_CONTROL_PORT), then
             blocks until the harness writes a line back; lets the harness see how many
             requests are inside the handler at the same time, without timing guesses.
@@ -85,6 +86,9 @@ def _served_by():
         "multithread": bool(environ.get("wsgi.multithread")),
         "multiprocess": bool(environ.get("wsgi.multiprocess")),
         "server_classes": _server_classes(),
+        # Which harness started this server: a reply naming another control port came from another probe
+        # that took the same free port, and must never be observed as this one.
+        "control_port": int(os.environ["PROBE_CONTROL_PORT"]),
     }
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import signal
+import socketserver
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,3 +246,74 @@ def test_an_interpreter_that_skips_the_startup_hook_is_a_fault_of_ours_never_an_
 
 def test_a_mode_the_records_do_not_know_keeps_its_own_name_as_the_call():
     assert observe("late", harness.Settings(negative_window=2.5, entry_timeout=5.0)).call == "late"
+
+
+class Impostor(http.server.BaseHTTPRequestHandler):
+    """Another probe on the same port: it answers /info, naming a control port that is not ours."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"pid": os.getpid(), "control_port": 1}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class Dropper(socketserver.BaseRequestHandler):
+    """Another server on the same port that closes every connection unanswered (a forking server without fork)."""
+
+    def handle(self) -> None:
+        self.request.close()
+
+
+@contextmanager
+def occupied(server_class: Any, handler: Any) -> Iterator[int]:
+    """A foreign server of ``handler`` on a loopback port, from a thread; yields the port."""
+    server = server_class(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def handed_out_first(monkeypatch: pytest.MonkeyPatch, port: int) -> list[int]:
+    """Make the harness's first free port ``port`` (as the kernel may when another probe just took it)."""
+    handed: list[int] = []
+    real = processes.free_port
+
+    def free_port() -> int:
+        handed.append(port if not handed else real())
+        return handed[-1]
+
+    monkeypatch.setattr(processes, "free_port", free_port)
+    return handed
+
+
+def test_another_probe_answering_on_the_picked_port_is_never_observed_as_this_one(monkeypatch):
+    with occupied(http.server.ThreadingHTTPServer, Impostor) as port:
+        handed = handed_out_first(monkeypatch, port)
+        seen = observe("threaded")
+    assert len(handed) == 2, "the start was tried again on another port"
+    assert seen.outcome == "served" and seen.max_in_flight == 5 and seen.served_by_server_process
+
+
+def test_a_foreign_listener_dropping_requests_is_not_this_servers_outcome(monkeypatch):
+    # This server fails before it listens (as `threaded=True, processes=3` does); the port's drops are another's.
+    with occupied(socketserver.ThreadingTCPServer, Dropper) as port:
+        handed_out_first(monkeypatch, port)
+        seen = observe("crash")
+    assert seen.outcome == "error" and "crashed on purpose" in (seen.error or ""), seen
+
+
+def test_a_foreign_listener_dropping_requests_while_this_server_starts_makes_it_start_elsewhere(monkeypatch):
+    with occupied(socketserver.ThreadingTCPServer, Dropper) as port:
+        handed = handed_out_first(monkeypatch, port)
+        seen = observe("threaded")
+    assert len(handed) >= 2 and seen.outcome == "served" and seen.max_in_flight == 5, seen

@@ -37,6 +37,8 @@ APP_CREATED = "probe: the app was created"
 #: Requests in a row the server may accept and drop unanswered before the mode counts as failing
 #: (e.g. a forking server without os.fork: it listens, but every request dies in process_request).
 DROPPED_REQUESTS = 3
+#: How long a probe whose listener drops every request gets to stop, before the port is checked for another.
+STOP_SECONDS = 5.0
 #: Variables of the user's shell that could steer Flask, Werkzeug or the interpreter.
 STEERING = ("FLASK_", "WERKZEUG_", "PYTHON", "VIRTUAL_ENV")
 
@@ -95,17 +97,31 @@ class Probe:
         return Command(argv, probe_environment(self.control_port, cwd=cwd), cwd)
 
     def readiness(self, port: int) -> ReadyCheck:
-        """Serving once ``/info`` answers; failing once DROPPED_REQUESTS in a row are dropped unanswered."""
+        """Serving once ``/info`` answers from this probe; failing once DROPPED_REQUESTS in a row are dropped
+        unanswered by its own listener.
+
+        A free port is free only until someone binds it: another probe (another session under ``nox -j``)
+        can be given the same one. Its answer names another control port, and its drops outlive this
+        probe's process group: either makes the start ``taken``, tried again on another port, never an
+        observation of this release.
+        """
         dropped = 0
 
         def ready(process: ProcessGroup, bound: float) -> bool:
             nonlocal dropped
             reply = get(port, "/info", timeout=bound)
             if reply.status is not None:
+                if (reply.body or {}).get("control_port") != self.control_port:
+                    raise StartFailed("taken", f"another server answered on {HOST}:{port}", process.output())
                 return True
             dropped = dropped + 1 if reply.dropped else 0
             if dropped >= DROPPED_REQUESTS:
+                if process.exited():
+                    return False  # its exit, not someone else's drops, is what happened
                 output = process.output()
+                process.stop(STOP_SECONDS)
+                if not get(port, "/info", timeout=bound).refused:
+                    raise StartFailed("taken", f"another server kept {HOST}:{port} after this one stopped", output)
                 message = f"{dropped} requests in a row closed without a response ({reply.error})"
                 raise RequestsDropped(message, first_error_line(output), output)
             return False

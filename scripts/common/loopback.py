@@ -30,6 +30,8 @@ class Reply:
     error: str | None = None
     #: The server accepted the connection and closed it without an HTTP response.
     dropped: bool = False
+    #: Nothing listens on the port: the connection was refused.
+    refused: bool = False
 
 
 def get(port: int, path: str, timeout: float) -> Reply:
@@ -47,6 +49,7 @@ def get(port: int, path: str, timeout: float) -> Reply:
         return Reply(response.status, body if isinstance(body, dict) else None)
     except (OSError, http.client.HTTPException) as exc:
         dropped = isinstance(exc, ConnectionResetError | http.client.BadStatusLine)
-        return Reply(error=f"{type(exc).__name__}: {exc}", dropped=dropped)
+        refused = isinstance(exc, ConnectionRefusedError)
+        return Reply(error=f"{type(exc).__name__}: {exc}", dropped=dropped, refused=refused)
     finally:
         connection.close()

@@ -251,18 +251,19 @@ class StartFailed(RuntimeError):
     """A server did not get to ready.
 
     ``kind`` says how: it ``exited``; its readiness check ``gave-up`` (e.g. it accepts connections
-    and drops every request); or the bound passed (``timeout``). ``output`` is what it printed.
+    and drops every request); the bound passed (``timeout``); or another server answered on the port
+    picked for it (``taken``). ``output`` is what it printed.
     """
 
-    def __init__(self, kind: Literal["exited", "gave-up", "timeout"], message: str, output: str = "") -> None:
+    def __init__(self, kind: Literal["exited", "gave-up", "timeout", "taken"], message: str, output: str = "") -> None:
         super().__init__(message)
         self.kind = kind
         self.output = output
 
     @property
     def port_taken(self) -> bool:
-        """It exited because its port was taken between our pick and its bind."""
-        return self.kind == "exited" and any(marker in self.output for marker in PORT_TAKEN)
+        """Its port was taken between our pick and its bind: it exited saying so, or another server answered."""
+        return self.kind == "taken" or (self.kind == "exited" and any(marker in self.output for marker in PORT_TAKEN))
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,9 @@ def _served_by(environ):
         "multithread": bool(environ.get("wsgi.multithread")),
         "multiprocess": bool(environ.get("wsgi.multiprocess")),
         "server_classes": _server_classes(),
+        # Which harness started this server: a reply naming another control port came from another probe
+        # that took the same free port, and must never be observed as this one.
+        "control_port": int(os.environ["PROBE_CONTROL_PORT"]),
     }
 
 
