@@ -36,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "constraints": {"audit", "packages", "common", "layout"},
     "introductions": {"audit", "packages", "common", "layout"},
     "servers": {"packages", "common", "layout"},
-    "bench": {"audit", "packages", "common", "layout"},
+    "bench": {"audit", "grid", "packages", "common", "layout"},
     "ci": {"audit", "grid", "packages", "common", "layout", "report"},
     "report": {"common", "layout"},
     "site": {"common", "layout"},

@@ -119,7 +119,10 @@ def test_a_tiny_bench_run_completes_and_writes_valid_data(tmp_path):
         pytest.skip("the interpreters for these releases are not on this machine")
     committed = {path: path.stat().st_mtime_ns for path in REPO.results.glob("*.json")}
     options, layout = bench.parse(
-        ["--releases", releases, "--rounds", "1", "--workdir", str(tmp_path / "work"), "--output", str(tmp_path)]
+        [
+            *("--releases", releases, "--rounds", "1", "--workdir", str(tmp_path / "work")),
+            *("--output", str(tmp_path), "--no-fresh-clone", "--no-grid"),
+        ]
     )
     assert layout == Layout(tmp_path)
     result = bench.main(options, log=lambda line: None)
@@ -132,3 +135,43 @@ def test_a_tiny_bench_run_completes_and_writes_valid_data(tmp_path):
     assert {p.phase for p in result.profile if p.run == "warm"} >= {"mode default (start, observe, stop)"}
     assert len(list((tmp_path / "work" / "out" / "reports" / "results").glob("flask-*.json"))) == 2
     assert {path: path.stat().st_mtime_ns for path in committed} == committed, "committed records untouched"
+
+
+def test_the_fresh_clone_runs_the_readmes_audit_command_verbatim():
+    command = bench.readme_audit_command()
+    assert command == (REPO.root / "README.md").read_text().split("```\n", 2)[1].splitlines()[0]
+    assert "-m nox" in command and "-s audit" in command and "requirements/audit.txt" in command
+
+
+def test_the_fresh_clone_starts_from_empty_caches_and_inherits_nothing_this_project_hands_down(tmp_path, monkeypatch):
+    monkeypatch.setenv("UV_CACHE_DIR", "/somewhere/warm")
+    monkeypatch.setenv(bench.index.HANDED_DOWN, "http://127.0.0.1:9/simple/")
+    env = bench.fresh_environment(tmp_path)
+    assert env["UV_CACHE_DIR"] == str(tmp_path / "uv")
+    assert env["PIP_CACHE_DIR"] == str(tmp_path / "pip")
+    assert env["VIRTUALENV_OVERRIDE_APP_DATA"] == str(tmp_path / "virtualenv")
+    assert bench.index.HANDED_DOWN not in env
+    assert not any(tmp_path.iterdir()), "the caches are empty folders-to-be"
+
+
+def test_a_missed_target_is_set_against_the_floor_the_probes_alone_measured():
+    measured = sample()
+    measured.measurements.append(Measurement("warm", "warm audit", 62, [120.0], [230.0], 30, 62))
+    measured.profile += [
+        Phase("warm", "modes observed (wall per release)", 180.0),
+        Phase("warm", "the probes alone: CPU-seconds, every mode of 62 releases", 190.0),
+        Phase("warm", "the probes alone: CPU-seconds / 2 cores (no schedule is faster)", 95.0),
+    ]
+    assert bench_report.floor(measured) == 95.0
+    warm = next(line for line in bench_report.limits(measured) if line.startswith("warm audit"))
+    assert "summed over sessions: modes observed (wall per release) 180.0 s." in warm
+    assert "the probes alone" not in warm.split("summed over sessions:")[1].split(".")[0]
+    assert "used 190.0 CPU-seconds: on 2 cores no run can take less than 95.0 s, above the target" in warm
+    assert "25.0 s of this run is not observation" in warm
+
+
+def test_the_grid_measurement_counts_the_cells_it_observed():
+    total, served = bench.grid_cells(REPO.root)
+    page = REPO.grid_page.read_text()
+    assert total >= 900 and 0 < served < total
+    assert str(total) in page

@@ -462,7 +462,7 @@ def test_the_readme_commands_make_their_own_environment_and_ci_runs_the_second_v
     audit_line, tests_line = block.strip().splitlines()
     for line in (audit_line, tests_line):
         assert line.startswith("python3 -m venv .venv && .venv/bin/python -m pip install -r requirements/audit.txt")
-    assert audit_line.endswith("nox -s audit") and tests_line.endswith("nox -s tests")
+    assert audit_line.endswith("nox -s audit -j auto") and tests_line.endswith("nox -s tests")
     assert tests_line in (ROOT / ".ci" / "run").read_text().splitlines()
 
 

@@ -1,12 +1,14 @@
-"""The benchmark: how long the audit takes cold, warm, cached, for one release, and uv against pip.
+"""The benchmark: how long the audit takes from a fresh clone, cold, warm, cached, for one release,
+how long the grid takes, what the probes alone cost, and uv against pip.
 
 Every run goes through nox the way a user runs it, in a temporary folder (environments and
-records), so the committed ``reports/results`` are never touched. The numbers are stored in
+records), so the committed ``reports/`` are never touched. The numbers are stored in
 ``reports/bench.json`` (``bench.records``); ``report.bench`` renders ``reports/bench.md`` from them.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import resource
@@ -14,8 +16,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scripts.audit import harness
@@ -23,12 +25,13 @@ from scripts.audit.plan import Plan
 from scripts.audit.plan import plans as plans_for
 from scripts.audit.records import MODES, Mode, load
 from scripts.audit.run import Options as AuditOptions
-from scripts.audit.run import not_runnable
+from scripts.audit.run import not_runnable, observe_modes
 from scripts.bench.records import Bench, EnvironmentPair, Measurement, Phase, median
 from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
 from scripts.common.processes import run
+from scripts.grid import records as grid_records
 from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import catalogue, environments, index
 from scripts.packages.environments import InstallRequest
@@ -60,6 +63,10 @@ class BenchOptions:
     workdir: Path | None
     index_url: str | None
     interpreter_cache: Path | None = None
+    #: Time the README's audit command in a fresh clone with empty package caches.
+    fresh_clone: bool = True
+    #: Time the grid of the chosen releases, cold and forced.
+    grid: bool = True
 
 
 @dataclass
@@ -83,6 +90,15 @@ def parse(args: Sequence[str], interpreter_cache: Path | None = None) -> tuple[B
     parser.add_argument("--jobs", type=cli.positive_int, default=2, help="nox -j for the audit runs")
     parser.add_argument("--mode-jobs", type=cli.positive_int, default=AuditOptions.mode_jobs, help="audit --mode-jobs")
     parser.add_argument("--workdir", type=Path, help="where environments and records go (default: a temp folder)")
+    parser.add_argument(
+        "--fresh-clone",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the README's audit command in a fresh clone with empty package caches (all releases)",
+    )
+    parser.add_argument(
+        "--grid", action=argparse.BooleanOptionalAction, default=True, help="time the grid, cold and forced"
+    )
     parsed = parser.parse_args(args)
     options = BenchOptions(
         releases=tuple(parsed.releases.split(",")),
@@ -94,6 +110,8 @@ def parse(args: Sequence[str], interpreter_cache: Path | None = None) -> tuple[B
         workdir=parsed.workdir,
         index_url=parsed.index_url,
         interpreter_cache=interpreter_cache,
+        fresh_clone=parsed.fresh_clone,
+        grid=parsed.grid,
     )
     return options, Layout(parsed.output)
 
@@ -124,10 +142,10 @@ class BenchFailed(RuntimeError):
     """A run the benchmark times failed: its numbers would mean nothing; the message has its output."""
 
 
-def timed(argv: Sequence[str | Path], what: str) -> Timed:
+def timed(argv: Sequence[str | Path], what: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None) -> Timed:
     """Run a command to the end (bounded), returning its wall and CPU seconds; fail loudly if it fails."""
     cpu, start = children_cpu(), time.monotonic()
-    done = run(argv, RUN_TIMEOUT, cwd=ROOT)
+    done = run(argv, RUN_TIMEOUT, cwd=cwd, env=env)
     wall, used = time.monotonic() - start, children_cpu() - cpu
     if not done.ok:
         raise BenchFailed(f"{what} failed ({done.returncode}):\n{done.output[-4000:]}")
@@ -154,6 +172,87 @@ def nox_audit(
         str(jobs or options.jobs),
     ]
     return timed([*argv, "-s", *sessions, "render", "--", *after], f"nox audit of {len(plans)} releases")
+
+
+def readme_audit_command(readme: Path = ROOT / "README.md") -> str:
+    """The README's first command, the one that runs the audit, as the README gives it."""
+    block = readme.read_text(encoding="utf-8").split("```\n", 2)[1]
+    return block.splitlines()[0]
+
+
+#: What a fresh machine has not got: every cache the README's command fills, pointed at empty folders.
+EMPTY_CACHES = {
+    "UV_CACHE_DIR": "uv",
+    "PIP_CACHE_DIR": "pip",
+    "VIRTUALENV_OVERRIDE_APP_DATA": "virtualenv",
+}
+
+
+def fresh_environment(caches: Path) -> dict[str, str]:
+    """This process's environment with empty package caches under ``caches``, as on a fresh machine.
+
+    The user's index configuration stays (the README's command needs an index); what a run of this
+    project hands down to its own children does not.
+    """
+    inherited = {name: value for name, value in os.environ.items() if name not in (index.HANDED_DOWN, "VIRTUAL_ENV")}
+    return {**inherited, **{name: str(caches / folder) for name, folder in EMPTY_CACHES.items()}}
+
+
+def fresh_clone(work: Path, log: Log) -> Timed:
+    """The README's audit command, verbatim, in a fresh clone of this repository's HEAD, with empty caches."""
+    clone, caches = work / "clone", work / "empty-caches"
+    for folder in (clone, caches):
+        shutil.rmtree(folder, ignore_errors=True)
+    cloned = run(["git", "clone", "--quiet", str(ROOT), str(clone)], 600)
+    if not cloned.ok:
+        raise BenchFailed(f"git clone of {ROOT} failed: {cloned.output[-2000:]}")
+    if run(["git", "status", "--porcelain"], 60, cwd=ROOT).stdout.strip():
+        log("the working tree has changes that are not committed: the fresh clone times HEAD without them")
+    command = readme_audit_command()
+    log(f"fresh clone, empty caches: {command}")
+    return timed(["sh", "-c", command], "the README's audit command in a fresh clone", clone, fresh_environment(caches))
+
+
+def nox_grid(plans: Sequence[Plan], envdir: Path, root: Path, options: BenchOptions, *extra: str) -> Timed:
+    """``nox -s cells(…)…``: the grid cells of the releases, as ``nox -s grid`` runs them (without its page)."""
+    after = ["--output", str(root), *extra]
+    if options.index_url:
+        after += ["--index-url", options.index_url]
+    sessions = [f"cells({plan.version})" for plan in plans]
+    argv: list[str | Path] = [sys.executable, "-m", "nox", "-f", NOXFILE, "--envdir", envdir, "-j", str(options.jobs)]
+    return timed([*argv, "-s", *sessions, "--", *after], f"nox grid of {len(plans)} releases")
+
+
+def grid_root(work: Path) -> Path:
+    """A copy of the committed reports without grid records: cells start from the committed constraints."""
+    root = work / "grid"
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(REPO.reports, root / "reports", ignore=shutil.ignore_patterns("grid", "candidates"))
+    return root
+
+
+def grid_cells(root: Path) -> tuple[int, int]:
+    """How many cells the grid records under ``root`` hold, and how many of them served."""
+    total = served = 0
+    for path in Layout(root).grid.glob("*.json"):
+        for cell in grid_records.load(path).cells:
+            total += 1
+            served += cell.status == "ok"
+    return total, served
+
+
+def probes_alone(envdir: Path, plans: Sequence[Plan], mode_jobs: int) -> tuple[float, float, int]:
+    """CPU-seconds and wall seconds of the probes alone, every mode of every release in turn, and how many
+    releases: the observation itself, with no nox, installer or record around it. Its CPU divided by the
+    cores is a floor no schedule of the audit can go under."""
+    settings = replace(AuditOptions(), mode_jobs=mode_jobs)
+    cpu, start, count = children_cpu(), time.monotonic(), 0
+    for plan in plans:
+        location = environment_of(envdir, plan.version)
+        if location is not None:
+            observe_modes(environments.venv_python(location), settings, lambda line: None)
+            count += 1
+    return children_cpu() - cpu, time.monotonic() - start, count
 
 
 def session_phases(run: str, output: str, plans: Sequence[Plan]) -> list[Phase]:
@@ -269,6 +368,13 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     measurements: list[Measurement] = []
     profile: list[Phase] = []
 
+    if options.fresh_clone:
+        log("the README's audit command in a fresh clone with empty caches (every release)")
+        clone = fresh_clone(work, log)
+        what = "fresh clone, empty caches: the README's audit command, tools installed too"
+        measurements.append(_measurement("fresh-clone", what, ALL, [clone], 150, ALL))
+        profile += session_phases("fresh-clone", clone.output, audit_plans(discover(options.interpreter_cache)))
+
     cold = []
     for round_ in range(options.cold_rounds):
         envdir, output = work / "envs", work / "out"
@@ -277,7 +383,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
         log(f"cold audit of {count} releases, round {round_ + 1}")
         cold.append(nox_audit(plans, envdir, output, options))
     profile += session_phases("cold", cold[-1].output, plans)
-    measurements.append(_measurement("cold", "cold audit (fresh environments, no records)", count, cold, 180, ALL))
+    measurements.append(_measurement("cold", "cold audit (fresh environments, no records)", count, cold, 90, ALL))
 
     warm = []
     for round_ in range(options.rounds):
@@ -285,20 +391,28 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
         warm.append(nox_audit(plans, work / "envs", work / "out", options, "--force"))
     profile += session_phases("warm", warm[-1].output, plans)
     profile += mode_phases("warm", warm[-1].output)
-    measurements.append(_measurement("warm", "warm audit (environments built, --force)", count, warm, 75, ALL))
+    measurements.append(_measurement("warm", "warm audit (environments built, --force)", count, warm, 30, ALL))
+    log(f"the probes alone, every mode of {count} releases in turn")
+    cpu, _, probed = probes_alone(work / "envs", runnable, options.mode_jobs)
+    cores = os.cpu_count() or 1
+    profile += [
+        Phase("warm", f"the probes alone: CPU-seconds, every mode of {probed} releases", round(cpu, 2)),
+        Phase("warm", f"the probes alone: CPU-seconds / {cores} cores (no schedule is faster)", round(cpu / cores, 2)),
+    ]
 
     cached = []
     for round_ in range(options.rounds):
         log(f"cached rerun of {count} releases, round {round_ + 1}")
         cached.append(nox_audit(plans, work / "envs", work / "out", options))
-    measurements.append(_measurement("cached", "rerun, every observation cached", count, cached, 10, ALL))
+    what = f"rerun, every observation cached, `-j {options.jobs}` (a nox process per session)"
+    measurements.append(_measurement("cached", what, count, cached, None, None))
     # Under -j every session is a nox process of its own; one process running them in turn is cheaper here.
     in_turn = []
     for round_ in range(options.rounds):
         log(f"cached rerun of {count} releases in one nox process (-j 1), round {round_ + 1}")
         in_turn.append(nox_audit(plans, work / "envs", work / "out", options, jobs=1))
     what = "rerun, every observation cached, `-j 1`"
-    measurements.append(_measurement("cached-j1", what, count, in_turn, 10, ALL))
+    measurements.append(_measurement("cached-j1", what, count, in_turn, 2, ALL))
 
     one = runnable[-1]
     single = []
@@ -309,6 +423,9 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     measurements.append(_measurement("one", f"one release cold (Flask {one.version})", 1, single, 10, 1))
 
     measurements += _verdicts(work, plans, options.rounds * 2, log)
+
+    if options.grid:
+        measurements += _grid(runnable, work, options, log)
 
     index_url = index.configured_index_url(options.index_url)
     pairs = []
@@ -369,8 +486,26 @@ def _verdicts(work: Path, plans: Sequence[Plan], rounds: int, log: Log) -> list[
     return found
 
 
+def _grid(plans: Sequence[Plan], work: Path, options: BenchOptions, log: Log) -> list[Measurement]:
+    """The grid of ``plans``: cold (fresh nox folder and records, package caches as they are), then forced."""
+    root, envdir = grid_root(work), work / "grid-envs"
+    shutil.rmtree(envdir, ignore_errors=True)
+    log(f"cold grid of {len(plans)} releases")
+    cold = nox_grid(plans, envdir, root, options)
+    cells, served = grid_cells(root)
+    log(f"the grid: {cells} cells, {served} served")
+    log(f"forced grid (--force) of {len(plans)} releases")
+    forced = nox_grid(plans, envdir, root, options, "--force")
+    return [
+        _measurement("grid-cold", f"full grid, cold ({cells} cells, {served} served)", len(plans), [cold], 600, ALL),
+        _measurement(
+            "grid-forced", "full grid, forced (`--force`, search caches kept)", len(plans), [forced], 360, ALL
+        ),
+    ]
+
+
 def _measurement(
-    name: str, what: str, releases: int, runs: list[Timed], target: float, target_releases: int
+    name: str, what: str, releases: int, runs: list[Timed], target: float | None, target_releases: int | None
 ) -> Measurement:
     return Measurement(
         name, what, releases, [round(r.wall, 3) for r in runs], [round(r.cpu, 3) for r in runs], target, target_releases

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from scripts.bench.records import UV_TARGET_RATIO, Bench, EnvironmentPair, Phase, median, scaled, uv_pip_ratio, verdict
 
-__all__ = ["limits", "render", "table"]
+__all__ = ["floor", "limits", "render", "table"]
 
 # -- the markdown -----------------------------------------------------------------------------------
 
@@ -54,10 +54,21 @@ def profile_table(phases: Sequence[Phase]) -> str:
     return "\n".join(lines)
 
 
+#: The profile's entries for the probes alone (``bench.run.probes_alone``), and the floor among them.
+PROBES_ALONE = "the probes alone:"
+FLOOR = "(no schedule is faster)"
+
+
+def floor(bench: Bench) -> float | None:
+    """Seconds no audit of the measured releases can go under on this machine: the probes' CPU over its cores."""
+    return next((p.seconds for p in bench.profile if p.phase.startswith(PROBES_ALONE) and FLOOR in p.phase), None)
+
+
 def limits(bench: Bench) -> list[str]:
     """One sentence per target not met, naming the measured figure and where its time went."""
     sentences = []
     cores = bench.machine.get("cores") or 1
+    below = floor(bench)
     for m in bench.measurements:
         if m.target is None or verdict(m).startswith("met"):
             continue
@@ -66,9 +77,16 @@ def limits(bench: Bench) -> list[str]:
         if cpu is not None and wall:
             busy = cpu / (wall * cores)
             sentence += f"; its processes used {cpu:.1f} CPU-seconds, {busy:.0%} of {cores} cores over the run"
-        phases = [p for p in bench.profile if p.run == m.name]
+        phases = [p for p in bench.profile if p.run == m.name and not p.phase.startswith(PROBES_ALONE)]
         if phases:
             sentence += "; summed over sessions: " + ", ".join(f"{p.phase} {p.seconds:.1f} s" for p in phases)
+        if below is not None and m.name in ("warm", "cold") and wall:
+            sentence += (
+                f". The probes alone (every mode of every release, nothing around them) used {below * cores:.1f} "
+                f"CPU-seconds: on {cores} cores no run can take less than {below:.1f} s, "
+                + ("above the target" if below > m.target else "within the target")
+                + f"; {max(wall - below, 0):.1f} s of this run is not observation"
+            )
         sentences.append(sentence + ".")
     ratio = uv_pip_ratio(bench.pairs)
     if ratio is not None and ratio < UV_TARGET_RATIO:
@@ -111,10 +129,14 @@ Generated from `reports/bench.json` by `nox -s bench`; do not edit. Made {bench.
 
 Releases: {", ".join(settings["releases"])} ({len(settings["releases"])} of {settings["catalogue"]}).
 Sessions ran with `nox -s audit -j {settings["jobs"]} -- --mode-jobs {settings["mode_jobs"]}`
-(negative window {settings["negative_window"]:g} s). Cold means a fresh nox environment folder and
-no observation records (uv's and pip's download caches stay as they are); warm means the
-environments are built and every release is observed again (`--force`); cached means nothing
-changed since the last run.
+(negative window {settings["negative_window"]:g} s). The fresh clone runs the README's audit command,
+verbatim, in a new clone with empty uv, pip and virtualenv caches, tools installed too. Cold means a
+fresh nox environment folder and no observation records (uv's and pip's caches stay as they are);
+warm means the environments are built and every release is observed again (`--force`); cached means
+nothing changed since the last run. The grid runs the releases' `cells` sessions with the same `-j`:
+cold in a fresh nox folder without grid records, then forced. The probes alone are every mode of
+every release run in turn by the harness, with no nox, installer or record around them: their CPU
+over the cores is a floor no schedule can beat.
 
 ## Medians against the targets
 
@@ -126,7 +148,8 @@ changed since the last run.
 
 ## Where the time goes
 
-Summed over the sessions of one round (sessions overlap under `-j`, so sums exceed the wall time).
+Summed over the sessions of one round (sessions overlap under `-j`, so sums exceed the wall time),
+and the probes alone.
 
 {profile_table(bench.profile)}
 
