@@ -46,6 +46,7 @@ import nox
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scripts.audit import run as audit_run
+from scripts.audit.harness import ProbeFault
 from scripts.audit.plan import Plan, plan
 from scripts.common.cli import OptionError
 from scripts.common.failures import redact
@@ -65,7 +66,7 @@ nox.options.sessions = ["lint", "tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 #: Failures that are not a release's own: the session fails with their one line and records nothing.
-NOT_RECORDED = (DataError, OptionError, Unavailable, index.IndexUnavailable, audit_run.NotRecorded)
+NOT_RECORDED = (DataError, OptionError, Unavailable, index.IndexUnavailable, audit_run.NotRecorded, ProbeFault)
 
 
 def _runs_sessions_in_children(argv: list[str]) -> bool:

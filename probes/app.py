@@ -88,7 +88,7 @@ def _served_by():
         "server_classes": _server_classes(),
         # Which harness started this server: a reply naming another control port came from another probe
         # that took the same free port, and must never be observed as this one.
-        "control_port": int(os.environ["PROBE_CONTROL_PORT"]),
+        "control_port": int(os.environ["PROBE_CONTROL_PORT"]) if os.environ.get("PROBE_CONTROL_PORT") else None,
     }
 
 

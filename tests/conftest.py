@@ -15,6 +15,7 @@ import pytest
 
 from scripts.layout import ROOT
 from scripts.packages.catalogue import Release
+from scripts.packages.index import HANDED_DOWN
 from scripts.packages.interpreters import Interpreter
 
 TESTS = Path(__file__).resolve().parent
@@ -28,6 +29,12 @@ MACHINE = [
 ]
 
 __all__ = ["MACHINE", "ROOT", "STAND_IN", "processes_running", "release", "serving", "serving_folder"]
+
+
+@pytest.fixture(autouse=True)
+def nothing_handed_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the index a parallel nox run hands its sessions (``nox -j 2 -s tests`` would)."""
+    monkeypatch.delenv(HANDED_DOWN, raising=False)
 
 
 def release(

@@ -137,3 +137,16 @@ def test_the_index_given_in_uv_variables_does_not_displace_the_configured_one(in
     monkeypatch.setenv("UV_DEFAULT_INDEX", "http://127.0.0.1:9/simple/")
     monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple/")
     install("brittle==1.0", index_url, tmp_path / "env")  # the index in either variable would raise Unavailable
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:1/simple/", 'http://u:p"w\\d@127.0.0.1:1/s/', "http://127.0.0.1:1/\u00e9\U0001f600\x7f/"]
+)
+def test_the_index_configuration_names_any_url_exactly(url):
+    import tomllib
+
+    with environments.uv_index_config(url) as config:
+        assert config.stat().st_mode & 0o077 == 0 or config.parent.stat().st_mode & 0o077 == 0
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    assert data["index"] == [{"url": url, "default": True, "cache-control": {"files": environments.IMMUTABLE_FILES}}]
+    assert not config.parent.exists(), "the URL may hold credentials: the file is gone after the install"

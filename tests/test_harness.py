@@ -317,3 +317,25 @@ def test_a_foreign_listener_dropping_requests_while_this_server_starts_makes_it_
         handed = handed_out_first(monkeypatch, port)
         seen = observe("threaded")
     assert len(handed) >= 2 and seen.outcome == "served" and seen.max_in_flight == 5, seen
+
+
+def test_a_port_taken_by_other_probes_every_time_is_a_fault_of_ours_never_an_observation(monkeypatch):
+    with occupied(http.server.ThreadingHTTPServer, Impostor) as port:
+        monkeypatch.setattr(processes, "free_port", lambda: port)
+        with pytest.raises(harness.ProbeFault, match=r"another probe answered on .* on every port tried"):
+            observe("threaded")
+
+
+class Anonymous(Impostor):
+    """A reply naming no control port (an error page, a person's manual run): not evidence of another probe."""
+
+    def do_GET(self) -> None:
+        self.send_response(500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_a_reply_naming_no_control_port_is_not_taken_for_another_probes(monkeypatch):
+    with occupied(http.server.ThreadingHTTPServer, Anonymous) as port:
+        ready = probe.Probe(PYTHON, "threaded", 12345, STAND_IN).readiness(port)
+        assert ready(processes.ProcessGroup([str(PYTHON), "-c", "pass"], dict(os.environ), Path.cwd()), 2.0)

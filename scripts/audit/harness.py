@@ -266,7 +266,12 @@ def observe_mode(
             server_pid = started_pid(process)
             concurrency = _observe_concurrency(port, control, settings)
             sequential = [get(port, "/info", settings.request_timeout) for _ in range(settings.sequential_requests)]
-    except (StartFailed, NoEntry, OSError) as exc:
+    except StartFailed as exc:
+        if exc.kind == "taken":
+            # Other servers kept answering on every port picked for this one: nothing of it was seen.
+            raise ProbeFault(f"{exc}, on every port tried; nothing was recorded: run again") from exc
+        return _failed(mode, exc)
+    except (NoEntry, OSError) as exc:
         return _failed(mode, exc)
     finally:
         control.close()

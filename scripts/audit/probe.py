@@ -5,6 +5,7 @@ What to start and how to tell it is ready, apart from how it is managed (``commo
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,9 @@ APP_CREATED = "probe: the app was created"
 DROPPED_REQUESTS = 3
 #: How long a probe whose listener drops every request gets to stop, before the port is checked for another.
 STOP_SECONDS = 5.0
+#: How long drops must go on after the probe's group was killed to be another listener's (its forked
+#: workers and reloader child die with the group within milliseconds).
+AFTER_STOP_SECONDS = 1.0
 #: Variables of the user's shell that could steer Flask, Werkzeug or the interpreter.
 STEERING = ("FLASK_", "WERKZEUG_", "PYTHON", "VIRTUAL_ENV")
 
@@ -77,6 +81,20 @@ class RequestsDropped(StartFailed):
         self.server_log = server_log
 
 
+def _listened_after_stop(port: int) -> bool:
+    """Whether something kept accepting connections on ``port`` for AFTER_STOP_SECONDS after this probe's
+    process group was stopped. Only an answer or an accepted-then-dropped connection counts: a refusal,
+    or a connection attempt that times out (Windows takes seconds to refuse one), is no evidence of another."""
+    deadline = time.monotonic() + AFTER_STOP_SECONDS
+    while True:
+        reply = get(port, "/info", timeout=0.5)
+        if reply.status is None and not reply.dropped:
+            return False
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.1)
+
+
 @dataclass(frozen=True)
 class Probe:
     """The probe app (or a stand-in with the same command line) in one mode, under one interpreter."""
@@ -101,9 +119,9 @@ class Probe:
         unanswered by its own listener.
 
         A free port is free only until someone binds it: another probe (another session under ``nox -j``)
-        can be given the same one. Its answer names another control port, and its drops outlive this
-        probe's process group: either makes the start ``taken``, tried again on another port, never an
-        observation of this release.
+        can be given the same one. An answer naming another control port is that probe's, and drops that
+        outlive this probe's process group are another listener's: either makes the start ``taken``, tried
+        again on another port, never an observation of this release.
         """
         dropped = 0
 
@@ -111,8 +129,9 @@ class Probe:
             nonlocal dropped
             reply = get(port, "/info", timeout=bound)
             if reply.status is not None:
-                if (reply.body or {}).get("control_port") != self.control_port:
-                    raise StartFailed("taken", f"another server answered on {HOST}:{port}", process.output())
+                named = (reply.body or {}).get("control_port")
+                if named is not None and named != self.control_port:
+                    raise StartFailed("taken", f"another probe answered on {HOST}:{port}", process.output())
                 return True
             dropped = dropped + 1 if reply.dropped else 0
             if dropped >= DROPPED_REQUESTS:
@@ -120,7 +139,7 @@ class Probe:
                     return False  # its exit, not someone else's drops, is what happened
                 output = process.output()
                 process.stop(STOP_SECONDS)
-                if not get(port, "/info", timeout=bound).refused:
+                if _listened_after_stop(port):
                     raise StartFailed("taken", f"another server kept {HOST}:{port} after this one stopped", output)
                 message = f"{dropped} requests in a row closed without a response ({reply.error})"
                 raise RequestsDropped(message, first_error_line(output), output)

@@ -205,11 +205,16 @@ def uv_index_config(index_url: str) -> Iterator[Path]:
     """
     with tempfile.TemporaryDirectory(prefix="flask-audit-uv-") as folder:
         path = Path(folder) / "uv.toml"
-        # A JSON string is a valid TOML basic string.
-        url = json.dumps(index_url)
-        rule = json.dumps(IMMUTABLE_FILES)
-        path.write_text(f"[[index]]\nurl = {url}\ndefault = true\ncache-control = {{ files = {rule} }}\n")
+        url, rule = _toml_string(index_url), _toml_string(IMMUTABLE_FILES)
+        text = f"[[index]]\nurl = {url}\ndefault = true\ncache-control = {{ files = {rule} }}\n"
+        path.write_text(text, encoding="utf-8")
         yield path
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: JSON's escapes of quotes, backslashes and control characters are
+    TOML's too; DEL, which JSON leaves alone, must be escaped; the rest stays as it is (UTF-8)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def uv_environment() -> dict[str, str]:
@@ -269,6 +274,11 @@ def _uv_install(
         outputs.append(done.output)
     if done.ok:
         return []
+    if str(config) in done.output:
+        raise Unavailable(
+            f"uv could not use the configuration made for the index ({first_error_line(done.output)}); "
+            "nothing was recorded: check --index-url or your pip/uv configuration"
+        )
     if _not_the_release(done, request) is None and _is_build_failure(done):
         constraint = python.parent.parent / "build-constraints.txt"
         constraint.write_text(LEGACY_BUILD_CONSTRAINT + "\n")

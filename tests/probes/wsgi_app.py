@@ -58,7 +58,7 @@ def app(environ, start_response):
         "multithread": environ["wsgi.multithread"],
         "multiprocess": environ["wsgi.multiprocess"],
         "server_classes": SERVER_CLASSES,
-        "control_port": int(os.environ["PROBE_CONTROL_PORT"]),
+        "control_port": int(os.environ["PROBE_CONTROL_PORT"]) if os.environ.get("PROBE_CONTROL_PORT") else None,
     }
     if environ["PATH_INFO"] == "/hold":
         if MODE == "hang":
