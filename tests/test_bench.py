@@ -10,7 +10,7 @@ import pytest
 from scripts.audit.plan import plans
 from scripts.bench import records as bench_records
 from scripts.bench import run as bench
-from scripts.bench.records import Bench, EnvironmentPair, Measurement, Phase
+from scripts.bench.records import FLOOR_MARK, Bench, EnvironmentPair, Measurement, Phase
 from scripts.common.jsonio import read_json
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue, interpreters
@@ -145,8 +145,12 @@ def test_the_fresh_clone_runs_the_readmes_audit_command_verbatim():
 
 def test_the_fresh_clone_starts_from_empty_caches_and_inherits_nothing_this_project_hands_down(tmp_path, monkeypatch):
     monkeypatch.setenv("UV_CACHE_DIR", "/somewhere/warm")
+    monkeypatch.setenv("UV_NO_CACHE", "1")
     monkeypatch.setenv(bench.index.HANDED_DOWN, "http://127.0.0.1:9/simple/")
     env = bench.fresh_environment(tmp_path)
+    assert "UV_NO_CACHE" not in env
+    chosen = bench.fresh_environment(tmp_path, "http://127.0.0.1:8/simple/")
+    assert chosen["UV_DEFAULT_INDEX"] == chosen["PIP_INDEX_URL"] == "http://127.0.0.1:8/simple/"
     assert env["UV_CACHE_DIR"] == str(tmp_path / "uv")
     assert env["PIP_CACHE_DIR"] == str(tmp_path / "pip")
     assert env["VIRTUALENV_OVERRIDE_APP_DATA"] == str(tmp_path / "virtualenv")
@@ -156,18 +160,30 @@ def test_the_fresh_clone_starts_from_empty_caches_and_inherits_nothing_this_proj
 
 def test_a_missed_target_is_set_against_the_floor_the_probes_alone_measured():
     measured = sample()
-    measured.measurements.append(Measurement("warm", "warm audit", 62, [120.0], [230.0], 30, 62))
+    measured.measurements += [
+        Measurement("warm", "warm audit", 62, [120.0], [230.0], 30, 62),
+        Measurement("grid-cold", "full grid, cold", 62, [900.0], [1700.0], 600, 62),
+    ]
     measured.profile += [
         Phase("warm", "modes observed (wall per release)", 180.0),
-        Phase("warm", "the probes alone: CPU-seconds, every mode of 62 releases", 190.0),
-        Phase("warm", "the probes alone: CPU-seconds / 2 cores (no schedule is faster)", 95.0),
+        Phase("warm", f"the probes alone: 190.0 CPU-s for every mode of 62 releases, / 2 cores {FLOOR_MARK}", 95.0),
+        Phase("grid-cold", f"1400 Flask imports x 0.30 CPU-s (one, measured), / 2 cores {FLOOR_MARK}", 210.0),
     ]
-    assert bench_report.floor(measured) == 95.0
-    warm = next(line for line in bench_report.limits(measured) if line.startswith("warm audit"))
+    assert bench_records.floor(measured, "warm").seconds == 95.0
+    limits = bench_report.limits(measured)
+    warm = next(line for line in limits if line.startswith("warm audit"))
     assert "summed over sessions: modes observed (wall per release) 180.0 s." in warm
-    assert "the probes alone" not in warm.split("summed over sessions:")[1].split(".")[0]
-    assert "used 190.0 CPU-seconds: on 2 cores no run can take less than 95.0 s, above the target" in warm
-    assert "25.0 s of this run is not observation" in warm
+    assert "Its floor is 95.0 s, above the target: the probes alone: 190.0 CPU-s for every mode of 62" in warm
+    assert "25.0 s of this run is above the floor" in warm
+    cold = next(line for line in limits if line.startswith("cold audit"))
+    assert "Its floor is 95.0 s" in cold, "an audit's floor is the probes', whichever run missed"
+    measured.settings["probed"] = 31
+    measured.measurements.append(Measurement("fresh-clone", "fresh clone", 62, [300.0], [400.0], 150, 62))
+    fresh = next(line for line in bench_report.limits(measured) if line.startswith("fresh clone"))
+    assert "Its floor is 190.0 s (measured over 31 releases, in proportion), above the target" in fresh
+    grid = next(line for line in limits if line.startswith("full grid, cold"))
+    assert "Its floor is 210.0 s, within the target: 1400 Flask imports x 0.30 CPU-s" in grid
+    assert "690.0 s of this run is above the floor" in grid
 
 
 def test_the_grid_measurement_counts_the_cells_it_observed():

@@ -16,12 +16,14 @@ from typing import Any, ClassVar
 from scripts.common.jsonio import StoredDocument
 
 __all__ = [
+    "FLOOR_MARK",
     "SCHEMA_PATH",
     "UV_TARGET_RATIO",
     "Bench",
     "EnvironmentPair",
     "Measurement",
     "Phase",
+    "floor",
     "median",
     "scaled",
     "uv_pip_ratio",
@@ -32,6 +34,8 @@ SCHEMA_PATH = Path(__file__).with_name("bench.schema.json")
 SCHEMA_VERSION = 1
 #: The uv path must be at least this many times faster than plain venv + pip.
 UV_TARGET_RATIO = 5.0
+#: Ends the name of a profile entry that is a floor: seconds no schedule of that run can go under.
+FLOOR_MARK = "(no schedule is faster)"
 
 
 @dataclass
@@ -111,6 +115,11 @@ def uv_pip_ratio(pairs: Sequence[EnvironmentPair]) -> float | None:
     """How many times longer plain venv + pip took than uv, over the same releases (totals)."""
     uv = sum(p.uv for p in pairs)
     return sum(p.pip for p in pairs) / uv if pairs and uv > 0 else None
+
+
+def floor(bench: Bench, run: str) -> Phase | None:
+    """The profile's floor for ``run``, if it has one."""
+    return next((p for p in bench.profile if p.run == run and p.phase.endswith(FLOOR_MARK)), None)
 
 
 def scaled(measurement: Measurement) -> float | None:

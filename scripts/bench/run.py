@@ -26,10 +26,11 @@ from scripts.audit.plan import plans as plans_for
 from scripts.audit.records import MODES, Mode, load
 from scripts.audit.run import Options as AuditOptions
 from scripts.audit.run import not_runnable, observe_modes
-from scripts.bench.records import Bench, EnvironmentPair, Measurement, Phase, median
+from scripts.bench.records import FLOOR_MARK, Bench, EnvironmentPair, Measurement, Phase, median
 from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
+from scripts.common.jsonio import read_json
 from scripts.common.processes import run
 from scripts.grid import records as grid_records
 from scripts.layout import REPO, ROOT, Layout, release_file
@@ -188,17 +189,22 @@ EMPTY_CACHES = {
 }
 
 
-def fresh_environment(caches: Path) -> dict[str, str]:
+#: Settings that would make the fresh clone's run skip the caches rather than fill them, or inherit a run's.
+NOT_INHERITED = (index.HANDED_DOWN, "VIRTUAL_ENV", "UV_NO_CACHE", "PIP_NO_CACHE_DIR")
+
+
+def fresh_environment(caches: Path, index_url: str | None = None) -> dict[str, str]:
     """This process's environment with empty package caches under ``caches``, as on a fresh machine.
 
-    The user's index configuration stays (the README's command needs an index); what a run of this
-    project hands down to its own children does not.
+    The user's index configuration stays (the README's command needs an index), or ``index_url`` where
+    the bench was given one; what a run of this project hands down to its own children does not.
     """
-    inherited = {name: value for name, value in os.environ.items() if name not in (index.HANDED_DOWN, "VIRTUAL_ENV")}
-    return {**inherited, **{name: str(caches / folder) for name, folder in EMPTY_CACHES.items()}}
+    inherited = {name: value for name, value in os.environ.items() if name not in NOT_INHERITED}
+    chosen = {"UV_DEFAULT_INDEX": index_url, "PIP_INDEX_URL": index_url} if index_url else {}
+    return {**inherited, **chosen, **{name: str(caches / folder) for name, folder in EMPTY_CACHES.items()}}
 
 
-def fresh_clone(work: Path, log: Log) -> Timed:
+def fresh_clone(work: Path, index_url: str | None, log: Log) -> Timed:
     """The README's audit command, verbatim, in a fresh clone of this repository's HEAD, with empty caches."""
     clone, caches = work / "clone", work / "empty-caches"
     for folder in (clone, caches):
@@ -208,9 +214,10 @@ def fresh_clone(work: Path, log: Log) -> Timed:
         raise BenchFailed(f"git clone of {ROOT} failed: {cloned.output[-2000:]}")
     if run(["git", "status", "--porcelain"], 60, cwd=ROOT).stdout.strip():
         log("the working tree has changes that are not committed: the fresh clone times HEAD without them")
-    command = readme_audit_command()
+    command = readme_audit_command(clone / "README.md")
     log(f"fresh clone, empty caches: {command}")
-    return timed(["sh", "-c", command], "the README's audit command in a fresh clone", clone, fresh_environment(caches))
+    environment = fresh_environment(caches, index_url)
+    return timed(["sh", "-c", command], "the README's audit command in a fresh clone", clone, environment)
 
 
 def nox_grid(plans: Sequence[Plan], envdir: Path, root: Path, options: BenchOptions, *extra: str) -> Timed:
@@ -224,7 +231,7 @@ def nox_grid(plans: Sequence[Plan], envdir: Path, root: Path, options: BenchOpti
 
 
 def grid_root(work: Path) -> Path:
-    """A copy of the committed reports without grid records: cells start from the committed constraints."""
+    """A copy of this checkout's reports without grid records: cells start from its constraints records."""
     root = work / "grid"
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(REPO.reports, root / "reports", ignore=shutil.ignore_patterns("grid", "candidates"))
@@ -253,6 +260,32 @@ def probes_alone(envdir: Path, plans: Sequence[Plan], mode_jobs: int) -> tuple[f
             observe_modes(environments.venv_python(location), settings, lambda line: None)
             count += 1
     return children_cpu() - cpu, time.monotonic() - start, count
+
+
+def import_cpu(envdir: Path, plans: Sequence[Plan]) -> float | None:
+    """CPU-seconds of the cheapest interpreter start that imports Flask, over the releases' environments
+    (2.7 to 3.13): what each filled environment of the grid costs at the least before it is observed."""
+    found = []
+    for plan in plans:
+        location = environment_of(envdir, plan.version)
+        if location is not None:
+            used = children_cpu()
+            environments.check_import(environments.venv_python(location))
+            found.append(children_cpu() - used)
+    return min(found) if found else None
+
+
+def grid_imports(root: Path, envdir: Path) -> int:
+    """Environments the grid filled that got as far as importing Flask: tried era and declared cells, and the
+    search's attempts (kept in the nox cache folder) whose install succeeded."""
+    imported = 0
+    for path in Layout(root).grid.glob("*.json"):
+        for cell in grid_records.load(path).cells:
+            tried = cell.status not in ("not-allowed", "no-interpreter", "install-failed")
+            imported += cell.kind != "werkzeug" and tried
+    for path in (envdir / ".cache" / "constraints" / "attempts").rglob("*.json"):
+        imported += read_json(path).get("outcome") != "install-failed"
+    return imported
 
 
 def session_phases(run: str, output: str, plans: Sequence[Plan]) -> list[Phase]:
@@ -363,6 +396,8 @@ def median_pair(samples: list[EnvironmentPair]) -> EnvironmentPair:
 def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     plans = chosen(audit_plans(discover(options.interpreter_cache)), options.releases)
     runnable = [plan for plan in plans if not_runnable(plan) is None]
+    if not runnable:
+        raise BenchFailed("no chosen release has an interpreter on this machine: nothing to time (see `nox -l`)")
     count = len(plans)
     load_before = [round(x, 2) for x in os.getloadavg()]
     measurements: list[Measurement] = []
@@ -370,7 +405,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
 
     if options.fresh_clone:
         log("the README's audit command in a fresh clone with empty caches (every release)")
-        clone = fresh_clone(work, log)
+        clone = fresh_clone(work, options.index_url, log)
         what = "fresh clone, empty caches: the README's audit command, tools installed too"
         measurements.append(_measurement("fresh-clone", what, ALL, [clone], 150, ALL))
         profile += session_phases("fresh-clone", clone.output, audit_plans(discover(options.interpreter_cache)))
@@ -395,10 +430,8 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     log(f"the probes alone, every mode of {count} releases in turn")
     cpu, _, probed = probes_alone(work / "envs", runnable, options.mode_jobs)
     cores = os.cpu_count() or 1
-    profile += [
-        Phase("warm", f"the probes alone: CPU-seconds, every mode of {probed} releases", round(cpu, 2)),
-        Phase("warm", f"the probes alone: CPU-seconds / {cores} cores (no schedule is faster)", round(cpu / cores, 2)),
-    ]
+    what = f"the probes alone: {cpu:.1f} CPU-s for every mode of {probed} releases, / {cores} cores {FLOOR_MARK}"
+    profile.append(Phase("warm", what, round(cpu / cores, 2)))
 
     cached = []
     for round_ in range(options.rounds):
@@ -425,7 +458,9 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     measurements += _verdicts(work, plans, options.rounds * 2, log)
 
     if options.grid:
-        measurements += _grid(runnable, work, options, log)
+        grid_measurements, grid_phases = _grid(runnable, work, options, log)
+        measurements += grid_measurements
+        profile += grid_phases
 
     index_url = index.configured_index_url(options.index_url)
     pairs = []
@@ -451,6 +486,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
             "jobs": options.jobs,
             "mode_jobs": options.mode_jobs,
             "negative_window": harness.Settings.negative_window,
+            "probed": probed,
         },
         measurements=measurements,
         pairs=pairs,
@@ -486,22 +522,32 @@ def _verdicts(work: Path, plans: Sequence[Plan], rounds: int, log: Log) -> list[
     return found
 
 
-def _grid(plans: Sequence[Plan], work: Path, options: BenchOptions, log: Log) -> list[Measurement]:
-    """The grid of ``plans``: cold (fresh nox folder and records, package caches as they are), then forced."""
+def _grid(plans: Sequence[Plan], work: Path, options: BenchOptions, log: Log) -> tuple[list[Measurement], list[Phase]]:
+    """The grid of ``plans``: cold (fresh nox folder and records, package caches as they are), then forced;
+    and its floor: the Flask imports it had to make, at what one costs, over the cores."""
     root, envdir = grid_root(work), work / "grid-envs"
     shutil.rmtree(envdir, ignore_errors=True)
     log(f"cold grid of {len(plans)} releases")
     cold = nox_grid(plans, envdir, root, options)
     cells, served = grid_cells(root)
-    log(f"the grid: {cells} cells, {served} served")
+    imports = grid_imports(root, envdir)
+    log(f"the grid: {cells} cells, {served} served, {imports} environments filled that imported Flask")
     log(f"forced grid (--force) of {len(plans)} releases")
     forced = nox_grid(plans, envdir, root, options, "--force")
-    return [
-        _measurement("grid-cold", f"full grid, cold ({cells} cells, {served} served)", len(plans), [cold], 600, ALL),
+    phases: list[Phase] = []
+    one = import_cpu(work / "envs", plans)
+    if one is not None:
+        cores = os.cpu_count() or 1
+        what = f"{imports} Flask imports x {one:.2f} CPU-s (the cheapest one measured), / {cores} cores {FLOOR_MARK}"
+        phases.append(Phase("grid-cold", what, round(imports * one / cores, 2)))
+    what = f"full grid, cold ({cells} cells, {served} served)"
+    measurements = [
+        _measurement("grid-cold", what, len(plans), [cold], 600, ALL),
         _measurement(
             "grid-forced", "full grid, forced (`--force`, search caches kept)", len(plans), [forced], 360, ALL
         ),
     ]
+    return measurements, phases
 
 
 def _measurement(
