@@ -70,6 +70,14 @@ def test_a_build_that_needs_old_setuptools_says_what_failed_and_how_it_was_built
     ]
 
 
+def test_an_install_that_needed_old_setuptools_says_so_every_time_though_uv_keeps_wheels(index_url, tmp_path):
+    # The retry's wheel is kept apart from uv's own cache: the next install fails the same way first.
+    first = install("brittle==1.0", index_url, tmp_path / "one")
+    again = install("brittle==1.0", index_url, tmp_path / "two")
+    assert first == again and again[0].endswith("; built with setuptools<46 instead")
+    assert environments.legacy_build_cache().name.endswith("-setuptools-lt-46")
+
+
 def test_a_build_that_fails_with_old_setuptools_too_reports_the_retrys_own_error(index_url, tmp_path):
     with pytest.raises(SetupFailed) as failed:
         install("brittle==2.0", index_url, tmp_path / "env")

@@ -8,6 +8,7 @@ What an environment holds is read by ``probes/inventory.py`` in its own interpre
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -217,6 +218,27 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
+def legacy_build_cache() -> Path:
+    """uv's cache for installs retried with LEGACY_BUILD_CONSTRAINT: beside uv's own (``<uv cache>-setuptools-lt-46``).
+
+    Apart, because uv keeps the wheels it builds: a wheel built under the old setuptools, once in uv's own
+    cache, would let the next install of that sdist skip the failing build, and its environment would no
+    longer say it needed the old setuptools. Apart, every install that needs the retry fails the same way
+    first and says so, whatever this machine built before; and no other install gets a wheel built that way.
+    """
+    own = _uv_cache(os.environ.get("UV_CACHE_DIR"))
+    return own.with_name(own.name + "-setuptools-lt-46")
+
+
+@functools.cache
+def _uv_cache(chosen: str | None) -> Path:
+    """uv's cache folder, asked once per value of UV_CACHE_DIR (which names it when set)."""
+    done = run([*uv_command(), "cache", "dir"], IMPORT_TIMEOUT, env=uv_environment())
+    if not done.ok or not done.stdout.strip():
+        raise Unavailable(f"uv could not name its cache folder: {first_error_line(done.output)}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 def uv_environment() -> dict[str, str]:
     """The environment uv installs run in: this process's, without the settings that name an index."""
     return {name: value for name, value in os.environ.items() if name not in _INDEX_VARIABLES}
@@ -282,7 +304,8 @@ def _uv_install(
     if _not_the_release(done, request) is None and _is_build_failure(done):
         constraint = python.parent.parent / "build-constraints.txt"
         constraint.write_text(LEGACY_BUILD_CONSTRAINT + "\n")
-        retry = run([*base, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log, env=environment)
+        legacy = ["--build-constraints", str(constraint), "--cache-dir", str(legacy_build_cache())]
+        retry = run([*base, *legacy], INSTALL_TIMEOUT, log, env=environment)
         if outputs is not None:
             outputs.append(retry.output)
         first = first_error_line(done.output)
