@@ -218,16 +218,19 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def legacy_build_cache() -> Path:
-    """uv's cache for installs retried with LEGACY_BUILD_CONSTRAINT: beside uv's own (``<uv cache>-setuptools-lt-46``).
+def build_cache(python: Path, legacy: bool = False) -> Path:
+    """The uv cache an install into ``python``'s environment uses: one per interpreter version, and apart
+    again for installs retried with LEGACY_BUILD_CONSTRAINT (``<uv cache>-flask-audit/3.13.0[-setuptools-lt-46]``).
 
-    Apart, because uv keeps the wheels it builds: a wheel built under the old setuptools, once in uv's own
-    cache, would let the next install of that sdist skip the failing build, and its environment would no
-    longer say it needed the old setuptools. Apart, every install that needs the retry fails the same way
-    first and says so, whatever this machine built before; and no other install gets a wheel built that way.
+    uv keeps the wheels it builds and gives them to any interpreter whose tags they fit. Shared, a wheel
+    built on Python 3.9 would install on 3.13, where building the same sdist fails (old setuptools needs
+    ``distutils``); and a wheel built under the old setuptools would let the next install skip the failing
+    build, so its environment would no longer say it needed the old setuptools. Kept apart, what an
+    install does is what building on that interpreter with those tools does, whatever the machine built before.
     """
+    version = ".".join(map(str, probe_version(python) or (0, 0, 0)))
     own = _uv_cache(os.environ.get("UV_CACHE_DIR"))
-    return own.with_name(own.name + "-setuptools-lt-46")
+    return own.with_name(own.name + "-flask-audit") / (version + ("-setuptools-lt-46" if legacy else ""))
 
 
 @functools.cache
@@ -244,12 +247,14 @@ def uv_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name not in _INDEX_VARIABLES}
 
 
-def uv_install_command(python: Path, request: InstallRequest, config: Path) -> list[str]:
+def uv_install_command(python: Path, request: InstallRequest, config: Path, cache: Path) -> list[str]:
     """The ``uv pip install`` command line for ``request`` (writes its overrides file beside the environment).
 
     :param config: the ``uv_index_config`` that names ``request.index_url``.
+    :param cache: the ``build_cache`` to use.
     """
     command = [*uv_command(), "pip", "install", "--config-file", str(config), "--python", str(python)]
+    command += ["--cache-dir", str(cache)]
     # Compiled once here: every probe start would otherwise compile Flask and its dependencies again
     # (they run with PYTHONDONTWRITEBYTECODE, and so may the user's shell). uv's compiler does not run
     # on Python 3.6, where it fails the whole install.
@@ -289,7 +294,7 @@ def uv_install(
 def _uv_install(
     python: Path, request: InstallRequest, config: Path, log: Log | None, outputs: list[str] | None
 ) -> list[str]:
-    base = uv_install_command(python, request, config)
+    base = uv_install_command(python, request, config, build_cache(python))
     environment = uv_environment()
     done = run(base, INSTALL_TIMEOUT, log, env=environment)
     if outputs is not None:
@@ -304,8 +309,8 @@ def _uv_install(
     if _not_the_release(done, request) is None and _is_build_failure(done):
         constraint = python.parent.parent / "build-constraints.txt"
         constraint.write_text(LEGACY_BUILD_CONSTRAINT + "\n")
-        legacy = ["--build-constraints", str(constraint), "--cache-dir", str(legacy_build_cache())]
-        retry = run([*base, *legacy], INSTALL_TIMEOUT, log, env=environment)
+        legacy = uv_install_command(python, request, config, build_cache(python, legacy=True))
+        retry = run([*legacy, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log, env=environment)
         if outputs is not None:
             outputs.append(retry.output)
         first = first_error_line(done.output)
