@@ -228,7 +228,7 @@ def build_cache(python: Path, legacy: bool = False) -> Path:
     build, so its environment would no longer say it needed the old setuptools. Kept apart, what an
     install does is what building on that interpreter with those tools does, whatever the machine built before.
     """
-    version = ".".join(map(str, probe_version(python) or (0, 0, 0)))
+    version = interpreter_version(python) or "0.0.0"
     own = _uv_cache(os.environ.get("UV_CACHE_DIR"))
     return own.with_name(own.name + "-flask-audit") / (version + ("-setuptools-lt-46" if legacy else ""))
 
