@@ -34,7 +34,10 @@ __all__ = ["MACHINE", "ROOT", "STAND_IN", "processes_running", "release", "servi
 @pytest.fixture(autouse=True)
 def nothing_handed_down(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the index a parallel nox run hands its sessions (``nox -j 2 -s tests`` would)."""
-    monkeypatch.delenv(HANDED_DOWN, raising=False)
+    # setenv first, so that the variable's absence is what monkeypatch restores: a test that hands
+    # the index down (it writes os.environ itself) must not leak it into module-scoped fixtures.
+    monkeypatch.setenv(HANDED_DOWN, "")
+    monkeypatch.delenv(HANDED_DOWN)
 
 
 def release(
