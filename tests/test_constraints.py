@@ -402,3 +402,46 @@ def test_flask_1_1_2_runs_today_on_the_newest_python_with_three_bounds(tmp_path)
         ("itsdangerous", "2.1.0", "2.0.1"),
         ("werkzeug", "2.1.0", "2.0.3"),
     ]
+
+
+class CountedTrials(search.Trials):
+    """The real bisection and its memo on disk; the installs answer from a rule (MarkupSafe 2.1 removed
+    ``soft_unicode``), counted so that a memo hit shows as no install at all."""
+
+    def __init__(self, cache: Path, pinned: tuple[str, ...] = ()) -> None:
+        super().__init__(release("1.1.4"), "http://127.0.0.1:9/simple/", cache, log=lambda line: None, pinned=pinned)
+        self.installs: list[list[str]] = []
+
+    def versions(self, project: str) -> list[Version]:
+        return [Version(v) for v in ("1.1.1", "2.0.0", "2.0.1", "2.1.0", "2.1.1", "3.0.2")]
+
+    def attempt(self, interpreter: Interpreter, constraints: list[str]) -> Attempt:
+        self.installs.append(constraints)
+        version = Version(constraints[-1].split("==")[1])
+        if any(c == "werkzeug==3.0.6" for c in constraints) and version < Version("2.1.1"):
+            needs = "werkzeug 3.0.6 needs markupsafe>=2.1.1"
+            return Attempt(interpreter.version_text, constraints, "install-failed", needs)
+        if version >= Version("2.1.0"):
+            return failing(SOFT_UNICODE, "distribution", "markupsafe")
+        return replace(SERVED, python=interpreter.version_text, constraints=constraints)
+
+
+SOFT_UNICODE = "ImportError: cannot import name 'soft_unicode' from 'markupsafe'"
+
+
+def test_a_bisection_is_reused_only_where_every_trial_would_install_the_same(tmp_path):
+    python = Interpreter((3, 13, 0), "/py313")
+
+    def failure(werkzeug: str) -> Attempt:
+        packages = {"flask": "1.1.4", "jinja2": "2.11.3", "markupsafe": "3.0.2", "werkzeug": werkzeug}
+        return replace(failing(SOFT_UNICODE, "distribution", "markupsafe"), packages=packages)
+
+    own = CountedTrials(tmp_path)
+    bound = own.bisect(python, failure("3.1.3"))
+    assert bound is not None and bound.requirement == "markupsafe<2.1.0" and own.installs
+    again = CountedTrials(tmp_path)
+    assert again.bisect(python, failure("3.1.3")) == bound and again.installs == [], "the same trials: the memo"
+    # The grid's cell with Werkzeug 3.0 held: no older MarkupSafe installs beside it, so no bound helps. The
+    # search's bisection (Werkzeug 3.1 held) must not answer for it.
+    pinned = CountedTrials(tmp_path, pinned=("werkzeug==3.0.*",))
+    assert pinned.bisect(python, failure("3.0.6")) is None and pinned.installs

@@ -177,8 +177,10 @@ class Trials:
     def bisect(self, interpreter: Interpreter, failing: Attempt) -> Bound | None:
         """The bound for the distribution ``failing`` blames: below its first bad release, all else held.
 
-        A bisection is kept for the same failure of the same project on the same Python and reused:
-        which release of a project introduced a failure does not depend on the Flask release it showed in.
+        A bisection is kept for the day and reused only where every trial would install the same: the same
+        Flask release, Python, pinned line and held packages, the same failure of the same project. Shared
+        more widely (by failure alone), the grid's cells read bisections the run-it-today search made with
+        another Werkzeug held, and a cell's record depended on which session ran first.
         """
         project = failing.culprit or ""
         try:
@@ -186,11 +188,14 @@ class Trials:
         except (KeyError, InvalidVersion):
             return None
         allowed = [r.specifier for r in _requirements(failing.declared) if canonicalize_name(r.name) == project]
-        key = _digest(project, failing.error, str(bad), [str(a) for a in allowed], interpreter.minor, self._index)
+        held = [f"{name}=={version}" for name, version in failing.packages.items() if name not in (project, "flask")]
+        key = _digest(
+            self.release.version, self.pinned, sorted(held), project, failing.error, str(bad),
+            [str(a) for a in allowed], interpreter.version_text, self._index,
+        )  # fmt: skip
         memo = self.cache / "bisections" / self.day / f"{key}-{self._code}.json"
         if memo.exists():
             return Bound(**read_json(memo))
-        held = [f"{name}=={version}" for name, version in failing.packages.items() if name not in (project, "flask")]
         evidence: dict[Version, str | None] = {}
 
         def trial(version: Version) -> bool | None:
