@@ -146,15 +146,19 @@ class Trials:
                 return made
             made.packages = environments.inventory(python).packages
             made.declared = environments.declared_requirements(python)
-            # Nothing from the user's shell may steer Flask here either (FLASK_APP, PYTHONPATH, ...).
-            quiet = clean_environment(STEERING, {"PYTHONDONTWRITEBYTECODE": "1"})
-            done = run_command([python, CREATE_APP], 60.0, cwd=Path(workdir), env=quiet)
-            if not done.ok:
-                made.outcome = "app-failed" if "flask imported" in done.output else "import-failed"
-                made.error = first_error_line(done.output)
-                self._blame(made, done.output)
-                return made
             seen = harness.observe_mode(python, "default", self.settings)
+            if seen.outcome != "served" and seen.failed_in != "server":
+                # The probe failed before its app existed: the app is created alone, to tell a failure at
+                # ``import flask`` from one in ``Flask(__name__)`` and to read the traceback's culprit. (A probe
+                # that served imported Flask and created its app, so this costs a start only where it failed.)
+                # Nothing from the user's shell may steer Flask here either (FLASK_APP, PYTHONPATH, ...).
+                quiet = clean_environment(STEERING, {"PYTHONDONTWRITEBYTECODE": "1"})
+                done = run_command([python, CREATE_APP], 60.0, cwd=Path(workdir), env=quiet)
+                if not done.ok:
+                    made.outcome = "app-failed" if "flask imported" in done.output else "import-failed"
+                    made.error = first_error_line(done.output)
+                    self._blame(made, done.output)
+                    return made
         status, made.error = status_from_default(seen)
         if status != "ok":
             made.outcome = status

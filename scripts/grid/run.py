@@ -81,11 +81,18 @@ def observe(
             held = environments.inventory(python)
             cell.python_version, cell.packages = held.python, held.packages
             cell.declared = environments.declared_requirements(python)
-            environments.check_import(python)
         except SetupFailed as exc:
             cell.status, cell.detail = exc.status, exc.detail
             return cell
         seen = harness.observe_mode(python, "default", settings)
+        if seen.outcome != "served" and seen.failed_in != "server":
+            # A probe that served imported Flask, so the import is checked only where the probe failed before
+            # its app existed: a release that does not import is told from one whose server fails.
+            try:
+                environments.check_import(python)
+            except SetupFailed as exc:
+                cell.status, cell.detail = exc.status, exc.detail
+                return cell
     if seen.outcome != "served":
         cell.status, cell.detail = status_from_default(seen)
     else:

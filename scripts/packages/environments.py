@@ -218,7 +218,7 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def build_cache(python: Path, legacy: bool = False) -> Path:
+def build_cache(python: Path, legacy: bool = False, version: str | None = None) -> Path:
     """The uv cache an install into ``python``'s environment uses: one per interpreter version, and apart
     again for installs retried with LEGACY_BUILD_CONSTRAINT (``<uv cache>-flask-audit/3.13.0[-setuptools-lt-46]``).
 
@@ -227,8 +227,10 @@ def build_cache(python: Path, legacy: bool = False) -> Path:
     ``distutils``); and a wheel built under the old setuptools would let the next install skip the failing
     build, so its environment would no longer say it needed the old setuptools. Kept apart, what an
     install does is what building on that interpreter with those tools does, whatever the machine built before.
+
+    :param version: the interpreter's version, where the caller already asked it (else it is asked here).
     """
-    version = interpreter_version(python) or "0.0.0"
+    version = version or interpreter_version(python) or "0.0.0"
     own = _uv_cache(os.environ.get("UV_CACHE_DIR"))
     return own.with_name(own.name + "-flask-audit") / (version + ("-setuptools-lt-46" if legacy else ""))
 
@@ -247,18 +249,21 @@ def uv_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name not in _INDEX_VARIABLES}
 
 
-def uv_install_command(python: Path, request: InstallRequest, config: Path, cache: Path) -> list[str]:
+def uv_install_command(
+    python: Path, request: InstallRequest, config: Path, cache: Path, version: tuple[int, int, int] | None = None
+) -> list[str]:
     """The ``uv pip install`` command line for ``request`` (writes its overrides file beside the environment).
 
     :param config: the ``uv_index_config`` that names ``request.index_url``.
     :param cache: the ``build_cache`` to use.
+    :param version: the interpreter's version, where the caller already asked it (else it is asked here).
     """
     command = [*uv_command(), "pip", "install", "--config-file", str(config), "--python", str(python)]
     command += ["--cache-dir", str(cache)]
     # Compiled once here: every probe start would otherwise compile Flask and its dependencies again
     # (they run with PYTHONDONTWRITEBYTECODE, and so may the user's shell). uv's compiler does not run
     # on Python 3.6, where it fails the whole install.
-    if (probe_version(python) or (0, 0, 0)) >= (3, 7):
+    if (version or probe_version(python) or (0, 0, 0)) >= (3, 7):
         command.append("--compile-bytecode")
     # uv leaves out every file without an upload time once --exclude-newer is given.
     if request.cutoff:
@@ -294,7 +299,10 @@ def uv_install(
 def _uv_install(
     python: Path, request: InstallRequest, config: Path, log: Log | None, outputs: list[str] | None
 ) -> list[str]:
-    base = uv_install_command(python, request, config, build_cache(python))
+    # Asked once: the grid and the run-it-today search install thousands of times, a start each.
+    version = probe_version(python)
+    text = ".".join(map(str, version)) if version else None
+    base = uv_install_command(python, request, config, build_cache(python, version=text), version)
     environment = uv_environment()
     done = run(base, INSTALL_TIMEOUT, log, env=environment)
     if outputs is not None:
@@ -309,7 +317,7 @@ def _uv_install(
     if _not_the_release(done, request) is None and _is_build_failure(done):
         constraint = python.parent.parent / "build-constraints.txt"
         constraint.write_text(LEGACY_BUILD_CONSTRAINT + "\n")
-        legacy = uv_install_command(python, request, config, build_cache(python, legacy=True))
+        legacy = uv_install_command(python, request, config, build_cache(python, True, text), version)
         retry = run([*legacy, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log, env=environment)
         if outputs is not None:
             outputs.append(retry.output)
