@@ -11,16 +11,18 @@ import functools
 import shutil
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from scripts.common.processes import run
+from scripts.grid.cells import CellSpec
 from scripts.packages import environments
 from scripts.packages.environments import InstallRequest, SetupFailed
 from tests import local_index
-from tests.conftest import QuietFiles, serving
+from tests.conftest import MACHINE, QuietFiles, release, serving
 
 pytestmark = pytest.mark.slow
 
@@ -160,3 +162,15 @@ def test_the_index_configuration_names_any_url_exactly(url):
         data = tomllib.loads(config.read_text(encoding="utf-8"))
     assert data["index"] == [{"url": url, "default": True, "cache-control": {"files": environments.IMMUTABLE_FILES}}]
     assert not config.parent.exists(), "the URL may hold credentials: the file is gone after the install"
+
+
+def test_environments_thrown_away_after_one_start_are_installed_without_compiling(tmp_path):
+    kept = InstallRequest("flask==3.1.3", "http://127.0.0.1:9/simple/", None, datetime.now(UTC))
+    python, config, cache = tmp_path / "env" / "bin" / "python", tmp_path / "uv.toml", tmp_path / "cache"
+    (tmp_path / "env").mkdir()
+    assert "--compile-bytecode" in environments.uv_install_command(python, kept, config, cache, (3, 13, 0))
+    assert "--compile-bytecode" not in environments.uv_install_command(python, kept, config, cache, (3, 6, 15))
+    thrown = replace(kept, compiled=False)
+    assert "--compile-bytecode" not in environments.uv_install_command(python, thrown, config, cache, (3, 13, 0))
+    cell = CellSpec("era", release("3.1.3"), MACHINE[0], "3.13")
+    assert cell.request("http://127.0.0.1:9/simple/", datetime.now(UTC)).compiled is False, "a grid cell is thrown away"

@@ -125,7 +125,13 @@ class Trials:
     def _attempt(self, interpreter: Interpreter, constraints: list[str]) -> Attempt:
         made = Attempt(interpreter.version_text, list(constraints), "served")
         request = InstallRequest(
-            f"flask=={self.release.version}", self.index_url, None, now(), self.pinned, constraints=tuple(constraints)
+            f"flask=={self.release.version}",
+            self.index_url,
+            None,
+            now(),
+            self.pinned,
+            constraints=tuple(constraints),
+            compiled=False,  # thrown away after one probe
         )
         with tempfile.TemporaryDirectory(prefix="flask-constraints-") as workdir:
             location = Path(workdir) / "env"

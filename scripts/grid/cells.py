@@ -72,7 +72,9 @@ class CellSpec:
         return (f"werkzeug=={self.werkzeug.line}.*",) if self.werkzeug else ()
 
     def request(self, index_url: str, moment: datetime) -> InstallRequest:
-        return InstallRequest(f"flask=={self.release.version}", index_url, self.cutoff, moment, self.pinned)
+        return InstallRequest(
+            f"flask=={self.release.version}", index_url, self.cutoff, moment, self.pinned, compiled=False
+        )
 
     def key(self) -> str:
         """Everything that decides the cell; a plain install of today also the day."""
