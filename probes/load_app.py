@@ -2,6 +2,7 @@
 
     /fast   answers at once
     /wait   waits 50 ms first, like a handler waiting on a database or another service
+    /token  answers LOAD_APP_TOKEN, which tells the caller the server on the port is the one it started
 
 Served by Werkzeug's development server when run directly:
 
@@ -11,16 +12,26 @@ Served by Werkzeug's development server when run directly:
 and by other servers as ``load_app:app``.
 """
 
+import os
 import sys
 import time
 
-from flask import Flask
+from flask import Flask, jsonify
 
 # The loopback address is the only host the app may bind; the port is chosen by the caller.
 HOST = "127.0.0.1"
 WAIT_SECONDS = 0.05
 
 app = Flask(__name__)
+
+# Set by the comparison for each start and answered by /token: a free port is free only until someone
+# binds it, and a server of another run that took it must never be measured as this one.
+TOKEN = os.environ.get("LOAD_APP_TOKEN", "")
+
+
+@app.route("/token")
+def token():
+    return jsonify(token=TOKEN)
 
 
 @app.route("/fast")

@@ -14,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from scripts.common import processes
 from scripts.common.cli import OptionError
 from scripts.common.jsonio import read_json
 from scripts.common.loopback import HOST, free_port
@@ -241,4 +242,21 @@ def test_server_is_stopped_when_the_measurement_raises(servers_python, monkeypat
     monkeypatch.setattr(loadgen, "run_round", interrupted)
     with pytest.raises(KeyboardInterrupt):
         servers.measure(servers.BY_NAME["gunicorn-sync"], servers_python, TINY_SETTINGS, log=lambda line: None)
+    assert no_server_left() == []
+
+
+@pytest.mark.slow
+def test_another_server_on_the_picked_port_is_never_measured_as_this_one(servers_python, monkeypatch):
+    handed: list[int] = []
+    real = processes.free_port
+    with stdlib_server(_Handler) as taken:  # answers 200 "ok" everywhere, as another run's app would on /fast
+
+        def free_port() -> int:
+            handed.append(taken if not handed else real())
+            return handed[-1]
+
+        monkeypatch.setattr(processes, "free_port", free_port)
+        result = servers.measure(servers.BY_NAME["dev-threaded"], servers_python, TINY_SETTINGS, log=lambda line: None)
+        assert result.outcome == "measured", result.error
+        assert len(handed) == 2 and handed[1] != taken, "the start was tried again on another port"
     assert no_server_left() == []

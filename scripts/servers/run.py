@@ -10,6 +10,7 @@ knows about nox: the session hands over the environment's python.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +128,10 @@ class Settings:
     servers: tuple[str, ...] = field(default_factory=lambda: tuple(BY_NAME))
 
 
+#: How the app learns its start's token (``probes/load_app.py``).
+TOKEN_VARIABLE = "LOAD_APP_TOKEN"
+
+
 def server_environment() -> dict[str, str]:
     """A clean environment: nothing from the user's shell may steer Flask, Werkzeug or gunicorn."""
     return clean_environment(
@@ -136,17 +141,28 @@ def server_environment() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Served:
-    """One server of the comparison as something to start: ready once ``/fast`` answers 200."""
+    """One server of the comparison as something to start: ready once ``/token`` answers its token."""
 
     server: Server
     python: Path
+    #: Told to the app at its start; an answer with another one comes from another run's server.
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
 
     def command(self, port: int, cwd: Path) -> Command:
-        return Command(self.server.argv(self.python, port), server_environment(), cwd)
+        return Command(self.server.argv(self.python, port), {**server_environment(), TOKEN_VARIABLE: self.token}, cwd)
 
     def readiness(self, port: int) -> ReadyCheck:
+        """Ready once the app answers with this start's token. A free port is free only until someone binds
+        it: an answer with another token is another server's, and the start is ``taken``, tried again on
+        another port, never measured."""
+
         def ready(process: ProcessGroup, bound: float) -> bool:
-            return get(port, "/fast", timeout=bound).status == 200
+            reply = get(port, "/token", timeout=bound)
+            if reply.status is None:
+                return False
+            if reply.status == 200 and (reply.body or {}).get("token") == self.token:
+                return True
+            raise StartFailed("taken", f"another server answered on {HOST}:{port}", process.output())
 
         return ready
 
