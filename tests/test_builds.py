@@ -174,3 +174,25 @@ def test_environments_thrown_away_after_one_start_are_installed_without_compilin
     assert "--compile-bytecode" not in environments.uv_install_command(python, thrown, config, cache, (3, 13, 0))
     cell = CellSpec("era", release("3.1.3"), MACHINE[0], "3.13")
     assert cell.request("http://127.0.0.1:9/simple/", datetime.now(UTC)).compiled is False, "a grid cell is thrown away"
+
+
+def test_the_import_check_is_steered_by_nothing_from_the_shell_or_the_working_folder(tmp_path, monkeypatch):
+    """A ``flask`` on PYTHONPATH or in the working folder must not pass for the environment's Flask."""
+    python = environments.create_uv_venv(sys.executable, tmp_path / "env")  # nothing installed in it
+    impostor = tmp_path / "elsewhere"
+    impostor.mkdir()
+    (impostor / "flask.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(impostor))
+    monkeypatch.chdir(impostor)
+    with pytest.raises(SetupFailed, match="No module named 'flask'"):
+        environments.check_import(python)
+
+
+def test_an_import_check_that_runs_out_of_time_is_the_machines_never_the_releases(tmp_path, monkeypatch):
+    python = tmp_path / "env" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.symlink_to(sys.executable)
+    (tmp_path / "env" / "flask.py").write_text("import time\ntime.sleep(30)\n")  # found first: the working folder
+    monkeypatch.setattr(environments, "IMPORT_TIMEOUT", 0.5)
+    with pytest.raises(environments.Unavailable, match=r"did not finish within 0\.5s"):
+        environments.check_import(python)

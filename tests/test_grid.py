@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from scripts.audit import harness
 from scripts.audit.plan import plans
+from scripts.audit.records import ModeObservation
 from scripts.common.jsonio import read_json
 from scripts.constraints.records import Attempt, Bound, ConstraintsRecord
 from scripts.grid import cells as grid_cells
@@ -21,7 +22,7 @@ from scripts.grid import run as grid
 from scripts.grid.cells import CellSpec, minor_text
 from scripts.grid.records import Cell, GridRecord
 from scripts.layout import REPO
-from scripts.packages import catalogue, index, interpreters
+from scripts.packages import catalogue, environments, index, interpreters
 from scripts.packages.catalogue import Line
 from scripts.packages.interpreters import Interpreter
 from scripts.report import grid as grid_report
@@ -326,3 +327,38 @@ def test_a_retry_that_failed_as_the_first_attempt_is_quoted_once():
     assert grid_report.said(retried) == f"install-failed: {same} (with or without setuptools<46)"
     other = replace(retried, detail=f"No module named 'distutils' (with setuptools<46; without: {same})")
     assert grid_report.said(other) == f"install-failed: {other.detail}", "a retry that failed otherwise keeps both"
+
+
+@pytest.mark.parametrize(
+    ("seen", "import_fails", "checked", "status"),
+    [
+        (ModeObservation("app.run()", "served", concurrent=True), False, False, "ok"),
+        (ModeObservation("app.run()", "error", "SyntaxError: x", failed_in="app"), True, True, "import-failed"),
+        (ModeObservation("app.run()", "error", "TypeError: x", failed_in="app"), False, True, "app-failed"),
+        (ModeObservation("app.run()", "error", "OSError: x", failed_in="server"), False, False, "server-failed"),
+        (ModeObservation("app.run()", "timeout", "no answer"), True, False, "timeout"),
+        (ModeObservation("app.run()", "requests-failed", "dropped"), True, False, "server-failed"),
+    ],
+)
+def test_an_era_cell_checks_the_import_only_where_the_probe_exited_before_its_app(
+    monkeypatch, tmp_path, seen, import_fails, checked, status
+):
+    """What decides the check is what the probe saw; the installs and the probe are stand-ins here."""
+    checks: list[Path] = []
+
+    def check_import(python: Path) -> None:
+        checks.append(python)
+        if import_fails:
+            raise environments.SetupFailed("import-failed", "ImportError: cannot import name 'x'")
+
+    monkeypatch.setattr(environments, "create_uv_venv", lambda interpreter, location: location)
+    monkeypatch.setattr(environments, "uv_install", lambda python, request: [])
+    monkeypatch.setattr(environments, "inventory", lambda python: environments.Inventory("3.13.0", {"flask": "3.1.3"}))
+    monkeypatch.setattr(environments, "declared_requirements", lambda python: [])
+    monkeypatch.setattr(environments, "check_import", check_import)
+    monkeypatch.setattr(harness, "observe_mode", lambda python, mode, settings: seen)
+    spec = CellSpec("era", release("3.1.3"), Interpreter((3, 13, 0), "/py313"), "3.13")
+    cell = grid.observe(spec, "http://127.0.0.1:9/simple/", harness.Settings(), log=lambda line: None)
+    assert (bool(checks), cell.status) == (checked, status), cell
+    if status == "import-failed":
+        assert cell.detail == "ImportError: cannot import name 'x'"

@@ -12,7 +12,15 @@ from pathlib import Path
 from scripts.audit.records import CLI_MODES, Mode
 from scripts.common.failures import first_error_line
 from scripts.common.loopback import HOST, get
-from scripts.common.processes import WINDOWS, Command, ProcessGroup, ReadyCheck, StartFailed, clean_environment
+from scripts.common.processes import (
+    STEERING,
+    WINDOWS,
+    Command,
+    ProcessGroup,
+    ReadyCheck,
+    StartFailed,
+    clean_environment,
+)
 from scripts.layout import PROBES
 
 __all__ = [
@@ -21,7 +29,6 @@ __all__ = [
     "PID_FILE",
     "PROBE_APP",
     "STARTUP",
-    "STEERING",
     "Probe",
     "cli_script",
     "has_cli",
@@ -43,8 +50,6 @@ STOP_SECONDS = 5.0
 #: How long drops must go on after the probe's group was killed to be another listener's (its forked
 #: workers and reloader child die with the group within milliseconds).
 AFTER_STOP_SECONDS = 1.0
-#: Variables of the user's shell that could steer Flask, Werkzeug or the interpreter.
-STEERING = ("FLASK_", "WERKZEUG_", "PYTHON", "VIRTUAL_ENV")
 
 
 def cli_script(python: Path) -> Path:

@@ -30,6 +30,7 @@ from scripts.common.loopback import HOST, free_port
 __all__ = [
     "CAN_FORK",
     "LINUX",
+    "STEERING",
     "WINDOWS",
     "Command",
     "Finished",
@@ -118,6 +119,11 @@ def stop_on_sigterm() -> None:
     main thread (the noxfile does, at import).
     """
     signal.signal(signal.SIGTERM, _terminated)
+
+
+#: Variables of the user's shell that would steer an observed interpreter, Flask or Werkzeug (PYTHONPATH,
+#: FLASK_DEBUG, ...): every observed start runs without them.
+STEERING = ("FLASK_", "WERKZEUG_", "PYTHON", "VIRTUAL_ENV")
 
 
 def clean_environment(drop: Sequence[str], extra: Mapping[str, str] | None = None) -> dict[str, str]:

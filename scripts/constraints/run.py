@@ -25,14 +25,13 @@ from packaging.version import InvalidVersion, Version
 
 from scripts.audit import harness
 from scripts.audit.cache import OBSERVING
-from scripts.audit.probe import STEERING
 from scripts.audit.records import status_from_default
 from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
 from scripts.common.fingerprint import sources_digest
 from scripts.common.jsonio import read_json, write_json_atomic
-from scripts.common.processes import clean_environment
+from scripts.common.processes import STEERING, clean_environment
 from scripts.common.processes import run as run_command
 from scripts.constraints.records import Attempt, Bound, ConstraintsRecord, load, save
 from scripts.layout import PROBES, REPO, ROOT, Layout, release_file
@@ -153,13 +152,17 @@ class Trials:
             made.packages = environments.inventory(python).packages
             made.declared = environments.declared_requirements(python)
             seen = harness.observe_mode(python, "default", self.settings)
-            if seen.outcome != "served" and seen.failed_in != "server":
-                # The probe failed before its app existed: the app is created alone, to tell a failure at
+            if seen.outcome == "error" and seen.failed_in == "app":
+                # The probe exited before its app existed: the app is created alone, to tell a failure at
                 # ``import flask`` from one in ``Flask(__name__)`` and to read the traceback's culprit. (A probe
-                # that served imported Flask and created its app, so this costs a start only where it failed.)
+                # that got as far as its app imported Flask, so this costs a start only where it failed.)
                 # Nothing from the user's shell may steer Flask here either (FLASK_APP, PYTHONPATH, ...).
                 quiet = clean_environment(STEERING, {"PYTHONDONTWRITEBYTECODE": "1"})
                 done = run_command([python, CREATE_APP], 60.0, cwd=Path(workdir), env=quiet)
+                if done.timed_out:
+                    # The machine's, not the release's: an outcome that is never kept.
+                    made.outcome, made.error = "timeout", "creating the app did not finish within 60s"
+                    return made
                 if not done.ok:
                     made.outcome = "app-failed" if "flask imported" in done.output else "import-failed"
                     made.error = first_error_line(done.output)

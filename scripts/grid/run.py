@@ -85,9 +85,9 @@ def observe(
             cell.status, cell.detail = exc.status, exc.detail
             return cell
         seen = harness.observe_mode(python, "default", settings)
-        if seen.outcome != "served" and seen.failed_in != "server":
-            # A probe that served imported Flask, so the import is checked only where the probe failed before
-            # its app existed: a release that does not import is told from one whose server fails.
+        if seen.outcome == "error" and seen.failed_in == "app":
+            # A probe that got as far as its app imported Flask, so the import is checked only where the probe
+            # exited before its app existed: a release that does not import is told from one whose app fails.
             try:
                 environments.check_import(python)
             except SetupFailed as exc:

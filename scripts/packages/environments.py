@@ -28,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 from scripts.common.clock import stamp
 from scripts.common.failures import first_error_line, redact
 from scripts.common.jsonio import write_json_atomic
-from scripts.common.processes import WINDOWS, Finished, run
+from scripts.common.processes import STEERING, WINDOWS, Finished, clean_environment, run
 from scripts.layout import PROBES
 from scripts.packages import index
 from scripts.packages.interpreters import probe_version
@@ -305,7 +305,10 @@ def _uv_install(
 ) -> list[str]:
     # Asked once: the grid and the run-it-today search install thousands of times, a start each.
     version = probe_version(python)
-    text = ".".join(map(str, version)) if version else None
+    if version is None:
+        # Without it the install would share another interpreter's cache of built wheels.
+        raise Unavailable(f"{python} did not say its version (does it run? a loaded machine?); nothing was recorded")
+    text = ".".join(map(str, version))
     base = uv_install_command(python, request, config, build_cache(python, version=text), version)
     environment = uv_environment()
     done = run(base, INSTALL_TIMEOUT, log, env=environment)
@@ -448,8 +451,19 @@ def declared_requirements(python: Path) -> list[str]:
 
 
 def check_import(python: Path) -> None:
-    """Import Flask the way the probe will; raise SetupFailed("import-failed") if it cannot."""
-    done = run([python, "-c", "import flask"], IMPORT_TIMEOUT)
+    """Import Flask the way the probe will; raise SetupFailed("import-failed") if it cannot.
+
+    As the probe does, it runs without the shell's steering variables (PYTHONPATH, FLASK_…) and away from
+    the caller's working folder (a ``flask.py`` there would be imported instead). An import that does not
+    finish in time is the machine's, never the release's: Unavailable.
+    """
+    quiet = clean_environment(STEERING, {"PYTHONDONTWRITEBYTECODE": "1"})
+    done = run([python, "-c", "import flask"], IMPORT_TIMEOUT, cwd=python.parent.parent, env=quiet)
+    if done.timed_out:
+        raise Unavailable(
+            f"importing Flask in {python.parent.parent} did not finish within {IMPORT_TIMEOUT:g}s (a loaded "
+            "machine?); nothing was recorded: rerun on a quieter machine"
+        )
     if not done.ok:
         raise SetupFailed("import-failed", first_error_line(done.output) or "import flask failed", done.output)
 
