@@ -356,7 +356,10 @@ def servers(session: nox.Session) -> None:
     url = index.configured_index_url(options.index_url)
     session.install(*group, env={"UV_DEFAULT_INDEX": url, "PIP_INDEX_URL": url})
     python = environments.venv_python(Path(session.virtualenv.location))
-    measured = servers_run.run(python, options.settings, _log(session))
+    try:
+        measured = servers_run.run(python, options.settings, _log(session))
+    except servers_run.ServersFault as exc:
+        session.error(str(exc))
     measured.write(options.output.servers_data)
     session.log(f"wrote {options.output.servers_data}")
     pages.write_report(options.output)

@@ -260,3 +260,12 @@ def test_another_server_on_the_picked_port_is_never_measured_as_this_one(servers
         assert result.outcome == "measured", result.error
         assert len(handed) == 2 and handed[1] != taken, "the start was tried again on another port"
     assert no_server_left() == []
+
+
+@pytest.mark.slow
+def test_a_port_taken_by_other_servers_every_time_is_never_recorded_as_the_servers_failure(servers_python, monkeypatch):
+    with stdlib_server(_Handler) as taken:
+        monkeypatch.setattr(processes, "free_port", lambda: taken)
+        with pytest.raises(servers.ServersFault, match=r"another server answered on .* on every port tried"):
+            servers.measure(servers.BY_NAME["dev-threaded"], servers_python, TINY_SETTINGS, log=lambda line: None)
+    assert no_server_left() == []

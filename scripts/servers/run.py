@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.common import cli
+from scripts.common import cli, processes
 from scripts.common.clock import stamp
 from scripts.common.loopback import HOST, get
 from scripts.common.processes import Command, ProcessGroup, ReadyCheck, StartFailed, clean_environment, serving
@@ -24,7 +24,7 @@ from scripts.packages import environments
 from scripts.servers import loadgen
 from scripts.servers.records import Measurement, ServerResult, ServersRun
 
-__all__ = ["BY_NAME", "SERVERS", "Server", "Settings", "measure", "parse_options", "run"]
+__all__ = ["BY_NAME", "SERVERS", "Server", "ServersFault", "Settings", "measure", "parse_options", "run"]
 
 LOAD_APP = PROBES / "load_app.py"
 APP = "load_app:app"
@@ -39,7 +39,7 @@ EQUAL_SLOTS = 64
 #: gthread threads per worker that give every worker together at least EQUAL_SLOTS.
 EQUAL_THREADS = -(-EQUAL_SLOTS // WORKERS)
 #: Variables of the user's shell that could steer Flask, Werkzeug, gunicorn or the interpreter.
-STEERING = ("FLASK_", "WERKZEUG_", "GUNICORN_", "PYTHON", "VIRTUAL_ENV")
+STEERING = (*processes.STEERING, "GUNICORN_")
 
 Log = Callable[[str], None]
 
@@ -162,9 +162,16 @@ class Served:
                 return False
             if reply.status == 200 and (reply.body or {}).get("token") == self.token:
                 return True
-            raise StartFailed("taken", f"another server answered on {HOST}:{port}", process.output())
+            raise StartFailed(
+                "taken", f"another server answered on {HOST}:{port} (HTTP {reply.status})", process.output()
+            )
 
         return ready
+
+
+class ServersFault(RuntimeError):
+    """The comparison could not measure a server for a reason that is not the server's own (other servers
+    took every port tried): nothing is recorded; the message says what to do."""
 
 
 def measure(server: Server, python: Path, settings: Settings, log: Log = print) -> ServerResult:
@@ -181,6 +188,9 @@ def measure(server: Server, python: Path, settings: Settings, log: Log = print) 
                     result.measurements.append(measurement)
                     log(f"{server.name} {route} at {concurrency}: {measurement.summary()}")
     except (StartFailed, OSError) as exc:
+        if isinstance(exc, StartFailed) and exc.kind == "taken":
+            # Other servers took every port tried: not this server's failure, so nothing is recorded.
+            raise ServersFault(f"{server.name}: {exc} on every port tried; nothing was recorded: rerun") from exc
         result.outcome, result.error = "failed", str(exc)
         log(f"{server.name}: failed: {exc}")
     return result
