@@ -133,6 +133,9 @@ def test_a_tiny_bench_run_completes_and_writes_valid_data(tmp_path):
     assert [p.release for p in result.pairs] == ["0.12.5", "2.0.3"]
     assert (tmp_path / "reports" / "bench.md").read_text() == bench_report.render(result)
     assert {p.phase for p in result.profile if p.run == "warm"} >= {"mode default (start, observe, stop)"}
+    cold_floor, probes_floor = bench_records.floor(result, "cold"), bench_records.floor(result, "warm")
+    assert cold_floor is not None and probes_floor is not None
+    assert cold_floor.seconds > probes_floor.seconds, "the cold run's floor adds the environments made alone"
     assert len(list((tmp_path / "work" / "out" / "reports" / "results").glob("flask-*.json"))) == 2
     assert {path: path.stat().st_mtime_ns for path in committed} == committed, "committed records untouched"
 
@@ -176,11 +179,19 @@ def test_a_missed_target_is_set_against_the_floor_the_probes_alone_measured():
     assert "Its floor is 95.0 s, above the target: the probes alone: 190.0 CPU-s for every mode of 62" in warm
     assert "25.0 s of this run is above the floor" in warm
     cold = next(line for line in limits if line.startswith("cold audit"))
-    assert "Its floor is 95.0 s" in cold, "an audit's floor is the probes', whichever run missed"
+    assert "Its floor is 95.0 s" in cold, "without a floor of its own, an audit run is set against the probes'"
+    own = f"the probes alone (190.0 CPU-s) and the environments alone (40.0 CPU-s), / 2 cores {FLOOR_MARK}"
+    measured.profile.append(Phase("cold", own, 115.0))
+    cold = next(line for line in bench_report.limits(measured) if line.startswith("cold audit"))
+    assert "Its floor is 115.0 s, above the target: the probes alone (190.0 CPU-s) and the environments" in cold
     measured.settings["probed"] = 31
     measured.measurements.append(Measurement("fresh-clone", "fresh clone", 62, [300.0], [400.0], 150, 62))
     fresh = next(line for line in bench_report.limits(measured) if line.startswith("fresh clone"))
     assert "Its floor is 190.0 s (measured over 31 releases, in proportion), above the target" in fresh
+    own = f"the tool install alone (20.0 CPU-s), the environments of 62 releases alone, … / 2 cores {FLOOR_MARK}"
+    measured.profile.append(Phase("fresh-clone", own, 160.0))
+    fresh = next(line for line in bench_report.limits(measured) if line.startswith("fresh clone"))
+    assert "Its floor is 160.0 s, above the target: the tool install alone" in fresh, "its own floor: not scaled again"
     grid = next(line for line in limits if line.startswith("full grid, cold"))
     assert "Its floor is 210.0 s, within the target: 1400 Flask imports x 0.30 CPU-s" in grid
     assert "690.0 s of this run is above the floor" in grid
@@ -191,3 +202,14 @@ def test_the_grid_measurement_counts_the_cells_it_observed():
     page = REPO.grid_page.read_text()
     assert total >= 900 and 0 < served < total
     assert str(total) in page
+
+
+def test_the_environments_alone_see_the_variables_given_and_leave_this_process_as_it_was(monkeypatch):
+    monkeypatch.setenv("UV_CACHE_DIR", "/somewhere/warm")
+    before = dict(bench.os.environ)
+    with bench.environment_variables({"UV_CACHE_DIR": "/empty", "PATH": before["PATH"]}):
+        assert dict(bench.os.environ) == {"UV_CACHE_DIR": "/empty", "PATH": before["PATH"]}
+    assert dict(bench.os.environ) == before
+    with pytest.raises(KeyError), bench.environment_variables({}):
+        raise KeyError("a failure inside")
+    assert dict(bench.os.environ) == before

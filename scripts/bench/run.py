@@ -16,7 +16,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -248,17 +249,23 @@ def grid_cells(root: Path) -> tuple[int, int]:
     return total, served
 
 
+def filled(envdir: Path, plans: Sequence[Plan]) -> Iterator[Path]:
+    """The interpreters of the releases' filled environments under ``envdir``, in the plans' order."""
+    for plan in plans:
+        location = environment_of(envdir, plan.version)
+        if location is not None:
+            yield environments.venv_python(location)
+
+
 def probes_alone(envdir: Path, plans: Sequence[Plan], mode_jobs: int) -> tuple[float, float, int]:
     """CPU-seconds and wall seconds of the probes alone, every mode of every release in turn, and how many
     releases: the observation itself, with no nox, installer or record around it. Its CPU divided by the
     cores is a floor no schedule of the audit can go under."""
     settings = replace(AuditOptions(), mode_jobs=mode_jobs)
     cpu, start, count = children_cpu(), time.monotonic(), 0
-    for plan in plans:
-        location = environment_of(envdir, plan.version)
-        if location is not None:
-            observe_modes(environments.venv_python(location), settings, lambda line: None)
-            count += 1
+    for python in filled(envdir, plans):
+        observe_modes(python, settings, lambda line: None)
+        count += 1
     return children_cpu() - cpu, time.monotonic() - start, count
 
 
@@ -266,13 +273,73 @@ def import_cpu(envdir: Path, plans: Sequence[Plan]) -> float | None:
     """CPU-seconds of the cheapest interpreter start that imports Flask, over the releases' environments
     (2.7 to 3.13): what each filled environment of the grid costs at the least before it is observed."""
     found = []
-    for plan in plans:
-        location = environment_of(envdir, plan.version)
-        if location is not None:
-            used = children_cpu()
-            environments.check_import(environments.venv_python(location))
-            found.append(children_cpu() - used)
+    for python in filled(envdir, plans):
+        used = children_cpu()
+        environments.check_import(python)
+        found.append(children_cpu() - used)
     return min(found) if found else None
+
+
+@contextmanager
+def environment_variables(variables: Mapping[str, str] | None) -> Iterator[None]:
+    """This process's environment replaced by ``variables`` for the block (None: left as it is), so that the
+    installers the audit's functions start see it; restored afterwards."""
+    if variables is None:
+        yield
+        return
+    kept = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(kept)
+
+
+def environments_alone(
+    plans: Sequence[Plan], folder: Path, index_url: str, variables: Mapping[str, str] | None = None
+) -> tuple[float, int]:
+    """CPU-seconds of making every release's environment in turn, as the audit makes one (create, install,
+    import check, inventory) with nothing around it, and how many were made: with the cold run's caches,
+    or (``variables`` from ``fresh_environment``) with empty ones. A release that fails to install or import
+    costs the audit the same, and counts. Only the processes started count, so this is a lower bound."""
+    cpu, count = children_cpu(), 0
+    with environment_variables(variables):
+        for plan in plans:
+            assert plan.interpreter is not None
+            location = folder / plan.version
+            shutil.rmtree(location, ignore_errors=True)
+            request = InstallRequest(f"flask=={plan.version}", index_url, cutoff(plan.release), now())
+            try:
+                if plan.installer == "pip":
+                    python = environments.create_virtualenv(plan.interpreter.path, location)
+                    environments.pip_install(python, request)
+                else:
+                    python = environments.create_uv_venv(plan.interpreter.path, location)
+                    environments.uv_install(python, request)
+                environments.check_import(python)
+                environments.inventory(python)
+            except environments.SetupFailed:
+                pass
+            except (environments.Unavailable, OSError) as exc:
+                raise BenchFailed(f"Flask {plan.version}'s environment could not be made: {exc}") from exc
+            count += 1
+            shutil.rmtree(location, ignore_errors=True)
+    return children_cpu() - cpu, count
+
+
+def tools_alone(work: Path, variables: Mapping[str, str]) -> float:
+    """CPU-seconds of the README audit command's tool install alone (what comes before nox), in an empty
+    folder with ``variables``' empty caches."""
+    folder = work / "tools"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(ROOT / "requirements", folder / "requirements")
+    steps = readme_audit_command().split(" && ")[:-1]
+    try:
+        return timed(["sh", "-c", " && ".join(steps)], "the README's tool install", folder, variables).cpu
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def grid_imports(root: Path, envdir: Path) -> int:
@@ -399,6 +466,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     if not runnable:
         raise BenchFailed("no chosen release has an interpreter on this machine: nothing to time (see `nox -l`)")
     count = len(plans)
+    index_url = index.configured_index_url(options.index_url)
     load_before = [round(x, 2) for x in os.getloadavg()]
     measurements: list[Measurement] = []
     profile: list[Phase] = []
@@ -409,6 +477,15 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
         what = "fresh clone, empty caches: the README's audit command, tools installed too"
         measurements.append(_measurement("fresh-clone", what, ALL, [clone], 150, ALL))
         profile += session_phases("fresh-clone", clone.output, audit_plans(discover(options.interpreter_cache)))
+        # What the fresh clone cannot do without, each alone with empty caches of its own: its floor (below).
+        # The clone audits every release, so its environments are measured over every release too.
+        every = [plan for plan in audit_plans(discover(options.interpreter_cache)) if not_runnable(plan) is None]
+        empty = fresh_environment(work / "empty-caches-alone", options.index_url)
+        log("the README's tool install alone, empty caches")
+        tools_cpu = tools_alone(work, empty)
+        log(f"the environments alone, every release in turn, empty caches ({len(every)} releases)")
+        fresh_envs_cpu, fresh_count = environments_alone(every, work / "alone", index_url, empty)
+        shutil.rmtree(work / "empty-caches-alone", ignore_errors=True)
 
     cold = []
     for round_ in range(options.cold_rounds):
@@ -419,6 +496,8 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
         cold.append(nox_audit(plans, envdir, output, options))
     profile += session_phases("cold", cold[-1].output, plans)
     measurements.append(_measurement("cold", "cold audit (fresh environments, no records)", count, cold, 90, ALL))
+    log(f"the environments alone, every release in turn, caches as the cold run left them ({len(runnable)} releases)")
+    envs_cpu, _ = environments_alone(runnable, work / "alone", index_url)
 
     warm = []
     for round_ in range(options.rounds):
@@ -432,6 +511,23 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     cores = os.cpu_count() or 1
     what = f"the probes alone: {cpu:.1f} CPU-s for every mode of {probed} releases, / {cores} cores {FLOOR_MARK}"
     profile.append(Phase("warm", what, round(cpu / cores, 2)))
+    # A cold run makes every environment and then probes it; a fresh clone installs its tools first and
+    # fills empty caches. Each part measured alone, their CPU over the cores bounds the run from below.
+    what = (
+        f"the probes alone ({cpu:.1f} CPU-s) and the environments alone ({envs_cpu:.1f} CPU-s, caches as the "
+        f"cold run left them), / {cores} cores {FLOOR_MARK}"
+    )
+    profile.append(Phase("cold", what, round((cpu + envs_cpu) / cores, 2)))
+    if options.fresh_clone and probed:
+        # The probes were run over the chosen releases; the clone probes all of them: in proportion.
+        every_probe = cpu * fresh_count / probed
+        scaled_note = "" if fresh_count == probed else f", {cpu:.1f} over {probed} releases in proportion"
+        what = (
+            f"the tool install alone ({tools_cpu:.1f} CPU-s), the environments of {fresh_count} releases alone "
+            f"with empty caches ({fresh_envs_cpu:.1f} CPU-s) and their probes alone ({every_probe:.1f} CPU-s"
+            f"{scaled_note}), / {cores} cores {FLOOR_MARK}"
+        )
+        profile.append(Phase("fresh-clone", what, round((tools_cpu + fresh_envs_cpu + every_probe) / cores, 2)))
 
     cached = []
     for round_ in range(options.rounds):
@@ -462,7 +558,6 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
         measurements += grid_measurements
         profile += grid_phases
 
-    index_url = index.configured_index_url(options.index_url)
     pairs = []
     for plan in (p for p in runnable if p.installer == "uv"):
         log(f"Flask {plan.version}: environment with uv, then with venv + pip")

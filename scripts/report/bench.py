@@ -84,18 +84,19 @@ def limits(bench: Bench) -> list[str]:
         phases = [p for p in bench.profile if p.run == m.name and not p.phase.endswith(FLOOR_MARK)]
         if phases:
             sentence += "; summed over sessions: " + ", ".join(f"{p.phase} {p.seconds:.1f} s" for p in phases)
-        below = floor(bench, "warm" if m.name in AUDIT_RUNS else m.name)
+        own = floor(bench, m.name)
+        # A run without a floor of its own (a bench made before cold runs had one) is set against the probes',
+        # in proportion to the releases they covered; a run's own floor covers the releases it ran.
+        below = own or (floor(bench, "warm") if m.name in AUDIT_RUNS else None)
         if below is not None and wall:
-            # The probes' floor covers the releases they were run over; a run over more (the fresh clone's
-            # 62) or a target for more is set against it in proportion.
-            covered = (bench.settings.get("probed") if m.name in AUDIT_RUNS else None) or m.releases
-            own = below.seconds * m.releases / covered
-            at_target = below.seconds * (m.target_releases or m.releases) / covered
+            covered = m.releases if own else (bench.settings.get("probed") or m.releases)
+            seconds = below.seconds * m.releases / covered
+            at_target = seconds * (m.target_releases or m.releases) / m.releases
             side = "above" if at_target > m.target else "within"
             scaled_note = "" if covered == m.releases else f" (measured over {covered} releases, in proportion)"
             sentence += (
-                f". Its floor is {own:.1f} s{scaled_note}, {side} the target: "
-                f"{below.phase.removesuffix(FLOOR_MARK).strip()}; {max(wall - own, 0):.1f} s of this run is "
+                f". Its floor is {seconds:.1f} s{scaled_note}, {side} the target: "
+                f"{below.phase.removesuffix(FLOOR_MARK).strip()}; {max(wall - seconds, 0):.1f} s of this run is "
                 "above the floor"
             )
         sentences.append(sentence + ".")
@@ -147,7 +148,9 @@ warm means the environments are built and every release is observed again (`--fo
 nothing changed since the last run. The grid runs the releases' `cells` sessions with the same `-j`:
 cold in a fresh nox folder without grid records, then forced. The probes alone are every mode of
 every release run in turn by the harness, with no nox, installer or record around them: their CPU
-over the cores is a floor no schedule can beat.
+over the cores is a floor no schedule can beat. The cold run's floor adds the environments made alone,
+one after another, the audit's way; the fresh clone's adds the README's tool install and the
+environments made alone with empty caches of their own.
 
 ## Medians against the targets
 
@@ -160,7 +163,7 @@ over the cores is a floor no schedule can beat.
 ## Where the time goes
 
 Summed over the sessions of one round (sessions overlap under `-j`, so sums exceed the wall time),
-and the probes alone.
+and the floors: what each run cannot do without, measured alone.
 
 {profile_table(bench.profile)}
 
