@@ -461,7 +461,9 @@ def median_pair(samples: list[EnvironmentPair]) -> EnvironmentPair:
 
 
 def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
-    plans = chosen(audit_plans(discover(options.interpreter_cache)), options.releases)
+    # Every release's plan, asked once: the fresh clone covers them all, the other runs the chosen ones.
+    every_plan = audit_plans(discover(options.interpreter_cache))
+    plans = chosen(every_plan, options.releases)
     runnable = [plan for plan in plans if not_runnable(plan) is None]
     if not runnable:
         raise BenchFailed("no chosen release has an interpreter on this machine: nothing to time (see `nox -l`)")
@@ -476,10 +478,10 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
         clone = fresh_clone(work, options.index_url, log)
         what = "fresh clone, empty caches: the README's audit command, tools installed too"
         measurements.append(_measurement("fresh-clone", what, ALL, [clone], 150, ALL))
-        profile += session_phases("fresh-clone", clone.output, audit_plans(discover(options.interpreter_cache)))
+        profile += session_phases("fresh-clone", clone.output, every_plan)
         # What the fresh clone cannot do without, each alone with empty caches of its own: its floor (below).
         # The clone audits every release, so its environments are measured over every release too.
-        every = [plan for plan in audit_plans(discover(options.interpreter_cache)) if not_runnable(plan) is None]
+        every = [plan for plan in every_plan if not_runnable(plan) is None]
         empty = fresh_environment(work / "empty-caches-alone", options.index_url)
         log("the README's tool install alone, empty caches")
         tools_cpu = tools_alone(work, empty)
