@@ -9,6 +9,7 @@ schema agree field by field. Records hold what was observed, never how long it t
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args
@@ -228,6 +229,19 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(read_json(SCHEMA_PATH))
 
 
+@functools.lru_cache(maxsize=1024)
+def _schema_problem(text: str) -> tuple[str, str] | None:
+    """Where and how the record, as canonical JSON text, breaks the schema (None: it does not).
+
+    Kept per text: a run reads each record up to three times (the cache check, the report, the summary),
+    and validating is most of the cost of reading one.
+    """
+    problem = next(iter(_validator().iter_errors(json.loads(text))), None)
+    if problem is None:
+        return None
+    return "/".join(map(str, problem.absolute_path)) or "the record", problem.message
+
+
 def load(path: Path) -> Observation:
     """The record at ``path``.
 
@@ -239,12 +253,12 @@ def load(path: Path) -> Observation:
     if isinstance(version, int) and version < SCHEMA_VERSION:
         raise EarlierSchema(path, f"has schema version {version}, not {SCHEMA_VERSION}", remedy)
     observation = parse_record(path, data, Observation.from_json, "an observation record", remedy)
-    problem = next(iter(_validator().iter_errors(data)), None)
+    problem = _schema_problem(json.dumps(data, sort_keys=True))
     if problem is not None:
         # What the dataclass takes as it is, a damaged field would become a "change" in the alarm or a row on
         # the pages: the schema says what a record may hold.
-        where = "/".join(map(str, problem.absolute_path)) or "the record"
-        raise DataError(path, f"breaks {SCHEMA_PATH.name} at {where}: {problem.message}", remedy)
+        where, message = problem
+        raise DataError(path, f"breaks {SCHEMA_PATH.name} at {where}: {message}", remedy)
     if path.name != release_file(path.parent, observation.flask).name:
         # A copy left beside the records (flask-3.1.3.orig.json) would otherwise stand for the release.
         raise DataError(path, f"holds Flask {observation.flask}, but is named for another file", "rename or remove it")

@@ -151,8 +151,8 @@ def cached(plan: Plan, results: Path, location: Path | None = None, options: Opt
     """The stored observation when it was made under the same key, else None.
 
     With ``location`` (the release's environment) the whole key is checked against what the
-    environment holds now, which costs one interpreter start; without it only the plan part is,
-    and the record's own package list is taken on trust.
+    environment holds now (an interpreter start only where its files changed since they were last
+    read); without it only the plan part is, and the record's own package list is taken on trust.
     """
     path = release_file(results, plan.version)
     if not path.exists():
@@ -167,7 +167,7 @@ def cached(plan: Plan, results: Path, location: Path | None = None, options: Opt
     if location is None:
         return observation if stored.split("-")[0] == cache.plan_key(plan, options.settings) else None
     runnable = not_runnable(plan) is None
-    held = environments.inventory(environments.venv_python(location)) if runnable else cache.NOTHING_INSTALLED
+    held = environments.held(environments.venv_python(location)) if runnable else cache.NOTHING_INSTALLED
     return observation if stored == cache.cache_key(plan, held, options.settings) else None
 
 
@@ -213,7 +213,7 @@ def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Pa
     )
     previous = environments.recorded_build(location)
     python = environments.venv_python(location)
-    held = environments.inventory(python)
+    held = environments.held(python)
     reason = _not_reusable(location, previous, wanted, held)
     if reason is None and previous is not None:
         log(f"reusing the environment filled for {wanted.requirement} ({location})")
@@ -263,7 +263,7 @@ def _fill(
         python = environments.create_uv_venv(plan.interpreter.path, location, log)
         changes = environments.uv_install(python, request, log)
     environments.check_import(python)
-    held = environments.inventory(python)
+    held = environments.held(python)
     environments.record_build(location, replace(wanted, files=environments.files_identity(held), changes=changes))
     return changes, held
 
