@@ -247,7 +247,8 @@ def cells(session: nox.Session, release: str) -> None:
     try:
         releases, found = catalogue.load(REPO.releases), _machine(session.cache_dir)
         # Werkzeug cells are found by the run-it-today search: they share its attempts and bisections.
-        grid_run.run(release, releases, found, options, Path(session.cache_dir) / "constraints", _log(session))
+        searches = Path(session.cache_dir) / "constraints"
+        grid_run.run(release, releases, found, options, searches, _log(session), session.env_dir.resolve())
     except NOT_RECORDED as exc:
         session.error(redact(str(exc)))
 

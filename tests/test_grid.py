@@ -106,7 +106,7 @@ def test_cached_cells_are_not_observed_again(tmp_path, monkeypatch):
     spec = CellSpec("era", release("2.0.3"), MACHINE[2], "3.13")
     calls = []
 
-    def fake_observe(spec, url, settings, log, cache):  # stands in for a real install: this test is about the cache
+    def fake_observe(spec, url, settings, log, cache, kept):  # stands in for an install: the cache is tested
         calls.append(spec)
         return Cell("era", spec.release.version, spec.python, "ok", cache_key=spec.key())
 
@@ -362,3 +362,38 @@ def test_an_era_cell_checks_the_import_only_where_the_probe_exited_before_its_ap
     assert (bool(checks), cell.status) == (checked, status), cell
     if status == "import-failed":
         assert cell.detail == "ImportError: cannot import name 'x'"
+
+
+@pytest.mark.slow
+def test_an_era_cell_keeps_its_environment_and_installs_again_only_when_it_changed(tmp_path, monkeypatch):
+    """A rerun of an era cell probes again in the environment it filled; one whose files changed is made again."""
+    found = interpreters.discover()
+    flask = next(r for r in catalogue.load(REPO.releases) if r.version == "3.1.3")
+    newest = max(i for i in found if i.version >= (3, 9))
+    spec = CellSpec("era", flask, newest, minor_text(newest))
+    url, kept, quiet = index.configured_index_url(), tmp_path / "kept", lambda line: None
+    first = grid.observe(spec, url, harness.Settings(), quiet, kept=kept)
+    assert first.status == "ok" and first.packages["flask"] == "3.1.3", first
+    location = kept / f"era-{spec.python}"
+    assert environments.recorded_build(location) is not None
+
+    fills: list[Path] = []
+    real_fill = grid._fill
+    monkeypatch.setattr(
+        grid, "_fill", lambda interpreter, at, request: fills.append(at) or real_fill(interpreter, at, request)
+    )
+    again = grid.observe(spec, url, harness.Settings(), quiet, kept=kept)
+    assert fills == [] and (again.status, again.packages, again.concurrent) == ("ok", first.packages, first.concurrent)
+
+    python = environments.venv_python(location)
+    extra = next(python.parent.parent.glob("lib/python*/site-packages")) / "extra_dist-1.0.dist-info"
+    extra.mkdir()
+    (extra / "RECORD").write_text("extra_dist/__init__.py,sha256=one,0\n")
+    rebuilt = grid.observe(spec, url, harness.Settings(), quiet, kept=kept)
+    assert fills == [location] and not extra.exists(), "an environment changed by hand is made again, not probed"
+    assert (rebuilt.status, rebuilt.packages) == ("ok", first.packages)
+
+    other = grid.observe(replace(spec, kind="declared"), url, harness.Settings(), quiet, kept=kept)
+    assert other.status == "ok" and sorted(p.name for p in kept.iterdir() if not p.name.startswith(".")) == [
+        location.name
+    ], "a plain install of today is never kept: the newest files change"

@@ -184,15 +184,11 @@ def _not_reusable(
     exactly the files it was stamped with, and still imports Flask: an environment changed by hand
     or by another tool is rebuilt, never observed.
     """
-    python = environments.venv_python(location)
-    if previous is None or not python.exists():
-        return "it was never filled"
-    if not previous.same_request(wanted):
-        return "it was filled for another release, interpreter, era or package index"
-    if environments.files_identity(held) != previous.files:
-        return "its installed files changed since it was filled"
+    reason = environments.stale(location, previous, wanted, held)
+    if reason is not None:
+        return reason
     try:
-        environments.check_import(python)
+        environments.check_import(environments.venv_python(location))
     except SetupFailed as exc:
         return f"Flask no longer imports in it ({exc.detail})"
     return None

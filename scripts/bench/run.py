@@ -641,7 +641,12 @@ def _grid(plans: Sequence[Plan], work: Path, options: BenchOptions, log: Log) ->
     measurements = [
         _measurement("grid-cold", what, len(plans), [cold], 600, ALL),
         _measurement(
-            "grid-forced", "full grid, forced (`--force`, search caches kept)", len(plans), [forced], 360, ALL
+            "grid-forced",
+            "full grid, forced (`--force`, era environments and search caches kept)",
+            len(plans),
+            [forced],
+            360,
+            ALL,
         ),
     ]
     return measurements, phases

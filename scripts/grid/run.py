@@ -6,10 +6,13 @@ A cell is cached in the release's grid record under a key of everything that dec
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+
+from filelock import FileLock
 
 from scripts.audit import harness
 from scripts.audit.records import status_from_default
@@ -52,11 +55,18 @@ def _ruled_out(spec: CellSpec) -> tuple[str, str] | None:
 
 
 def observe(
-    spec: CellSpec, index_url: str, settings: harness.Settings, log: Log = print, cache: Path | None = None
+    spec: CellSpec,
+    index_url: str,
+    settings: harness.Settings,
+    log: Log = print,
+    cache: Path | None = None,
+    kept: Path | None = None,
 ) -> Cell:
-    """Install, import and probe one cell in a throw-away environment; failures are the cell's status.
+    """Install, import and probe one cell; failures are the cell's status.
 
     :param cache: where a Werkzeug cell's attempts and bisections are kept (shared with the run-it-today search).
+    :param kept: where era cells keep their environments between runs (a rerun probes again without installing);
+        None, or another kind of cell: a throw-away environment.
     """
     moment = now()
     cell = Cell(spec.kind, spec.release.version, spec.python, "ok", observed_at=stamp(moment), cache_key=spec.key())
@@ -68,31 +78,80 @@ def observe(
     assert spec.interpreter is not None
     if spec.werkzeug is not None:
         return _observe_werkzeug(spec, cell, index_url, cache or Path(tempfile.mkdtemp(prefix="flask-grid-")), log)
+    request = spec.request(index_url, moment)
+    if spec.kind == "era" and kept is not None:
+        # An era's install is the same every time (its cut-off fixes every file), so it is kept; a plain
+        # install of today is made again, since the newest files change.
+        location = kept / f"{spec.kind}-{spec.python}"
+        location.parent.mkdir(parents=True, exist_ok=True)
+        # One user of an environment at a time: a second run of the same release would refill it under a probe.
+        with FileLock(location.parent / f".{location.name}.lock"):
+            return _observe_in(spec, cell, location, request, settings, log)
     with tempfile.TemporaryDirectory(prefix="flask-grid-") as workdir:
-        location = Path(workdir) / "env"
-        python = environments.venv_python(location)
+        return _observe_in(spec, cell, Path(workdir) / "env", request, settings, log)
+
+
+def _fill(interpreter: Interpreter, location: Path, request: environments.InstallRequest) -> list[str]:
+    """Make the environment afresh and install the request into it; return the installer's notes."""
+    python = environments.venv_python(location)
+    if interpreter.version >= (3, 6):
+        environments.create_uv_venv(interpreter.path, location)
+        return environments.uv_install(python, request)
+    environments.create_virtualenv(interpreter.path, location)
+    environments.pip_install(python, request)
+    return []
+
+
+def _observe_in(
+    spec: CellSpec,
+    cell: Cell,
+    location: Path,
+    request: environments.InstallRequest,
+    settings: harness.Settings,
+    log: Log,
+) -> Cell:
+    """Fill the cell's environment at ``location`` (or reuse it where it was filled for the same request and
+    still holds the files it was stamped with), then probe plain ``app.run()`` in it."""
+    assert spec.interpreter is not None
+    python = environments.venv_python(location)
+    wanted = environments.Build(
+        "uv" if spec.interpreter.version >= (3, 6) else "pip",
+        spec.interpreter.path,
+        request.requirement,
+        stamp(request.cutoff) if request.cutoff else None,
+        environments.index_identity(request.index_url),
+    )
+    previous = environments.recorded_build(location)
+    held = environments.held(python)
+    reason = environments.stale(location, previous, wanted, held)
+    if reason is None and previous is not None:
+        cell.notes = previous.changes
+    else:
+        if previous is not None:
+            log(f"rebuilding {location}: {reason}")
+        if location.exists():
+            shutil.rmtree(location)
         try:
-            if spec.interpreter.version >= (3, 6):
-                environments.create_uv_venv(spec.interpreter.path, location)
-                cell.notes = environments.uv_install(python, spec.request(index_url, moment))
-            else:
-                environments.create_virtualenv(spec.interpreter.path, location)
-                environments.pip_install(python, spec.request(index_url, moment))
-            held = environments.inventory(python)
-            cell.python_version, cell.packages = held.python, held.packages
-            cell.declared = environments.declared_requirements(python)
+            cell.notes = _fill(spec.interpreter, location, request)
         except SetupFailed as exc:
             cell.status, cell.detail = exc.status, exc.detail
             return cell
-        seen = harness.observe_mode(python, "default", settings)
-        if seen.outcome == "error" and seen.failed_in == "app":
-            # A probe that got as far as its app imported Flask, so the import is checked only where the probe
-            # exited before its app existed: a release that does not import is told from one whose app fails.
-            try:
-                environments.check_import(python)
-            except SetupFailed as exc:
-                cell.status, cell.detail = exc.status, exc.detail
-                return cell
+        held = environments.held(python)
+        # Stamped once filled, whether or not Flask imports: the probe tells that each time.
+        environments.record_build(
+            location, replace(wanted, files=environments.files_identity(held), changes=cell.notes)
+        )
+    cell.python_version, cell.packages = held.python, held.packages
+    cell.declared = environments.declared_requirements(python)
+    seen = harness.observe_mode(python, "default", settings)
+    if seen.outcome == "error" and seen.failed_in == "app":
+        # A probe that got as far as its app imported Flask, so the import is checked only where the probe
+        # exited before its app existed: a release that does not import is told from one whose app fails.
+        try:
+            environments.check_import(python)
+        except SetupFailed as exc:
+            cell.status, cell.detail = exc.status, exc.detail
+            return cell
     if seen.outcome != "served":
         cell.status, cell.detail = status_from_default(seen)
     else:
@@ -138,10 +197,12 @@ def observe_release(
     settings: harness.Settings | None = None,
     log: Log = print,
     cache: Path | None = None,
+    kept: Path | None = None,
 ) -> GridRecord:
     """Observe every cell of one release not already cached, saving the record after each cell.
 
     :param cache: where Werkzeug cells keep their attempts and bisections (see ``observe``).
+    :param kept: where era cells keep their environments (see ``observe``).
     """
     path = release_file(folder, release.version)
     stored = {c.cache_key: c for c in load(path).cells} if path.exists() and not force else {}
@@ -154,7 +215,7 @@ def observe_release(
             record.cells.append(cached)
             reused += 1
             continue
-        cell = observe(spec, url, settings or harness.Settings(), log, cache)
+        cell = observe(spec, url, settings or harness.Settings(), log, cache, kept)
         record.cells.append(cell)
         with_wz = f" + Werkzeug {cell.werkzeug_line}" if cell.werkzeug_line else ""
         log(f"{cell.kind}: Flask {cell.flask}{with_wz} on Python {cell.python}: {cell.status} {cell.detail or ''}")
@@ -172,6 +233,7 @@ def run(
     options: Options,
     cache: Path,
     log: Log = print,
+    kept: Path | None = None,
 ) -> GridRecord:
     """Every cell of one release (cached ones reused), saved to its grid record.
 
@@ -180,10 +242,13 @@ def run(
     :param found: this machine's interpreters.
     :param options: the command line's options.
     :param cache: where attempts and bisections are kept between runs (the run-it-today search's).
+    :param kept: where the release's era cells keep their environments between runs.
     """
     release = next(r for r in releases if r.version == version)
     wz = relevant(load_lines(REPO.werkzeug_lines))
     path = release_file(options.output.constraints, version)
     today = constraints_records.load(path) if path.exists() else None
     cells = specs(release, found, wz, lines(releases), today)
-    return observe_release(release, cells, options.output.grid, options.index_url, options.force, log=log, cache=cache)
+    return observe_release(
+        release, cells, options.output.grid, options.index_url, options.force, log=log, cache=cache, kept=kept
+    )

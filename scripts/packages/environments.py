@@ -54,6 +54,7 @@ __all__ = [
     "pip_install",
     "record_build",
     "recorded_build",
+    "stale",
     "uv_command",
     "uv_index_config",
     "uv_install",
@@ -591,6 +592,18 @@ class Build:
             other.cutoff,
             other.index,
         )
+
+
+def stale(location: Path, previous: Build | None, wanted: Build, held: Inventory) -> str | None:
+    """Why the environment at ``location``, stamped ``previous`` and holding ``held``, was not filled as
+    ``wanted`` asks (None: it was, and still holds the files it was stamped with)."""
+    if previous is None or not venv_python(location).exists():
+        return "it was never filled"
+    if not previous.same_request(wanted):
+        return "it was filled for another release, interpreter, era or package index"
+    if files_identity(held) != previous.files:
+        return "its installed files changed since it was filled"
+    return None
 
 
 def recorded_build(location: Path) -> Build | None:

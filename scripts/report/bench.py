@@ -146,7 +146,8 @@ verbatim, in a new clone with empty uv, pip and virtualenv caches, tools install
 fresh nox environment folder and no observation records (uv's and pip's caches stay as they are);
 warm means the environments are built and every release is observed again (`--force`); cached means
 nothing changed since the last run. The grid runs the releases' `cells` sessions with the same `-j`:
-cold in a fresh nox folder without grid records, then forced. The probes alone are every mode of
+cold in a fresh nox folder without grid records, then forced (the era cells' environments, kept in the nox
+folder, are probed again). The probes alone are every mode of
 every release run in turn by the harness, with no nox, installer or record around them: their CPU
 over the cores is a floor no schedule can beat. The cold run's floor adds the environments made alone,
 one after another, the audit's way; the fresh clone's adds the README's tool install and the
