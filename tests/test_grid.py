@@ -351,8 +351,7 @@ def test_an_era_cell_checks_the_import_only_where_the_probe_exited_before_its_ap
         if import_fails:
             raise environments.SetupFailed("import-failed", "ImportError: cannot import name 'x'")
 
-    monkeypatch.setattr(environments, "create_uv_venv", lambda interpreter, location: location)
-    monkeypatch.setattr(environments, "uv_install", lambda python, request: [])
+    monkeypatch.setattr(environments, "fill", lambda interpreter, location, request: [])
     monkeypatch.setattr(environments, "inventory", lambda python: environments.Inventory("3.13.0", {"flask": "3.1.3"}))
     monkeypatch.setattr(environments, "declared_requirements", lambda python: [])
     monkeypatch.setattr(environments, "check_import", check_import)
@@ -378,9 +377,9 @@ def test_an_era_cell_keeps_its_environment_and_installs_again_only_when_it_chang
     assert environments.recorded_build(location) is not None
 
     fills: list[Path] = []
-    real_fill = grid._fill
+    real_fill = environments.fill
     monkeypatch.setattr(
-        grid, "_fill", lambda interpreter, at, request: fills.append(at) or real_fill(interpreter, at, request)
+        environments, "fill", lambda interpreter, at, request: fills.append(at) or real_fill(interpreter, at, request)
     )
     again = grid.observe(spec, url, harness.Settings(), quiet, kept=kept)
     assert fills == [] and (again.status, again.packages, again.concurrent) == ("ok", first.packages, first.concurrent)

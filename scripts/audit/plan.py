@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from scripts.packages import era
 from scripts.packages.catalogue import Release, audited
-from scripts.packages.environments import Installer
+from scripts.packages.environments import Installer, installer_for
 from scripts.packages.interpreters import Interpreter
 
 __all__ = ["Plan", "plan", "plans"]
@@ -29,8 +29,8 @@ class Plan:
     def installer(self) -> Installer:
         """uv for Python 3.6+, pip for Python 2.7 (which uv cannot target)."""
         if self.interpreter is None:
-            return "uv" if self.ceiling is None or self.ceiling >= (3, 6) else "pip"
-        return "uv" if self.interpreter.version >= (3, 6) else "pip"
+            return installer_for(self.ceiling or (3, 6))
+        return installer_for(self.interpreter.version)
 
     @property
     def needs(self) -> str:

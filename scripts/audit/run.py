@@ -252,12 +252,8 @@ def _fill(
     if location.exists():
         shutil.rmtree(location)
     request = InstallRequest(wanted.requirement, index_url, cutoff(plan.release), now())
-    if plan.installer == "pip":
-        python = environments.create_virtualenv(plan.interpreter.path, location, log)
-        changes = environments.pip_install(python, request, log)
-    else:
-        python = environments.create_uv_venv(plan.interpreter.path, location, log)
-        changes = environments.uv_install(python, request, log)
+    changes = environments.fill(plan.interpreter, location, request, log)
+    python = environments.venv_python(location)
     environments.check_import(python)
     held = environments.held(python)
     environments.record_build(location, replace(wanted, files=environments.files_identity(held), changes=changes))

@@ -312,12 +312,8 @@ def environments_alone(
             shutil.rmtree(location, ignore_errors=True)
             request = InstallRequest(f"flask=={plan.version}", index_url, cutoff(plan.release), now())
             try:
-                if plan.installer == "pip":
-                    python = environments.create_virtualenv(plan.interpreter.path, location)
-                    environments.pip_install(python, request)
-                else:
-                    python = environments.create_uv_venv(plan.interpreter.path, location)
-                    environments.uv_install(python, request)
+                environments.fill(plan.interpreter, location, request)
+                python = environments.venv_python(location)
                 environments.check_import(python)
                 environments.inventory(python)
             except environments.SetupFailed:

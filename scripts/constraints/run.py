@@ -136,12 +136,7 @@ class Trials:
             location = Path(workdir) / "env"
             python = environments.venv_python(location)
             try:
-                if interpreter.version >= (3, 6):
-                    environments.create_uv_venv(interpreter.path, location)
-                    environments.uv_install(python, request)
-                else:
-                    environments.create_virtualenv(interpreter.path, location)
-                    environments.pip_install(python, request)
+                environments.fill(interpreter, location, request)
             except SetupFailed as exc:
                 made.outcome, made.error = "install-failed", exc.detail
                 built = _BUILD.search(exc.detail) or _BUILD.search(exc.output)

@@ -91,17 +91,6 @@ def observe(
         return _observe_in(spec, cell, Path(workdir) / "env", request, settings, log)
 
 
-def _fill(interpreter: Interpreter, location: Path, request: environments.InstallRequest) -> list[str]:
-    """Make the environment afresh and install the request into it; return the installer's notes."""
-    python = environments.venv_python(location)
-    if interpreter.version >= (3, 6):
-        environments.create_uv_venv(interpreter.path, location)
-        return environments.uv_install(python, request)
-    environments.create_virtualenv(interpreter.path, location)
-    environments.pip_install(python, request)
-    return []
-
-
 def _observe_in(
     spec: CellSpec,
     cell: Cell,
@@ -115,7 +104,7 @@ def _observe_in(
     assert spec.interpreter is not None
     python = environments.venv_python(location)
     wanted = environments.Build(
-        "uv" if spec.interpreter.version >= (3, 6) else "pip",
+        environments.installer_for(spec.interpreter.version),
         spec.interpreter.path,
         request.requirement,
         stamp(request.cutoff) if request.cutoff else None,
@@ -132,7 +121,7 @@ def _observe_in(
         if location.exists():
             shutil.rmtree(location)
         try:
-            cell.notes = _fill(spec.interpreter, location, request)
+            cell.notes = environments.fill(spec.interpreter, location, request)
         except SetupFailed as exc:
             cell.status, cell.detail = exc.status, exc.detail
             return cell

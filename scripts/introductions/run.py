@@ -135,12 +135,7 @@ class Samples:
             location = Path(workdir) / "env"
             python = environments.venv_python(location)
             try:
-                if interpreter.version >= (3, 6):
-                    environments.create_uv_venv(interpreter.path, location)
-                    environments.uv_install(python, request)
-                else:
-                    environments.create_virtualenv(interpreter.path, location)
-                    environments.pip_install(python, request)
+                environments.fill(interpreter, location, request)
             except SetupFailed as exc:
                 if _PIP_NETWORK.search(exc.output):
                     # pip on Python 2.7 says an index failure in words the installers' check does not know yet.

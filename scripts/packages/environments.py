@@ -32,7 +32,7 @@ from scripts.common.jsonio import write_json_atomic
 from scripts.common.processes import STEERING, WINDOWS, Finished, clean_environment, run
 from scripts.layout import PROBES
 from scripts.packages import index
-from scripts.packages.interpreters import probe_version
+from scripts.packages.interpreters import Interpreter, probe_version
 
 __all__ = [
     "BUILD_STAMP",
@@ -47,9 +47,11 @@ __all__ = [
     "create_virtualenv",
     "declared_requirements",
     "files_identity",
+    "fill",
     "forget_build",
     "held",
     "index_identity",
+    "installer_for",
     "inventory",
     "pip_install",
     "record_build",
@@ -225,8 +227,8 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def build_cache(python: Path, legacy: bool = False, version: str | None = None) -> Path:
-    """The uv cache an install into ``python``'s environment uses: one per interpreter version, and apart
+def build_cache(version: tuple[int, ...], legacy: bool = False) -> Path:
+    """The uv cache an install on interpreter ``version`` uses: one per interpreter version, and apart
     again for installs retried with LEGACY_BUILD_CONSTRAINT (``<uv cache>-flask-audit/3.13.0[-setuptools-lt-46]``).
 
     uv keeps the wheels it builds and gives them to any interpreter whose tags they fit. Shared, a wheel
@@ -234,12 +236,11 @@ def build_cache(python: Path, legacy: bool = False, version: str | None = None) 
     ``distutils``); and a wheel built under the old setuptools would let the next install skip the failing
     build, so its environment would no longer say it needed the old setuptools. Kept apart, what an
     install does is what building on that interpreter with those tools does, whatever the machine built before.
-
-    :param version: the interpreter's version, where the caller already asked it (else it is asked here).
     """
-    version = version or interpreter_version(python) or "0.0.0"
     own = _uv_cache(os.environ.get("UV_CACHE_DIR"))
-    return own.with_name(own.name + "-flask-audit") / (version + ("-setuptools-lt-46" if legacy else ""))
+    return own.with_name(own.name + "-flask-audit") / (
+        ".".join(map(str, version)) + ("-setuptools-lt-46" if legacy else "")
+    )
 
 
 @functools.cache
@@ -257,20 +258,20 @@ def uv_environment() -> dict[str, str]:
 
 
 def uv_install_command(
-    python: Path, request: InstallRequest, config: Path, cache: Path, version: tuple[int, int, int] | None = None
+    python: Path, request: InstallRequest, config: Path, cache: Path, version: tuple[int, ...]
 ) -> list[str]:
     """The ``uv pip install`` command line for ``request`` (writes its overrides file beside the environment).
 
     :param config: the ``uv_index_config`` that names ``request.index_url``.
     :param cache: the ``build_cache`` to use.
-    :param version: the interpreter's version, where the caller already asked it (else it is asked here).
+    :param version: the version of the environment's interpreter.
     """
     command = [*uv_command(), "pip", "install", "--config-file", str(config), "--python", str(python)]
     command += ["--cache-dir", str(cache)]
     # Compiled once here: every probe start would otherwise compile Flask and its dependencies again
     # (they run with PYTHONDONTWRITEBYTECODE, and so may the user's shell). uv's compiler does not run
     # on Python 3.6, where it fails the whole install.
-    if request.compiled and (version or probe_version(python) or (0, 0, 0)) >= (3, 7):
+    if request.compiled and version >= (3, 7):
         command.append("--compile-bytecode")
     # uv leaves out every file without an upload time once --exclude-newer is given.
     if request.cutoff:
@@ -311,8 +312,7 @@ def _uv_install(
     if version is None:
         # Without it the install would share another interpreter's cache of built wheels.
         raise Unavailable(f"{python} did not say its version (does it run? a loaded machine?); nothing was recorded")
-    text = ".".join(map(str, version))
-    base = uv_install_command(python, request, config, build_cache(python, version=text), version)
+    base = uv_install_command(python, request, config, build_cache(version), version)
     environment = uv_environment()
     done = run(base, INSTALL_TIMEOUT, log, env=environment)
     if outputs is not None:
@@ -327,7 +327,7 @@ def _uv_install(
     if _not_the_release(done, request) is None and _is_build_failure(done):
         constraint = python.parent.parent / "build-constraints.txt"
         constraint.write_text(LEGACY_BUILD_CONSTRAINT + "\n")
-        legacy = uv_install_command(python, request, config, build_cache(python, True, text), version)
+        legacy = uv_install_command(python, request, config, build_cache(version, True), version)
         retry = run([*legacy, "--build-constraints", str(constraint)], INSTALL_TIMEOUT, log, env=environment)
         if outputs is not None:
             outputs.append(retry.output)
@@ -402,6 +402,23 @@ def pip_install(python: Path, request: InstallRequest, log: Log | None = None) -
     if not done.ok:
         raise _install_failed(done, request, "pip install failed")
     return []
+
+
+def installer_for(version: tuple[int, ...]) -> Installer:
+    """uv for Python 3.6+, pip (in a ``virtualenv<20.22`` environment) for Python 2.7, which uv cannot target."""
+    return "uv" if version >= (3, 6) else "pip"
+
+
+def fill(interpreter: Interpreter, location: Path, request: InstallRequest, log: Log | None = None) -> list[str]:
+    """Make an environment of ``interpreter`` at ``location`` (empty or absent) and install ``request`` into it
+    with the installer its version calls for; return what had to change for it to install.
+
+    :raises SetupFailed: the release or its dependencies could not be installed (the release's own failure).
+    :raises Unavailable: the environment could not be made, or the index failed (nobody's observation).
+    """
+    if installer_for(interpreter.version) == "uv":
+        return uv_install(create_uv_venv(interpreter.path, location, log), request, log)
+    return pip_install(create_virtualenv(interpreter.path, location, log), request, log)
 
 
 # -- what an environment holds ----------------------------------------------------------------------
@@ -544,11 +561,6 @@ def check_import(python: Path) -> None:
         )
     if not done.ok:
         raise SetupFailed("import-failed", first_error_line(done.output) or "import flask failed", done.output)
-
-
-def interpreter_version(python: Path) -> str | None:
-    version = probe_version(python)
-    return ".".join(map(str, version)) if version else None
 
 
 # -- reusing a filled environment ----------------------------------------------------------------
