@@ -5,6 +5,7 @@ Runs inside the audited interpreter (Python 2.7-3.13, standard library only):
     python probes/inventory.py
 
     python<TAB>3.9.18
+    scanned<TAB>/path/to/env/lib/python3.9/site-packages   (each folder read, one line each)
     flask<TAB>1.0<TAB>sha256 of its RECORD (or installed-files.txt), or - where it has neither
     ...
 
@@ -28,12 +29,14 @@ def _digest(folder):
     return "-"
 
 
+def scanned():
+    """The folders read: installed distributions only (the standard library carries egg-info files of its own)."""
+    return [entry for entry in sys.path if "site-packages" in entry and os.path.isdir(entry)]
+
+
 def distributions():
     found = {}
-    for entry in sys.path:
-        # Only installed distributions: the standard library carries egg-info files of its own.
-        if "site-packages" not in entry or not os.path.isdir(entry):
-            continue
+    for entry in scanned():
         for name in sorted(os.listdir(entry)):
             for suffix in (".dist-info", ".egg-info"):
                 if name.endswith(suffix):
@@ -48,6 +51,8 @@ def distributions():
 
 if __name__ == "__main__":
     sys.stdout.write("python\t%d.%d.%d\n" % sys.version_info[:3])
+    for folder in scanned():
+        sys.stdout.write("scanned\t%s\n" % os.path.realpath(folder))
     listed = distributions()
     for project in sorted(listed):
         sys.stdout.write("%s\t%s\t%s\n" % (project, listed[project][0], listed[project][1]))

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -105,48 +103,59 @@ def test_a_cached_observation_is_reused_only_while_the_environment_holds_the_sam
     assert audit.cached(PLAN, results, tmp_path / "missing") is None, "no environment, no hit"
 
 
-def _age(location: Path, seconds: float = 60.0) -> None:
-    """Move every file's times back, as if the environment had been filled a while ago."""
-    past = time.time() - seconds
-    for path in [location, *location.rglob("*")]:
-        os.utime(path, (past, past), follow_symlinks=False)
-
-
 def test_what_an_environment_holds_is_read_again_whenever_its_files_may_have_changed(tmp_path, monkeypatch):
     location = tmp_path / "env"
     python = make_environment(location)
     asked: list[Path] = []
     real = environments.inventory
     monkeypatch.setattr(environments, "inventory", lambda p: asked.append(p) or real(p))
-    dist = site_packages(python) / "extra_dist-1.0.dist-info"
+    packages = site_packages(python)
+    dist = packages / "extra_dist-1.0.dist-info"
     dist.mkdir()
     (dist / "RECORD").write_text("extra_dist/__init__.py,sha256=one,0\n")
 
     fresh = environments.held(python)
     assert len(asked) == 1 and fresh.distributions["extra-dist"] == "1.0"
     assert not (location / environments.INVENTORY_STAMP).exists(), "files this recent are not vouched for"
-    _age(location)
+    monkeypatch.setattr(environments, "RACY_SECONDS", -1.0)  # from here on, every file counts as old enough
     assert environments.held(python) == fresh and len(asked) == 2
     assert environments.held(python) == fresh and len(asked) == 2, "unchanged files: no interpreter started"
 
-    # The same size, within the same clock tick: only the racy guard tells it apart.
-    (dist / "RECORD").write_text("extra_dist/__init__.py,sha256=two,0\n")
-    rewritten = environments.held(python)
-    assert len(asked) == 3 and rewritten.digests["extra-dist"] != fresh.digests["extra-dist"]
-    _age(location, 30)
-    assert environments.held(python) == rewritten and len(asked) == 4
-    assert environments.held(python) == rewritten and len(asked) == 4
+    changes = [
+        lambda: (dist / "RECORD").write_text("extra_dist/__init__.py,sha256=two,0\n"),  # same size, new files
+        lambda: (packages / "extra.pth").write_text("# a path file\n"),
+        lambda: (packages / "extra.pth").write_text("# a path file, edited\n"),
+        lambda: (packages / "sitecustomize.py").write_text("x = 1\n"),
+        lambda: shutil.rmtree(dist),
+        lambda: (location / "pyvenv.cfg").write_text((location / "pyvenv.cfg").read_text() + "\n"),
+    ]
+    for number, change in enumerate(changes, start=3):
+        change()
+        environments.held(python)
+        assert len(asked) == number, f"change {number - 3} went unnoticed"
+        environments.held(python)
+        assert len(asked) == number, f"read again after change {number - 3} though nothing changed"
+    assert "extra-dist" not in environments.held(python).distributions
 
-    shutil.rmtree(dist)
-    _age(location, 10)
-    assert "extra-dist" not in environments.held(python).distributions and len(asked) == 5
     (location / environments.INVENTORY_STAMP).write_text("{damaged")
-    assert environments.held(python).python == rewritten.python and len(asked) == 6, "a damaged stamp is not trusted"
+    assert environments.held(python).python == fresh.python and len(asked) == 9, "a damaged stamp is not trusted"
     stamp = json.loads((location / environments.INVENTORY_STAMP).read_text())
-    stamp["distributions"]["flask"] = "9.9"
-    stamp["mark"] = "0" * 64
-    (location / environments.INVENTORY_STAMP).write_text(json.dumps(stamp))
-    assert "flask" not in environments.held(python).distributions and len(asked) == 7, "a stamp of other files"
+    (location / environments.INVENTORY_STAMP).write_text(json.dumps({**stamp, "mark": "0" * 64}))
+    assert environments.held(python).python == fresh.python and len(asked) == 10, "a stamp of other files"
+    (location / environments.INVENTORY_STAMP).write_text(json.dumps({**stamp, "python": 3}))
+    assert environments.held(python).python == fresh.python and len(asked) == 11, "a stamp of another shape"
+
+
+def test_an_environment_that_reads_folders_it_was_not_marked_for_is_never_stamped(tmp_path, monkeypatch):
+    """A path file can add a site-packages folder elsewhere: what is read there is not what the mark covers."""
+    monkeypatch.setattr(environments, "RACY_SECONDS", -1.0)
+    python = make_environment(tmp_path / "env")
+    elsewhere = tmp_path / "other" / "site-packages"
+    elsewhere.mkdir(parents=True)
+    (site_packages(python) / "other.pth").write_text(f"{elsewhere}\n")
+    assert str(elsewhere.resolve()) in environments.inventory(python).scanned
+    environments.held(python)
+    assert not (tmp_path / "env" / environments.INVENTORY_STAMP).exists()
 
 
 def test_build_stamp_round_trips_and_matches_on_the_request_only(tmp_path):

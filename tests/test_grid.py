@@ -392,7 +392,15 @@ def test_an_era_cell_keeps_its_environment_and_installs_again_only_when_it_chang
     assert fills == [location] and not extra.exists(), "an environment changed by hand is made again, not probed"
     assert (rebuilt.status, rebuilt.packages) == ("ok", first.packages)
 
+    # A module removed by hand changes no file list: the cell fails in the kept environment, which is then made
+    # again, and the fresh one's observation stands.
+    (next(python.parent.parent.glob("lib/python*/site-packages")) / "flask" / "app.py").unlink()
+    repaired = grid.observe(spec, url, harness.Settings(), quiet, kept=kept)
+    assert fills == [location, location] and (repaired.status, repaired.packages) == ("ok", first.packages)
+
     other = grid.observe(replace(spec, kind="declared"), url, harness.Settings(), quiet, kept=kept)
     assert other.status == "ok" and sorted(p.name for p in kept.iterdir() if not p.name.startswith(".")) == [
         location.name
     ], "a plain install of today is never kept: the newest files change"
+    assert grid.prune(kept, [spec]) == [] and location.exists()
+    assert grid.prune(kept, [replace(spec, python="9.9")]) == [location] and not location.exists()

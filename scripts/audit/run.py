@@ -166,8 +166,13 @@ def cached(plan: Plan, results: Path, location: Path | None = None, options: Opt
     stored = observation.cache_key or ""
     if location is None:
         return observation if stored.split("-")[0] == cache.plan_key(plan, options.settings) else None
-    runnable = not_runnable(plan) is None
-    held = environments.held(environments.venv_python(location)) if runnable else cache.NOTHING_INSTALLED
+    if not_runnable(plan) is not None:
+        held = cache.NOTHING_INSTALLED
+    else:
+        # Under the environment's lock: reading may stamp it, and another session may be filling it.
+        location.parent.mkdir(parents=True, exist_ok=True)
+        with _lock(location):
+            held = environments.held(environments.venv_python(location))
     return observation if stored == cache.cache_key(plan, held, options.settings) else None
 
 
@@ -250,6 +255,7 @@ def _fill(
     assert plan.interpreter is not None
     _check_index(plan, index_url)
     if location.exists():
+        environments.forget_build(location)
         shutil.rmtree(location)
     request = InstallRequest(wanted.requirement, index_url, cutoff(plan.release), now())
     changes = environments.fill(plan.interpreter, location, request, log)
@@ -315,8 +321,13 @@ def observe(plan: Plan, location: Path, options: Options, log: Log = print) -> O
     location.parent.mkdir(parents=True, exist_ok=True)
     # One user of an environment at a time: another session for the same release (a second terminal,
     # another index) would otherwise rebuild it under probes that are running in it.
-    with FileLock(location.parent / f".{location.name}.lock"):
+    with _lock(location):
         return _observe_in(plan, location, options, log)
+
+
+def _lock(location: Path) -> FileLock:
+    """The lock of one environment, beside it (it must outlive the environment's removal)."""
+    return FileLock(location.parent / f".{location.name}.lock")
 
 
 def _observe_in(plan: Plan, location: Path, options: Options, log: Log) -> Observation:

@@ -28,7 +28,7 @@ from scripts.packages.catalogue import Release, lines, load_lines
 from scripts.packages.environments import SetupFailed
 from scripts.packages.interpreters import Interpreter
 
-__all__ = ["observe", "observe_release", "parse_options", "run"]
+__all__ = ["observe", "observe_release", "parse_options", "prune", "run"]
 
 Log = Callable[[str], None]
 
@@ -79,16 +79,32 @@ def observe(
     if spec.werkzeug is not None:
         return _observe_werkzeug(spec, cell, index_url, cache or Path(tempfile.mkdtemp(prefix="flask-grid-")), log)
     request = spec.request(index_url, moment)
-    if spec.kind == "era" and kept is not None:
-        # An era's install is the same every time (its cut-off fixes every file), so it is kept; a plain
-        # install of today is made again, since the newest files change.
+    if spec.kind == "era" and kept is not None and request.cutoff is not None:
+        # An era's install is the same every time (its cut-off fixes every file it installs), so it is kept; a
+        # plain install of today, or an era on an index without upload dates, is made again: the newest changes.
         location = kept / f"{spec.kind}-{spec.python}"
         location.parent.mkdir(parents=True, exist_ok=True)
         # One user of an environment at a time: a second run of the same release would refill it under a probe.
-        with FileLock(location.parent / f".{location.name}.lock"):
+        with _lock(location):
             return _observe_in(spec, cell, location, request, settings, log)
     with tempfile.TemporaryDirectory(prefix="flask-grid-") as workdir:
         return _observe_in(spec, cell, Path(workdir) / "env", request, settings, log)
+
+
+def _lock(location: Path) -> FileLock:
+    """The lock of one kept environment, beside it (it must outlive the environment's removal)."""
+    return FileLock(location.parent / f".{location.name}.lock")
+
+
+def _wanted(spec: CellSpec, request: environments.InstallRequest) -> environments.Build:
+    assert spec.interpreter is not None
+    return environments.Build(
+        environments.installer_for(spec.interpreter.version),
+        spec.interpreter.path,
+        request.requirement,
+        stamp(request.cutoff) if request.cutoff else None,
+        environments.index_identity(request.index_url),
+    )
 
 
 def _observe_in(
@@ -100,36 +116,40 @@ def _observe_in(
     log: Log,
 ) -> Cell:
     """Fill the cell's environment at ``location`` (or reuse it where it was filled for the same request and
-    still holds the files it was stamped with), then probe plain ``app.run()`` in it."""
+    still holds the files it was stamped with), then probe plain ``app.run()`` in it.
+
+    A reused environment whose cell does not serve is made again and observed once more: the failure of an
+    environment damaged since it was filled (a module file removed by hand) is never the release's.
+    """
     assert spec.interpreter is not None
-    python = environments.venv_python(location)
-    wanted = environments.Build(
-        environments.installer_for(spec.interpreter.version),
-        spec.interpreter.path,
-        request.requirement,
-        stamp(request.cutoff) if request.cutoff else None,
-        environments.index_identity(request.index_url),
-    )
+    python, wanted = environments.venv_python(location), _wanted(spec, request)
     previous = environments.recorded_build(location)
     held = environments.held(python)
     reason = environments.stale(location, previous, wanted, held)
     if reason is None and previous is not None:
-        cell.notes = previous.changes
-    else:
-        if previous is not None:
-            log(f"rebuilding {location}: {reason}")
-        if location.exists():
-            shutil.rmtree(location)
-        try:
-            cell.notes = environments.fill(spec.interpreter, location, request)
-        except SetupFailed as exc:
-            cell.status, cell.detail = exc.status, exc.detail
-            return cell
-        held = environments.held(python)
-        # Stamped once filled, whether or not Flask imports: the probe tells that each time.
-        environments.record_build(
-            location, replace(wanted, files=environments.files_identity(held), changes=cell.notes)
-        )
+        reused = _probe(replace(cell, notes=previous.changes), python, held, settings)
+        if reused.status == "ok":
+            return reused
+        reason = f"its cell did not serve ({reused.status}), so it is made again to tell the release from it"
+    if previous is not None:
+        log(f"rebuilding {location}: {reason}")
+    if location.exists():
+        environments.forget_build(location)
+        shutil.rmtree(location)
+    try:
+        cell.notes = environments.fill(spec.interpreter, location, request)
+    except SetupFailed as exc:
+        shutil.rmtree(location, ignore_errors=True)  # nothing to keep: the next run installs again
+        cell.status, cell.detail = exc.status, exc.detail
+        return cell
+    held = environments.held(python)
+    # Stamped once filled, whether or not Flask imports: the probe tells that each time.
+    environments.record_build(location, replace(wanted, files=environments.files_identity(held), changes=cell.notes))
+    return _probe(cell, python, held, settings)
+
+
+def _probe(cell: Cell, python: Path, held: environments.Inventory, settings: harness.Settings) -> Cell:
+    """What plain ``app.run()`` does in the filled environment of ``python``, holding ``held``."""
     cell.python_version, cell.packages = held.python, held.packages
     cell.declared = environments.declared_requirements(python)
     seen = harness.observe_mode(python, "default", settings)
@@ -146,6 +166,20 @@ def _observe_in(
     else:
         cell.concurrent = seen.concurrent
     return cell
+
+
+def prune(kept: Path, cells: list[CellSpec]) -> list[Path]:
+    """Remove the environments under ``kept`` that no cell of the release uses any more (an interpreter gone
+    from the machine, a cell now ruled out); return them."""
+    used = {f"{spec.kind}-{spec.python}" for spec in cells if spec.kind == "era" and _ruled_out(spec) is None}
+    removed = []
+    for location in sorted(kept.glob("era-*")) if kept.is_dir() else []:
+        if location.name not in used and location.is_dir():
+            with _lock(location):
+                environments.forget_build(location)
+                shutil.rmtree(location, ignore_errors=True)
+            removed.append(location)
+    return removed
 
 
 def _observe_werkzeug(spec: CellSpec, cell: Cell, index_url: str, cache: Path, log: Log) -> Cell:
@@ -211,6 +245,8 @@ def observe_release(
         # Saved as it goes: an interrupted run keeps what it observed.
         save(record, folder)
     save(record, folder)
+    for location in prune(kept, cells) if kept is not None else []:
+        log(f"removed {location}: no cell of Flask {release.version} uses it now")
     log(f"Flask {release.version}: {len(cells) - reused} cells observed, {reused} cached")
     return record
 

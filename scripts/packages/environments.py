@@ -433,6 +433,8 @@ class Inventory:
     distributions: dict[str, str]
     #: A digest of each distribution's list of installed files ("-" where it has none).
     digests: dict[str, str] = field(default_factory=dict)
+    #: The folders read (real paths), in the order the interpreter's ``sys.path`` gives them.
+    scanned: tuple[str, ...] = ()
 
     @property
     def packages(self) -> dict[str, str]:
@@ -444,13 +446,17 @@ def inventory(python: Path) -> Inventory:
     """Ask ``python`` for its version and installed distributions; an empty inventory if it does not run."""
     if not python.exists():
         return Inventory(None, {})
-    done = run([python, INVENTORY_PROGRAM], IMPORT_TIMEOUT)
+    # As the probe runs: nothing in the shell (PYTHONPATH, …) adds folders to what is read.
+    done = run([python, INVENTORY_PROGRAM], IMPORT_TIMEOUT, env=clean_environment(STEERING))
     interpreter = None
-    distributions, digests = {}, {}
+    distributions, digests, scanned = {}, {}, []
     for line in done.stdout.splitlines():
         fields = line.split("\t")
         if fields[0] == "python" and len(fields) == 2:
             interpreter = fields[1]
+            continue
+        if fields[0] == "scanned" and len(fields) == 2:
+            scanned.append(fields[1])
             continue
         if len(fields) != 3:
             continue
@@ -461,80 +467,125 @@ def inventory(python: Path) -> Inventory:
             distributions[name] = fields[1]
         digests[name] = fields[2]
     return Inventory(
-        interpreter if done.ok else None, dict(sorted(distributions.items())), dict(sorted(digests.items()))
+        interpreter if done.ok else None,
+        dict(sorted(distributions.items())),
+        dict(sorted(digests.items())),
+        tuple(scanned),
     )
 
 
 #: Beside an environment: its last inventory and the mark of the files it was read from.
 INVENTORY_STAMP = "audit-inventory.json"
-#: What ``probes/inventory.py`` reads in a distribution's metadata folder, and the path files that add folders.
-_LISTED = (".dist-info", ".egg-info", ".pth")
+#: The version of the stamp's contents and of how the mark is made; a stamp of another is never trusted.
+_STAMP_FORMAT = 1
 _FILE_LISTS = ("RECORD", "installed-files.txt", "SOURCES.txt")
-#: Files changed this recently are not vouched for by their status: a file system keeps modification times
-#: to a clock tick, so a file rewritten within the tick in which it was read, at the same size, would look
-#: unchanged (git's "racily clean" entries). Such an environment is asked again until its files are older.
+#: Files changed this recently are not vouched for by their status: a file system keeps times to a clock
+#: tick, so a file rewritten at the same size within the tick in which it was read would look unchanged
+#: (git's "racily clean" entries). Such an environment is asked again until its files are older.
 RACY_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
 class _Mark:
     digest: str
+    #: The real paths of the site-packages folders it covers.
+    folders: tuple[str, ...]
+    #: The newest modification or status-change time among the files it covers.
     newest_ns: int
 
 
+@functools.cache
+def _inventory_code() -> str:
+    """The inventory's own code: a stamp read by other code is read again."""
+    return hashlib.sha256(INVENTORY_PROGRAM.read_bytes() + f"|{_STAMP_FORMAT}".encode()).hexdigest()
+
+
 def _files_mark(python: Path) -> _Mark | None:
-    """A digest of the status (inode, size, modification time) of everything the inventory reads: the
-    interpreter the environment runs, its configuration, each site-packages folder, every metadata folder and
-    file list in it, and every path file. An install, removal or rebuild, or another interpreter behind the
-    environment's ``python``, changes it. None if it cannot be read.
+    """The status (device, inode, size, modification and change times) of everything the inventory reads,
+    and of what decides which interpreter runs: the interpreter behind ``python`` and every ``python*``
+    beside the one pyvenv.cfg's ``home`` names, pyvenv.cfg, each site-packages folder and every entry in it
+    (path files, ``sitecustomize``), and each distribution's file list. An install, a removal, a rebuild, an
+    interpreter replaced or a new path file changes it. None where it cannot be read.
     """
     location = python.parent.parent
-    marks, newest = [], 0
+    marks, newest = [_inventory_code()], 0
 
     def status(path: Path) -> str:
         nonlocal newest
         info = path.stat()
-        newest = max(newest, info.st_mtime_ns)
-        return f"{path} {info.st_ino} {info.st_size} {info.st_mtime_ns}"
+        newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
+        return f"{path} {info.st_dev} {info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns}"
 
     try:
-        marks += [status(python.resolve()), status(location / "pyvenv.cfg")]
-        folders = sorted({*location.glob("lib*/python*/site-packages"), *location.glob("Lib/site-packages")})
-        if not folders:
-            return None
+        configuration = location / "pyvenv.cfg"
+        marks += [status(python.resolve()), status(configuration)]
+        for line in configuration.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "home":
+                marks += [status(path.resolve()) for path in sorted(Path(value.strip()).glob("python*"))]
+        folders = sorted(
+            {p.resolve() for p in (*location.glob("lib*/python*/site-packages"), *location.glob("Lib/site-packages"))}
+        )
         for folder in folders:
-            marks.append(status(folder))
+            # The folder's listing, not its own status: that changes when the interpreter writes ``__pycache__``.
+            marks.append(str(folder))
             for entry in sorted(folder.iterdir()):
-                if entry.name.endswith(_LISTED):
-                    marks.append(status(entry))
+                if entry.name == "__pycache__":
+                    continue  # written by the interpreter as it starts (a path file's module): derived, not read
+                marks.append(status(entry))
+                if entry.name.endswith((".dist-info", ".egg-info")) and entry.is_dir():
                     marks += [status(entry / name) for name in _FILE_LISTS if (entry / name).is_file()]
-    except OSError:
+    except (OSError, ValueError):
         return None
-    return _Mark(hashlib.sha256("\n".join(marks).encode()).hexdigest(), newest)
+    if not folders:
+        return None
+    digest = hashlib.sha256("\n".join(marks).encode()).hexdigest()
+    return _Mark(digest, tuple(sorted(str(folder) for folder in folders)), newest)
+
+
+def _stamped(path: Path, mark: _Mark) -> Inventory | None:
+    """The inventory stamped at ``path`` if it was read from files with ``mark``, else None."""
+    try:
+        stamped = json.loads(path.read_text(encoding="utf-8"))
+        python, distributions, digests = stamped["python"], stamped["distributions"], stamped["digests"]
+        if stamped["mark"] != mark.digest:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no stamp, or not one this code wrote
+    texts = [python, *distributions, *distributions.values(), *digests, *digests.values()]
+    if not (isinstance(distributions, dict) and isinstance(digests, dict) and all(isinstance(t, str) for t in texts)):
+        return None
+    return Inventory(python, distributions, digests, mark.folders)
 
 
 def held(python: Path) -> Inventory:
     """What the environment of ``python`` holds, as ``inventory`` reads it; taken from the stamp beside it,
-    with no interpreter started, while the files the inventory reads keep the status they had when read.
+    with no interpreter started, while everything the inventory reads keeps the status it had when read.
 
     Rechecking a cached record then costs a directory listing, not an interpreter start (about 30 ms each).
+    Call it only with the environment's lock held: it writes the stamp.
     """
     location = python.parent.parent
-    mark = _files_mark(python)
     stamp_path = location / INVENTORY_STAMP
+    started = time.time_ns()
+    mark = _files_mark(python)
     if mark is not None:
-        try:
-            stamped = json.loads(stamp_path.read_text(encoding="utf-8"))
-            if stamped["mark"] == mark.digest:
-                return Inventory(stamped["python"], stamped["distributions"], stamped["digests"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # no stamp, or not one this code wrote: the interpreter is asked
+        reused = _stamped(stamp_path, mark)
+        if reused is not None:
+            return reused
     stamp_path.unlink(missing_ok=True)
     found = inventory(python)
-    # The mark is taken before reading, so a change while the interpreter reads makes the files differ from
-    # it next time; files too recent to be told apart by their status are not stamped at all.
-    aged = mark is not None and time.time_ns() - mark.newest_ns > RACY_SECONDS * 1e9
-    if mark is not None and aged and found.python is not None:
+    # The mark is taken before reading: a change while the interpreter reads makes the files differ from it next
+    # time. Not stamped: files too recent to be told apart by their status, and an interpreter that read
+    # folders other than the ones marked (a path file that adds one).
+    vouched = (
+        mark is not None
+        and found.python is not None
+        and started - mark.newest_ns > RACY_SECONDS * 1e9
+        and sorted(set(found.scanned)) == list(mark.folders)
+    )
+    if vouched:
+        assert mark is not None
         fields = {"mark": mark.digest, "python": found.python, "distributions": found.distributions}
         write_json_atomic(stamp_path, {**fields, "digests": found.digests})
     return found
@@ -640,5 +691,7 @@ def record_build(location: Path, build: Build) -> None:
 
 
 def forget_build(location: Path) -> None:
-    """Drop the stamp before filling, so an interrupted install is never taken for a finished one."""
+    """Drop the stamps before emptying or filling, so that an interrupted removal or install is never taken for
+    a finished one."""
     (location / BUILD_STAMP).unlink(missing_ok=True)
+    (location / INVENTORY_STAMP).unlink(missing_ok=True)
