@@ -5,7 +5,7 @@ Runs inside the audited interpreter (Python 2.7-3.13, standard library only):
     python probes/inventory.py
 
     python<TAB>3.9.18
-    scanned<TAB>/path/to/env/lib/python3.9/site-packages   (each folder read, one line each)
+    scanned<TAB>2f706174682f...   (each folder read, its real path as hexadecimal UTF-8, one line each)
     flask<TAB>1.0<TAB>sha256 of its RECORD (or installed-files.txt), or - where it has neither
     ...
 
@@ -13,6 +13,7 @@ The digest of a distribution's file list (which holds a hash of every installed 
 tells two builds of the same version apart: a release renumbered, or re-uploaded to another index.
 """
 
+import binascii
 import hashlib
 import os
 import sys
@@ -52,7 +53,10 @@ def distributions():
 if __name__ == "__main__":
     sys.stdout.write("python\t%d.%d.%d\n" % sys.version_info[:3])
     for folder in scanned():
-        sys.stdout.write("scanned\t%s\n" % os.path.realpath(folder))
+        real = os.path.realpath(folder)
+        if not isinstance(real, bytes):  # Python 3: the file system's own bytes
+            real = os.fsencode(real)
+        sys.stdout.write("scanned\t%s\n" % binascii.hexlify(real).decode("ascii"))
     listed = distributions()
     for project in sorted(listed):
         sys.stdout.write("%s\t%s\t%s\n" % (project, listed[project][0], listed[project][1]))

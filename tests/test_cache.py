@@ -150,12 +150,30 @@ def test_an_environment_that_reads_folders_it_was_not_marked_for_is_never_stampe
     """A path file can add a site-packages folder elsewhere: what is read there is not what the mark covers."""
     monkeypatch.setattr(environments, "RACY_SECONDS", -1.0)
     python = make_environment(tmp_path / "env")
+    stamp = tmp_path / "env" / environments.INVENTORY_STAMP
+    environments.held(python)
+    assert stamp.exists(), "an environment reading only its own site-packages is stamped"
     elsewhere = tmp_path / "other" / "site-packages"
     elsewhere.mkdir(parents=True)
     (site_packages(python) / "other.pth").write_text(f"{elsewhere}\n")
     assert str(elsewhere.resolve()) in environments.inventory(python).scanned
     environments.held(python)
-    assert not (tmp_path / "env" / environments.INVENTORY_STAMP).exists()
+    assert not stamp.exists()
+
+
+def test_a_folder_a_path_file_names_is_read_once_it_exists(tmp_path, monkeypatch):
+    """``site`` leaves out a named folder that does not exist yet; created later, it joins sys.path."""
+    monkeypatch.setattr(environments, "RACY_SECONDS", -1.0)
+    python = make_environment(tmp_path / "env")
+    later = tmp_path / "later" / "site-packages"  # outside the environment: nothing in it changes when made
+    (site_packages(python) / "later.pth").write_text(f"{later}\n")
+    assert environments.held(python).scanned == environments.held(python).scanned
+    assert (tmp_path / "env" / environments.INVENTORY_STAMP).exists()
+    dist = later / "late_dist-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "RECORD").write_text("late_dist/__init__.py,sha256=x,0\n")
+    found = environments.held(python)
+    assert found.distributions.get("late-dist") == "1.0", "the new folder's distribution is read, not the stamp"
 
 
 def test_build_stamp_round_trips_and_matches_on_the_request_only(tmp_path):

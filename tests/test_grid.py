@@ -357,8 +357,10 @@ def test_an_era_cell_checks_the_import_only_where_the_probe_exited_before_its_ap
     monkeypatch.setattr(environments, "check_import", check_import)
     monkeypatch.setattr(harness, "observe_mode", lambda python, mode, settings: seen)
     spec = CellSpec("era", release("3.1.3"), Interpreter((3, 13, 0), "/py313"), "3.13")
-    cell = grid.observe(spec, "http://127.0.0.1:9/simple/", harness.Settings(), log=lambda line: None)
+    kept = tmp_path / "kept"
+    cell = grid.observe(spec, "http://127.0.0.1:9/simple/", harness.Settings(), log=lambda line: None, kept=kept)
     assert (bool(checks), cell.status) == (checked, status), cell
+    assert (kept / "era-3.13").exists() == (status == "ok"), "only an environment whose cell serves is kept"
     if status == "import-failed":
         assert cell.detail == "ImportError: cannot import name 'x'"
 

@@ -214,6 +214,9 @@ def _prepare(plan: Plan, location: Path, options: Options, log: Log) -> tuple[Pa
     )
     previous = environments.recorded_build(location)
     python = environments.venv_python(location)
+    if options.force:
+        # Nothing is taken on trust when asked to observe again: not even what the environment held.
+        (location / environments.INVENTORY_STAMP).unlink(missing_ok=True)
     held = environments.held(python)
     reason = _not_reusable(location, previous, wanted, held)
     if reason is None and previous is not None:

@@ -118,8 +118,9 @@ def _observe_in(
     """Fill the cell's environment at ``location`` (or reuse it where it was filled for the same request and
     still holds the files it was stamped with), then probe plain ``app.run()`` in it.
 
-    A reused environment whose cell does not serve is made again and observed once more: the failure of an
-    environment damaged since it was filled (a module file removed by hand) is never the release's.
+    Only an environment whose cell serves is kept. A reused one whose cell no longer serves is made again and
+    observed once more: the failure of an environment damaged since it was filled (a module file removed by
+    hand) is never the release's.
     """
     assert spec.interpreter is not None
     python, wanted = environments.venv_python(location), _wanted(spec, request)
@@ -130,7 +131,7 @@ def _observe_in(
         reused = _probe(replace(cell, notes=previous.changes), python, held, settings)
         if reused.status == "ok":
             return reused
-        reason = f"its cell did not serve ({reused.status}), so it is made again to tell the release from it"
+        reason = f"its cell no longer serves ({reused.status}: {reused.detail}); made again to tell it from the release"
     if previous is not None:
         log(f"rebuilding {location}: {reason}")
     if location.exists():
@@ -143,9 +144,13 @@ def _observe_in(
         cell.status, cell.detail = exc.status, exc.detail
         return cell
     held = environments.held(python)
-    # Stamped once filled, whether or not Flask imports: the probe tells that each time.
     environments.record_build(location, replace(wanted, files=environments.files_identity(held), changes=cell.notes))
-    return _probe(cell, python, held, settings)
+    observed = _probe(cell, python, held, settings)
+    if observed.status != "ok":
+        # Kept only where the cell serves: one that fails would be made again at every run anyway (see above).
+        environments.forget_build(location)
+        shutil.rmtree(location, ignore_errors=True)
+    return observed
 
 
 def _probe(cell: Cell, python: Path, held: environments.Inventory, settings: harness.Settings) -> Cell:
@@ -174,11 +179,12 @@ def prune(kept: Path, cells: list[CellSpec]) -> list[Path]:
     used = {f"{spec.kind}-{spec.python}" for spec in cells if spec.kind == "era" and _ruled_out(spec) is None}
     removed = []
     for location in sorted(kept.glob("era-*")) if kept.is_dir() else []:
-        if location.name not in used and location.is_dir():
+        if location.name not in used and location.is_dir() and not location.is_symlink():
             with _lock(location):
                 environments.forget_build(location)
                 shutil.rmtree(location, ignore_errors=True)
-            removed.append(location)
+            if not location.exists():
+                removed.append(location)
     return removed
 
 

@@ -8,6 +8,7 @@ What an environment holds is read by ``probes/inventory.py`` in its own interpre
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -23,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+import packaging
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -36,6 +38,7 @@ from scripts.packages.interpreters import Interpreter, probe_version
 
 __all__ = [
     "BUILD_STAMP",
+    "INVENTORY_STAMP",
     "Build",
     "InstallRequest",
     "Installer",
@@ -446,8 +449,10 @@ def inventory(python: Path) -> Inventory:
     """Ask ``python`` for its version and installed distributions; an empty inventory if it does not run."""
     if not python.exists():
         return Inventory(None, {})
-    # As the probe runs: nothing in the shell (PYTHONPATH, …) adds folders to what is read.
-    done = run([python, INVENTORY_PROGRAM], IMPORT_TIMEOUT, env=clean_environment(STEERING))
+    # As the probe runs: nothing in the shell (PYTHONPATH, …) adds folders to what is read. No bytecode is
+    # written: a path file's module compiled into site-packages would change what the stamp's mark covers.
+    quiet = clean_environment(STEERING, {"PYTHONDONTWRITEBYTECODE": "1"})
+    done = run([python, INVENTORY_PROGRAM], IMPORT_TIMEOUT, env=quiet)
     interpreter = None
     distributions, digests, scanned = {}, {}, []
     for line in done.stdout.splitlines():
@@ -456,7 +461,9 @@ def inventory(python: Path) -> Inventory:
             interpreter = fields[1]
             continue
         if fields[0] == "scanned" and len(fields) == 2:
-            scanned.append(fields[1])
+            # Hexadecimal UTF-8 (or the file system's bytes on Python 2): a pipe's code page may not hold it.
+            with contextlib.suppress(ValueError):  # unreadable: it matches no folder marked, so nothing is stamped
+                scanned.append(os.fsdecode(bytes.fromhex(fields[1])))
             continue
         if len(fields) != 3:
             continue
@@ -496,8 +503,10 @@ class _Mark:
 
 @functools.cache
 def _inventory_code() -> str:
-    """The inventory's own code: a stamp read by other code is read again."""
-    return hashlib.sha256(INVENTORY_PROGRAM.read_bytes() + f"|{_STAMP_FORMAT}".encode()).hexdigest()
+    """The code that makes an inventory: the program read in the interpreter, the parsing of what it prints
+    (this module) and the version parser. A stamp made by other code is read again."""
+    parts = [INVENTORY_PROGRAM.read_bytes(), Path(__file__).read_bytes(), packaging.__version__.encode()]
+    return hashlib.sha256(b"|".join([*parts, str(_STAMP_FORMAT).encode()])).hexdigest()
 
 
 def _files_mark(python: Path) -> _Mark | None:
@@ -516,13 +525,20 @@ def _files_mark(python: Path) -> _Mark | None:
         newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
         return f"{path} {info.st_dev} {info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns}"
 
+    def status_if_any(path: Path) -> str:
+        """A path that may be absent (a dangling link, a folder a path file names before it exists)."""
+        try:
+            return status(path.resolve())
+        except (OSError, RuntimeError):
+            return f"{path} absent"
+
     try:
         configuration = location / "pyvenv.cfg"
         marks += [status(python.resolve()), status(configuration)]
         for line in configuration.read_text(encoding="utf-8").splitlines():
             key, _, value = line.partition("=")
             if key.strip() == "home":
-                marks += [status(path.resolve()) for path in sorted(Path(value.strip()).glob("python*"))]
+                marks += [status_if_any(path) for path in sorted(Path(value.strip()).glob("python*"))]
         folders = sorted(
             {p.resolve() for p in (*location.glob("lib*/python*/site-packages"), *location.glob("Lib/site-packages"))}
         )
@@ -533,9 +549,14 @@ def _files_mark(python: Path) -> _Mark | None:
                 if entry.name == "__pycache__":
                     continue  # written by the interpreter as it starts (a path file's module): derived, not read
                 marks.append(status(entry))
+                if entry.name.endswith(".pth") and entry.is_file():
+                    # Each folder it names, present or not: one created later joins sys.path.
+                    lines = entry.read_text(encoding="utf-8", errors="replace").splitlines()
+                    named = [line.strip() for line in lines if line.strip() and not line.startswith(("#", "import"))]
+                    marks += [status_if_any(folder / line) for line in named]
                 if entry.name.endswith((".dist-info", ".egg-info")) and entry.is_dir():
                     marks += [status(entry / name) for name in _FILE_LISTS if (entry / name).is_file()]
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a symbolic link loop
         return None
     if not folders:
         return None
@@ -552,8 +573,10 @@ def _stamped(path: Path, mark: _Mark) -> Inventory | None:
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None  # no stamp, or not one this code wrote
+    if not (isinstance(distributions, dict) and isinstance(digests, dict)):
+        return None
     texts = [python, *distributions, *distributions.values(), *digests, *digests.values()]
-    if not (isinstance(distributions, dict) and isinstance(digests, dict) and all(isinstance(t, str) for t in texts)):
+    if not all(isinstance(text, str) for text in texts):
         return None
     return Inventory(python, distributions, digests, mark.folders)
 
