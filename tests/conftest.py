@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,3 +123,13 @@ def serving_folder(folder: Path) -> Iterator[str]:
     """Serve the files under ``folder`` over HTTP on 127.0.0.1; yield the base URL."""
     with serving(functools.partial(QuietFiles, directory=str(folder))) as url:
         yield url
+
+
+def site_packages(python: Path) -> Path:
+    """The site-packages folder of the environment whose interpreter is ``python``, as it says itself."""
+    return Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )  # fmt: skip

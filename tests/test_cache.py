@@ -19,7 +19,7 @@ from scripts.audit.plan import plan
 from scripts.packages import environments, interpreters
 from scripts.packages.environments import Build, Inventory
 from scripts.packages.interpreters import Interpreter
-from tests.conftest import MACHINE, release
+from tests.conftest import MACHINE, release, site_packages
 
 PLAN = plan(release("1.0"), MACHINE)
 
@@ -68,15 +68,6 @@ def make_environment(location: Path) -> Path:
     uv_venv = [sys.executable, "-m", "uv", "venv", "--quiet", "--python", sys.executable, str(location)]
     subprocess.run(uv_venv, check=True)
     return environments.venv_python(location)
-
-
-def site_packages(python: Path) -> Path:
-    return Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    )  # fmt: skip
 
 
 EVERY_MODE = {mode: records.ModeObservation(call=mode, outcome="served") for mode in records.MODES}

@@ -26,7 +26,7 @@ from scripts.packages import catalogue, environments, index, interpreters
 from scripts.packages.catalogue import Line
 from scripts.packages.interpreters import Interpreter
 from scripts.report import grid as grid_report
-from tests.conftest import release
+from tests.conftest import release, site_packages
 
 COMMITTED = sorted(REPO.grid.glob("flask-*.json"))
 MACHINE = [Interpreter((2, 7, 18), "/py27"), Interpreter((3, 7, 16), "/py37"), Interpreter((3, 13, 0), "/py313")]
@@ -387,7 +387,7 @@ def test_an_era_cell_keeps_its_environment_and_installs_again_only_when_it_chang
     assert fills == [] and (again.status, again.packages, again.concurrent) == ("ok", first.packages, first.concurrent)
 
     python = environments.venv_python(location)
-    extra = next(python.parent.parent.glob("lib/python*/site-packages")) / "extra_dist-1.0.dist-info"
+    extra = site_packages(python) / "extra_dist-1.0.dist-info"
     extra.mkdir()
     (extra / "RECORD").write_text("extra_dist/__init__.py,sha256=one,0\n")
     rebuilt = grid.observe(spec, url, harness.Settings(), quiet, kept=kept)
@@ -396,7 +396,7 @@ def test_an_era_cell_keeps_its_environment_and_installs_again_only_when_it_chang
 
     # A module removed by hand changes no file list: the cell fails in the kept environment, which is then made
     # again, and the fresh one's observation stands.
-    (next(python.parent.parent.glob("lib/python*/site-packages")) / "flask" / "app.py").unlink()
+    (site_packages(python) / "flask" / "app.py").unlink()
     repaired = grid.observe(spec, url, harness.Settings(), quiet, kept=kept)
     assert fills == [location, location] and (repaired.status, repaired.packages) == ("ok", first.packages)
 
