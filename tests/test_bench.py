@@ -12,8 +12,12 @@ from scripts.bench import records as bench_records
 from scripts.bench import run as bench
 from scripts.bench.records import FLOOR_MARK, Bench, EnvironmentPair, Measurement, Phase
 from scripts.common.jsonio import read_json
+from scripts.grid import records as grid_records
+from scripts.grid import run as grid_run
+from scripts.grid.cells import relevant, specs
 from scripts.layout import REPO, Layout
-from scripts.packages import catalogue, interpreters
+from scripts.packages import catalogue, index, interpreters
+from scripts.packages.catalogue import load_lines
 from scripts.report import bench as bench_report
 from scripts.report import pages
 
@@ -170,7 +174,9 @@ def test_a_missed_target_is_set_against_the_floor_the_probes_alone_measured():
     measured.profile += [
         Phase("warm", "modes observed (wall per release)", 180.0),
         Phase("warm", f"the probes alone: 190.0 CPU-s for every mode of 62 releases, / 2 cores {FLOOR_MARK}", 95.0),
-        Phase("grid-cold", f"1400 Flask imports x 0.30 CPU-s (one, measured), / 2 cores {FLOOR_MARK}", 210.0),
+        Phase(
+            "grid-cold", f"the 800 cells the grid observes, observed alone: 420.0 CPU-s, / 2 cores {FLOOR_MARK}", 210.0
+        ),
     ]
     assert bench_records.floor(measured, "warm").seconds == 95.0
     limits = bench_report.limits(measured)
@@ -193,8 +199,28 @@ def test_a_missed_target_is_set_against_the_floor_the_probes_alone_measured():
     fresh = next(line for line in bench_report.limits(measured) if line.startswith("fresh clone"))
     assert "Its floor is 160.0 s, above the target: the tool install alone" in fresh, "its own floor: not scaled again"
     grid = next(line for line in limits if line.startswith("full grid, cold"))
-    assert "Its floor is 210.0 s, within the target: 1400 Flask imports x 0.30 CPU-s" in grid
+    assert "Its floor is 210.0 s, within the target: the 800 cells the grid observes, observed alone" in grid
     assert "690.0 s of this run is above the floor" in grid
+
+
+@pytest.mark.slow
+def test_the_grids_cells_alone_observe_every_cell_a_cells_session_would_and_write_only_in_the_work_folder(tmp_path):
+    # Flask 0.12 heads no line: its era cells and its plain install, no Werkzeug search (a few environments).
+    releases = catalogue.load(REPO.releases)
+    release = next(r for r in releases if r.version == "0.12")
+    found = interpreters.discover()
+    plan = next(p for p in plans([release], found))
+    committed = {path: path.stat().st_mtime_ns for path in REPO.grid.glob("*.json")}
+    cells = specs(release, found, relevant(load_lines(REPO.werkzeug_lines)), catalogue.lines(releases))
+    expected = sum(grid_run._ruled_out(spec) is None for spec in cells)
+    assert expected >= 2, "this machine runs at least two of its cells"
+    cpu, observed = bench.cells_alone([plan], tmp_path, index.configured_index_url(None), found, 1)
+    assert observed == expected
+    assert cpu > 0.2 * observed, "every observed cell made an environment and started its probe"
+    record = grid_records.load(Layout(tmp_path / "grid-alone").grid / "flask-0.12.json")
+    assert len(record.cells) == len(cells)
+    assert not (tmp_path / "grid-alone-searches").exists(), "the search caches of the replay are removed"
+    assert {path: path.stat().st_mtime_ns for path in committed} == committed, "committed records untouched"
 
 
 def test_the_grid_measurement_counts_the_cells_it_observed():

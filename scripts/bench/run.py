@@ -9,6 +9,7 @@ records), so the committed ``reports/`` are never touched. The numbers are store
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
 import resource
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,9 +33,9 @@ from scripts.bench.records import FLOOR_MARK, Bench, EnvironmentPair, Measuremen
 from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
-from scripts.common.jsonio import read_json
 from scripts.common.processes import run
 from scripts.grid import records as grid_records
+from scripts.grid import run as grid_run
 from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import catalogue, environments, index
 from scripts.packages.environments import InstallRequest
@@ -231,9 +233,9 @@ def nox_grid(plans: Sequence[Plan], envdir: Path, root: Path, options: BenchOpti
     return timed([*argv, "-s", *sessions, "--", *after], f"nox grid of {len(plans)} releases")
 
 
-def grid_root(work: Path) -> Path:
+def grid_root(work: Path, name: str = "grid") -> Path:
     """A copy of this checkout's reports without grid records: cells start from its constraints records."""
-    root = work / "grid"
+    root = work / name
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(REPO.reports, root / "reports", ignore=shutil.ignore_patterns("grid", "candidates"))
     return root
@@ -267,17 +269,6 @@ def probes_alone(envdir: Path, plans: Sequence[Plan], mode_jobs: int) -> tuple[f
         observe_modes(python, settings, lambda line: None)
         count += 1
     return children_cpu() - cpu, time.monotonic() - start, count
-
-
-def import_cpu(envdir: Path, plans: Sequence[Plan]) -> float | None:
-    """CPU-seconds of the cheapest interpreter start that imports Flask, over the releases' environments
-    (2.7 to 3.13): what each filled environment of the grid costs at the least before it is observed."""
-    found = []
-    for python in filled(envdir, plans):
-        used = children_cpu()
-        environments.check_import(python)
-        found.append(children_cpu() - used)
-    return min(found) if found else None
 
 
 @contextmanager
@@ -338,17 +329,41 @@ def tools_alone(work: Path, variables: Mapping[str, str]) -> float:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def grid_imports(root: Path, envdir: Path) -> int:
-    """Environments the grid filled that got as far as importing Flask: tried era and declared cells, and the
-    search's attempts (kept in the nox cache folder) whose install succeeded."""
-    imported = 0
-    for path in Layout(root).grid.glob("*.json"):
-        for cell in grid_records.load(path).cells:
-            tried = cell.status not in ("not-allowed", "no-interpreter", "install-failed")
-            imported += cell.kind != "werkzeug" and tried
-    for path in (envdir / ".cache" / "constraints" / "attempts").rglob("*.json"):
-        imported += read_json(path).get("outcome") != "install-failed"
-    return imported
+def _cells_of_release_alone(version: str, root: Path, index_url: str, searches: Path, found: list[Interpreter]) -> int:
+    """Every grid cell of one release observed as its ``cells`` session observes them (``grid.run.run``: the
+    same installs, searches and probes), with throw-away environments and no nox around them; how many cells
+    were observed rather than ruled out. Runs in a worker process of ``cells_alone``."""
+    releases = catalogue.load(REPO.releases)
+    options = grid_run.parse_options(["--output", str(root), "--index-url", index_url])
+    record = grid_run.run(version, releases, found, options, searches, log=lambda line: None)
+    return sum(cell.status not in ("not-allowed", "no-interpreter") for cell in record.cells)
+
+
+def cells_alone(
+    plans: Sequence[Plan], work: Path, index_url: str, found: list[Interpreter], jobs: int
+) -> tuple[float, int]:
+    """CPU-seconds of every cell of the releases' grid observed alone, as the cold grid observed them, from
+    empty search caches (its installs, its searches' attempts and bisections, its probes), one release at a
+    time in each of ``jobs`` worker processes; and how many cells were observed. Only work that the grid
+    cannot do without is in it: no nox, no session, no interpreter discovery, no kept environment's stamps.
+    Its CPU over the cores is the cold grid's floor."""
+    root, searches = grid_root(work, "grid-alone"), work / "grid-alone-searches"
+    shutil.rmtree(searches, ignore_errors=True)
+    cpu, count = children_cpu(), 0
+    # Forked workers, reaped when the pool shuts down: their CPU and their children's counts in this process's.
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [
+            pool.submit(_cells_of_release_alone, plan.version, root, index_url, searches, found) for plan in plans
+        ]
+        for plan, future in zip(plans, futures, strict=True):
+            try:
+                count += future.result(timeout=RUN_TIMEOUT)
+            except Exception as exc:
+                for waiting in futures:
+                    waiting.cancel()
+                raise BenchFailed(f"the grid's cells alone failed at Flask {plan.version}: {exc}") from exc
+    shutil.rmtree(searches, ignore_errors=True)
+    return children_cpu() - cpu, count
 
 
 def session_phases(run: str, output: str, plans: Sequence[Plan]) -> list[Phase]:
@@ -458,7 +473,8 @@ def median_pair(samples: list[EnvironmentPair]) -> EnvironmentPair:
 
 def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     # Every release's plan, asked once: the fresh clone covers them all, the other runs the chosen ones.
-    every_plan = audit_plans(discover(options.interpreter_cache))
+    found = discover(options.interpreter_cache)
+    every_plan = audit_plans(found)
     plans = chosen(every_plan, options.releases)
     runnable = [plan for plan in plans if not_runnable(plan) is None]
     if not runnable:
@@ -552,7 +568,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     measurements += _verdicts(work, plans, options.rounds * 2, log)
 
     if options.grid:
-        grid_measurements, grid_phases = _grid(runnable, work, options, log)
+        grid_measurements, grid_phases = _grid(runnable, work, options, found, index_url, log)
         measurements += grid_measurements
         profile += grid_phases
 
@@ -615,24 +631,27 @@ def _verdicts(work: Path, plans: Sequence[Plan], rounds: int, log: Log) -> list[
     return found
 
 
-def _grid(plans: Sequence[Plan], work: Path, options: BenchOptions, log: Log) -> tuple[list[Measurement], list[Phase]]:
+def _grid(
+    plans: Sequence[Plan], work: Path, options: BenchOptions, found: list[Interpreter], index_url: str, log: Log
+) -> tuple[list[Measurement], list[Phase]]:
     """The grid of ``plans``: cold (fresh nox folder and records, package caches as they are), then forced;
-    and its floor: the Flask imports it had to make, at what one costs, over the cores."""
+    and the cold run's floor: its cells observed alone."""
     root, envdir = grid_root(work), work / "grid-envs"
     shutil.rmtree(envdir, ignore_errors=True)
     log(f"cold grid of {len(plans)} releases")
     cold = nox_grid(plans, envdir, root, options)
     cells, served = grid_cells(root)
-    imports = grid_imports(root, envdir)
-    log(f"the grid: {cells} cells, {served} served, {imports} environments filled that imported Flask")
+    log(f"the grid: {cells} cells, {served} served")
     log(f"forced grid (--force) of {len(plans)} releases")
     forced = nox_grid(plans, envdir, root, options, "--force")
-    phases: list[Phase] = []
-    one = import_cpu(work / "envs", plans)
-    if one is not None:
-        cores = os.cpu_count() or 1
-        what = f"{imports} Flask imports x {one:.2f} CPU-s (the cheapest one measured), / {cores} cores {FLOOR_MARK}"
-        phases.append(Phase("grid-cold", what, round(imports * one / cores, 2)))
+    log(f"the grid's cells alone, {len(plans)} releases in {options.jobs} workers")
+    cpu, observed = cells_alone(plans, work, index_url, found, options.jobs)
+    cores = os.cpu_count() or 1
+    what = (
+        f"the {observed} cells the grid observes, observed alone from empty search caches, the grid's way "
+        f"(the same installs, searches and probes, no nox): {cpu:.1f} CPU-s, / {cores} cores {FLOOR_MARK}"
+    )
+    phases = [Phase("grid-cold", what, round(cpu / cores, 2))]
     what = f"full grid, cold ({cells} cells, {served} served)"
     measurements = [
         _measurement("grid-cold", what, len(plans), [cold], 600, ALL),
