@@ -9,7 +9,6 @@ records), so the committed ``reports/`` are never touched. The numbers are store
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import re
 import resource
@@ -18,7 +17,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,9 +31,8 @@ from scripts.bench.records import FLOOR_MARK, Bench, EnvironmentPair, Measuremen
 from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
-from scripts.common.processes import run
+from scripts.common.processes import ProcessGroup, run
 from scripts.grid import records as grid_records
-from scripts.grid import run as grid_run
 from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import catalogue, environments, index
 from scripts.packages.environments import InstallRequest
@@ -48,6 +45,12 @@ NOXFILE = ROOT / "noxfile.py"
 #: One release per era: Python 2.7 + pip, the 0.x line, 1.0 (threads by default), old pins, today's.
 FIXED = ("0.9", "0.12.5", "1.0", "1.0.3", "2.0.3", "3.1.3")
 RUN_TIMEOUT = 3600.0
+#: The module that observes one release's grid cells again (``cells_alone``), run as ``python -m``.
+REPLAY = "scripts.bench.replay"
+#: How often ``cells_alone`` looks at its replays; a polling interval, never a verdict.
+POLL_SECONDS = 0.2
+#: How long a replay that is stopped gets to end before it is killed.
+STOP_SECONDS = 5.0
 ALL = 62
 _READY = re.compile(r"environment ready in ([\d.]+)s, (\d+) modes observed in ([\d.]+)s")
 _SESSION = re.compile(r"Running session observe\(([^)]+)\)")
@@ -329,41 +332,81 @@ def tools_alone(work: Path, variables: Mapping[str, str]) -> float:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _cells_of_release_alone(version: str, root: Path, index_url: str, searches: Path, found: list[Interpreter]) -> int:
-    """Every grid cell of one release observed as its ``cells`` session observes them (``grid.run.run``: the
-    same installs, searches and probes), with throw-away environments and no nox around them; how many cells
-    were observed rather than ruled out. Runs in a worker process of ``cells_alone``."""
-    releases = catalogue.load(REPO.releases)
-    options = grid_run.parse_options(["--output", str(root), "--index-url", index_url])
-    record = grid_run.run(version, releases, found, options, searches, log=lambda line: None)
-    return sum(cell.status not in ("not-allowed", "no-interpreter") for cell in record.cells)
-
-
 def cells_alone(
-    plans: Sequence[Plan], work: Path, index_url: str, found: list[Interpreter], jobs: int
-) -> tuple[float, int]:
-    """CPU-seconds of every cell of the releases' grid observed alone, as the cold grid observed them, from
-    empty search caches (its installs, its searches' attempts and bisections, its probes), one release at a
-    time in each of ``jobs`` worker processes; and how many cells were observed. Only work that the grid
-    cannot do without is in it: no nox, no session, no interpreter discovery, no kept environment's stamps.
-    Its CPU over the cores is the cold grid's floor."""
+    plans: Sequence[Plan], work: Path, index_url: str, interpreters: Path, jobs: int
+) -> tuple[float, int, Path]:
+    """CPU-seconds of every cell of the releases' grid observed again, the grid's way, from empty search caches
+    (new installs of the same requests, the searches' attempts and bisections, the probes; package caches as
+    they are), one release per process (``scripts.bench.replay``), ``jobs`` at a time; how many cells were
+    observed (not ruled out); and the folder of the records they made. No nox, session or interpreter
+    discovery is in it. The first failure stops every release still running and fails the benchmark.
+
+    :param interpreters: the grid run's interpreters' cache file: the same interpreters, so the same cells.
+    """
     root, searches = grid_root(work, "grid-alone"), work / "grid-alone-searches"
     shutil.rmtree(searches, ignore_errors=True)
-    cpu, count = children_cpu(), 0
-    # Forked workers, reaped when the pool shuts down: their CPU and their children's counts in this process's.
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [
-            pool.submit(_cells_of_release_alone, plan.version, root, index_url, searches, found) for plan in plans
-        ]
-        for plan, future in zip(plans, futures, strict=True):
-            try:
-                count += future.result(timeout=RUN_TIMEOUT)
-            except Exception as exc:
-                for waiting in futures:
-                    waiting.cancel()
-                raise BenchFailed(f"the grid's cells alone failed at Flask {plan.version}: {exc}") from exc
-    shutil.rmtree(searches, ignore_errors=True)
-    return children_cpu() - cpu, count
+    pending, running, failed, observed = list(plans), dict[str, ProcessGroup](), list[str](), 0
+    deadline = time.monotonic() + RUN_TIMEOUT
+    cpu = children_cpu()
+    try:
+        while (pending or running) and not failed:
+            while pending and len(running) < jobs:
+                version = pending.pop(0).version
+                argv = [sys.executable, "-m", REPLAY, version, str(root), index_url, str(searches), str(interpreters)]
+                running[version] = ProcessGroup(argv, os.environ, ROOT)
+            for version, process in list(running.items()):
+                if not process.exited():
+                    continue
+                del running[version]
+                output, code = process.output(), process.process.returncode
+                process.stop(STOP_SECONDS)  # reaped: its CPU, and its children's, count from here
+                last = output.strip().splitlines()[-1:] or [""]
+                if code != 0 or not last[0].isdigit():
+                    failed.append(f"Flask {version} ({code}): {first_error_line(output) or output[-2000:]}")
+                else:
+                    observed += int(last[0])
+            if time.monotonic() > deadline:
+                failed.append(f"{', '.join(running)} did not finish within {RUN_TIMEOUT:g}s")
+            time.sleep(POLL_SECONDS)
+    finally:
+        # Stopped on every way out (a failure, Ctrl-C): no replay outlives the benchmark.
+        for process in running.values():
+            process.stop(STOP_SECONDS)
+        shutil.rmtree(searches, ignore_errors=True)
+    if failed:
+        raise BenchFailed(
+            f"the grid's cells observed alone failed: {'; '.join(failed)}; no benchmark was written: "
+            "fix what it names (the index, an interpreter) and run nox -s bench again"
+        )
+    return children_cpu() - cpu, observed, Layout(root).grid
+
+
+#: A grid cell's place in its release's record: kind, Python (an era or declared cell's), Werkzeug line.
+Place = tuple[str, str | None, str | None]
+
+
+def _cells_by_place(path: Path) -> dict[Place, tuple[object, ...]]:
+    """What each cell of a grid record found: status, Python, packages and the search's attempts."""
+    return {
+        (c.kind, None if c.kind == "werkzeug" else c.python, c.werkzeug_line): (c.status, c.python, c.packages, c.tried)
+        for c in grid_records.load(path).cells
+    }
+
+
+def replay_differences(cold: Path, alone: Path) -> list[str]:
+    """Where the cells observed alone (records in ``alone``) came out otherwise than the cold run's (``cold``):
+    a cell's status, Python, packages or search attempts; a release or a cell only one of them has."""
+    found = []
+    for name in sorted({path.name for path in (*cold.glob("*.json"), *alone.glob("*.json"))}):
+        if not (cold / name).exists() or not (alone / name).exists():
+            found.append(f"{name}: only in {'the replay' if (alone / name).exists() else 'the cold run'}")
+            continue
+        before, after = _cells_by_place(cold / name), _cells_by_place(alone / name)
+        for place in sorted(set(before) | set(after), key=str):
+            if before.get(place) != after.get(place):
+                where = " ".join(part for part in place if part)
+                found.append(f"{name} {where}: {before.get(place)} in the cold run, {after.get(place)} alone")
+    return found
 
 
 def session_phases(run: str, output: str, plans: Sequence[Plan]) -> list[Phase]:
@@ -473,8 +516,7 @@ def median_pair(samples: list[EnvironmentPair]) -> EnvironmentPair:
 
 def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     # Every release's plan, asked once: the fresh clone covers them all, the other runs the chosen ones.
-    found = discover(options.interpreter_cache)
-    every_plan = audit_plans(found)
+    every_plan = audit_plans(discover(options.interpreter_cache))
     plans = chosen(every_plan, options.releases)
     runnable = [plan for plan in plans if not_runnable(plan) is None]
     if not runnable:
@@ -568,7 +610,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     measurements += _verdicts(work, plans, options.rounds * 2, log)
 
     if options.grid:
-        grid_measurements, grid_phases = _grid(runnable, work, options, found, index_url, log)
+        grid_measurements, grid_phases = _grid(runnable, work, options, index_url, log)
         measurements += grid_measurements
         profile += grid_phases
 
@@ -632,26 +674,39 @@ def _verdicts(work: Path, plans: Sequence[Plan], rounds: int, log: Log) -> list[
 
 
 def _grid(
-    plans: Sequence[Plan], work: Path, options: BenchOptions, found: list[Interpreter], index_url: str, log: Log
+    plans: Sequence[Plan], work: Path, options: BenchOptions, index_url: str, log: Log
 ) -> tuple[list[Measurement], list[Phase]]:
     """The grid of ``plans``: cold (fresh nox folder and records, package caches as they are), then forced;
-    and the cold run's floor: its cells observed alone."""
+    and the cold run's floor: its cells observed again alone, where they came out as the cold run's did."""
     root, envdir = grid_root(work), work / "grid-envs"
     shutil.rmtree(envdir, ignore_errors=True)
     log(f"cold grid of {len(plans)} releases")
     cold = nox_grid(plans, envdir, root, options)
     cells, served = grid_cells(root)
     log(f"the grid: {cells} cells, {served} served")
+    # The forced run writes over the cold records: kept aside to check the replay against.
+    cold_records = work / "grid-cold-records"
+    shutil.rmtree(cold_records, ignore_errors=True)
+    shutil.copytree(Layout(root).grid, cold_records)
     log(f"forced grid (--force) of {len(plans)} releases")
     forced = nox_grid(plans, envdir, root, options, "--force")
-    log(f"the grid's cells alone, {len(plans)} releases in {options.jobs} workers")
-    cpu, observed = cells_alone(plans, work, index_url, found, options.jobs)
+    log(f"the grid's cells observed again alone, {len(plans)} releases, {options.jobs} at a time")
+    interpreters = envdir / ".cache" / "interpreters.json"
+    cpu, observed, replayed = cells_alone(plans, work, index_url, interpreters, options.jobs)
+    differences = replay_differences(cold_records, replayed)
     cores = os.cpu_count() or 1
-    what = (
-        f"the {observed} cells the grid observes, observed alone from empty search caches, the grid's way "
-        f"(the same installs, searches and probes, no nox): {cpu:.1f} CPU-s, / {cores} cores {FLOOR_MARK}"
+    alone = (
+        f"the {observed} cells of {cells} that need an environment, observed again alone the grid's way "
+        f"(new installs of the same requests, its searches from empty caches, its probes; package caches as it "
+        f"left them; {options.jobs} releases at a time, no nox): {cpu:.1f} CPU-s, / {cores} cores"
     )
-    phases = [Phase("grid-cold", what, round(cpu / cores, 2))]
+    if differences:
+        # Not the cold run's work: no floor of it.
+        for line in differences[:20]:
+            log(f"the replay differs from the cold run: {line}")
+        phases = [Phase("grid-cold", f"{alone}; {len(differences)} cells came out otherwise: not a floor", 0.0)]
+    else:
+        phases = [Phase("grid-cold", f"{alone} {FLOOR_MARK}", round(cpu / cores, 2))]
     what = f"full grid, cold ({cells} cells, {served} served)"
     measurements = [
         _measurement("grid-cold", what, len(plans), [cold], 600, ALL),

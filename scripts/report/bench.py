@@ -151,9 +151,11 @@ folder, are probed again). The probes alone are every mode of
 every release run in turn by the harness, with no nox, installer or record around them: their CPU
 over the cores is a floor no schedule can beat. The cold run's floor adds the environments made alone,
 one after another, the audit's way; the fresh clone's adds the README's tool install and the
-environments made alone with empty caches of their own. The cold grid's floor is its cells observed
-again after it, the grid's own way from empty search caches (every install, search attempt and probe it
-makes), one release at a time in as many workers as `-j`, with no nox around them: their CPU over the cores.
+environments made alone with empty caches of their own. The cold grid's floor is its cells observed again
+after the forced run, the grid's way from empty search caches (new installs of the same requests, the same
+searches and probes; package caches as the grid left them), one release per process and as many at a time
+as `-j`, with no nox around them: their CPU over the cores, a floor only where every cell came out as in the
+cold run.
 
 ## Medians against the targets
 
