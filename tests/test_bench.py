@@ -193,6 +193,7 @@ def test_a_missed_target_is_set_against_the_floor_the_probes_alone_measured():
     assert "Its floor is 95.0 s" in cold, "without a floor of its own, an audit run is set against the probes'"
     own = f"the probes alone (190.0 CPU-s) and the environments alone (40.0 CPU-s), / 2 cores {FLOOR_MARK}"
     measured.profile.append(Phase("cold", own, 115.0))
+    measured.measurements[0].cpu = [250.0]  # above its own floor: the run did the work the floor measures
     cold = next(line for line in bench_report.limits(measured) if line.startswith("cold audit"))
     assert "Its floor is 115.0 s, above the target: the probes alone (190.0 CPU-s) and the environments" in cold
     measured.settings["probed"] = 31
@@ -228,6 +229,20 @@ def _running_with(text: str) -> list[str]:
 
 def _listing(*folders: Path) -> dict[Path, int]:
     return {path: path.stat().st_mtime_ns for folder in folders for path in folder.glob("*")}
+
+
+def test_a_floor_measured_above_the_runs_own_cpu_gives_way_to_the_runs_own():
+    measured = sample()
+    measured.measurements.append(Measurement("grid-cold", "full grid, cold", 62, [922.4], [1581.3], 600, 62))
+    alone = f"the 862 cells of 980 that need an environment, observed again alone: 1747.0 CPU-s, / 2 cores {FLOOR_MARK}"
+    measured.profile.append(Phase("grid-cold", alone, 873.5))
+    grid = next(line for line in bench_report.limits(measured) if line.startswith("full grid, cold"))
+    assert "Its floor is 790.6 s, above the target: the 862 cells of 980" in grid
+    assert "that is more CPU than the run itself used (1581.3 CPU-s), so the floor is the lower" in grid
+    assert "131.8 s of this run is above the floor" in grid
+    measured.measurements[-1].cpu = [1800.0]
+    grid = next(line for line in bench_report.limits(measured) if line.startswith("full grid, cold"))
+    assert "Its floor is 873.5 s, above the target" in grid and "more CPU than the run itself" not in grid
 
 
 @pytest.mark.slow
