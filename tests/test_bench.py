@@ -231,18 +231,23 @@ def _listing(*folders: Path) -> dict[Path, int]:
     return {path: path.stat().st_mtime_ns for folder in folders for path in folder.glob("*")}
 
 
-def test_a_floor_measured_above_the_runs_own_cpu_gives_way_to_the_runs_own():
+def test_a_floor_that_used_more_cpu_than_its_run_is_no_floor():
     measured = sample()
     measured.measurements.append(Measurement("grid-cold", "full grid, cold", 62, [922.4], [1581.3], 600, 62))
     alone = f"the 862 cells of 980 that need an environment, observed again alone: 1747.0 CPU-s, / 2 cores {FLOOR_MARK}"
     measured.profile.append(Phase("grid-cold", alone, 873.5))
+    assert bench_report.void_floor(measured, "grid-cold")
     grid = next(line for line in bench_report.limits(measured) if line.startswith("full grid, cold"))
-    assert "Its floor is 790.6 s, above the target: the 862 cells of 980" in grid
-    assert "that is more CPU than the run itself used (1581.3 CPU-s), so the floor is the lower" in grid
-    assert "131.8 s of this run is above the floor" in grid
+    assert "It has no floor: the 862 cells of 980 that need an environment, observed again alone" in grid
+    assert "that is more CPU than the run itself used (1581.3 CPU-s), so it bounds nothing." in grid
+    assert "Its floor is" not in grid
+    page = bench_report.render(measured)
+    assert f"1747.0 CPU-s, / 2 cores {bench_report.NOT_A_FLOOR} | 873.50 |" in page
+    assert f"1747.0 CPU-s, / 2 cores {FLOOR_MARK}" not in page
     measured.measurements[-1].cpu = [1800.0]
+    assert not bench_report.void_floor(measured, "grid-cold")
     grid = next(line for line in bench_report.limits(measured) if line.startswith("full grid, cold"))
-    assert "Its floor is 873.5 s, above the target" in grid and "more CPU than the run itself" not in grid
+    assert "Its floor is 873.5 s, above the target" in grid and "no floor" not in grid
 
 
 @pytest.mark.slow
@@ -283,7 +288,16 @@ def test_a_replay_that_differs_from_the_cold_run_is_named_cell_by_cell(tmp_path)
     record.cells[1].tried = ["Python 3.10.13 []: import-failed", "Python 3.9.18 []: served"]
     grid_records.save(record, alone)
     (found,) = bench.replay_differences(cold, alone)
-    assert found.startswith("flask-1.0.json werkzeug 0.15: ('ok', '3.9', {}, ['Python 3.9.18 []: served'])")
+    assert found == (
+        "flask-1.0.json werkzeug 0.15: tried ['Python 3.9.18 []: served'] in the cold run, "
+        "['Python 3.10.13 []: import-failed', 'Python 3.9.18 []: served'] alone"
+    )
+    record.cells[1].tried, record.cells[0].detail = ["Python 3.9.18 []: served"], "a note"
+    record.cells[0].observed_at = "2026-11-29T10:00:00Z"  # when, and under which key, never count
+    grid_records.save(record, alone)
+    assert bench.replay_differences(cold, alone) == [
+        "flask-1.0.json era 3.9: detail None in the cold run, 'a note' alone"
+    ]
     grid_records.save(GridRecord("2.0.3", "2022-02-08", ">=3.6"), alone)
     assert "flask-2.0.3.json: only in the replay" in bench.replay_differences(cold, alone)
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from scripts.audit import harness
@@ -338,8 +338,9 @@ def cells_alone(
     """CPU-seconds of every cell of the releases' grid observed again, the grid's way, from empty search caches
     (new installs of the same requests, the searches' attempts and bisections, the probes; package caches as
     they are), one release per process (``scripts.bench.replay``), ``jobs`` at a time; how many cells were
-    observed (not ruled out); and the folder of the records they made. No nox, session or interpreter
-    discovery is in it. The first failure stops every release still running and fails the benchmark.
+    observed (not ruled out); and the folder of the records they made. No nox or session is in it, and the
+    interpreters are read from the grid run's cache file. The first failure stops every release still running
+    and fails the benchmark.
 
     :param interpreters: the grid run's interpreters' cache file: the same interpreters, so the same cells.
     """
@@ -383,19 +384,23 @@ def cells_alone(
 
 #: A grid cell's place in its release's record: kind, Python (an era or declared cell's), Werkzeug line.
 Place = tuple[str, str | None, str | None]
+#: What two observations of one cell may differ in: when, and the key of the code that made them.
+_UNCOMPARED = ("observed_at", "cache_key")
 
 
-def _cells_by_place(path: Path) -> dict[Place, tuple[object, ...]]:
-    """What each cell of a grid record found: status, Python, packages and the search's attempts."""
+def _cells_by_place(path: Path) -> dict[Place, dict[str, object]]:
+    """Everything each cell of a grid record found, but when and under which key."""
     return {
-        (c.kind, None if c.kind == "werkzeug" else c.python, c.werkzeug_line): (c.status, c.python, c.packages, c.tried)
+        (c.kind, None if c.kind == "werkzeug" else c.python, c.werkzeug_line): {
+            name: value for name, value in asdict(c).items() if name not in _UNCOMPARED
+        }
         for c in grid_records.load(path).cells
     }
 
 
 def replay_differences(cold: Path, alone: Path) -> list[str]:
     """Where the cells observed alone (records in ``alone``) came out otherwise than the cold run's (``cold``):
-    a cell's status, Python, packages or search attempts; a release or a cell only one of them has."""
+    each field of a cell that differs (its time and key apart); a release or a cell only one of them has."""
     found = []
     for name in sorted({path.name for path in (*cold.glob("*.json"), *alone.glob("*.json"))}):
         if not (cold / name).exists() or not (alone / name).exists():
@@ -403,9 +408,13 @@ def replay_differences(cold: Path, alone: Path) -> list[str]:
             continue
         before, after = _cells_by_place(cold / name), _cells_by_place(alone / name)
         for place in sorted(set(before) | set(after), key=str):
-            if before.get(place) != after.get(place):
-                where = " ".join(part for part in place if part)
-                found.append(f"{name} {where}: {before.get(place)} in the cold run, {after.get(place)} alone")
+            where = f"{name} {' '.join(part for part in place if part)}"
+            if place not in before or place not in after:
+                found.append(f"{where}: only in {'the replay' if place in after else 'the cold run'}")
+                continue
+            for field, value in before[place].items():
+                if after[place].get(field) != value:
+                    found.append(f"{where}: {field} {value!r} in the cold run, {after[place].get(field)!r} alone")
     return found
 
 
@@ -677,7 +686,8 @@ def _grid(
     plans: Sequence[Plan], work: Path, options: BenchOptions, index_url: str, log: Log
 ) -> tuple[list[Measurement], list[Phase]]:
     """The grid of ``plans``: cold (fresh nox folder and records, package caches as they are), then forced;
-    and the cold run's floor: its cells observed again alone, where they came out as the cold run's did."""
+    and the cold run's floor: its cells observed again alone, where they came out as the cold run's did (the
+    page sets it aside where it used more CPU than the cold run itself)."""
     root, envdir = grid_root(work), work / "grid-envs"
     shutil.rmtree(envdir, ignore_errors=True)
     log(f"cold grid of {len(plans)} releases")
@@ -690,15 +700,17 @@ def _grid(
     shutil.copytree(Layout(root).grid, cold_records)
     log(f"forced grid (--force) of {len(plans)} releases")
     forced = nox_grid(plans, envdir, root, options, "--force")
-    log(f"the grid's cells observed again alone, {len(plans)} releases, {options.jobs} at a time")
+    # One release after another, as every other floor is measured: two at a time used more CPU than the cold
+    # run itself (1747 against 1581 CPU-s, 2026-11-29), which bounds nothing.
+    log(f"the grid's cells observed again alone, {len(plans)} releases one after another")
     interpreters = envdir / ".cache" / "interpreters.json"
-    cpu, observed, replayed = cells_alone(plans, work, index_url, interpreters, options.jobs)
+    cpu, observed, replayed = cells_alone(plans, work, index_url, interpreters, 1)
     differences = replay_differences(cold_records, replayed)
     cores = os.cpu_count() or 1
     alone = (
-        f"the {observed} cells of {cells} that need an environment, observed again alone the grid's way "
-        f"(new installs of the same requests, its searches from empty caches, its probes; package caches as it "
-        f"left them; {options.jobs} releases at a time, no nox): {cpu:.1f} CPU-s, / {cores} cores"
+        f"the {observed} cells of {cells} that need an environment, observed again alone the grid's way, one "
+        f"release after another (new installs of the same requests, era environments thrown away, its searches "
+        f"from empty caches, its probes; package caches as it left them; no nox): {cpu:.1f} CPU-s, / {cores} cores"
     )
     if differences:
         # Not the cold run's work: no floor of it.
@@ -712,7 +724,7 @@ def _grid(
         _measurement("grid-cold", what, len(plans), [cold], 600, ALL),
         _measurement(
             "grid-forced",
-            "full grid, forced (`--force`, era environments and search caches kept)",
+            "full grid, forced (`--force`, the environments of era cells that served and the search caches kept)",
             len(plans),
             [forced],
             360,

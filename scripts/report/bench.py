@@ -9,7 +9,6 @@ from scripts.bench.records import (
     UV_TARGET_RATIO,
     Bench,
     EnvironmentPair,
-    Phase,
     floor,
     median,
     scaled,
@@ -59,9 +58,24 @@ def pairs_table(pairs: Sequence[EnvironmentPair]) -> str:
     return "\n".join(lines)
 
 
-def profile_table(phases: Sequence[Phase]) -> str:
+#: What stands for FLOOR_MARK where a run's own floor came out above the run's own CPU over the cores.
+NOT_A_FLOOR = "(more CPU than the run itself used: not a floor)"
+
+
+def void_floor(bench: Bench, run: str) -> bool:
+    """Whether ``run``'s own floor used more CPU than the run did: the run did all the work the floor measures
+    and more, so such a measurement (the same work measured again need not cost the same CPU) bounds nothing."""
+    own, cores = floor(bench, run), bench.machine.get("cores") or 1
+    cpu = next((median(m.cpu) for m in bench.measurements if m.name == run), None)
+    return own is not None and cpu is not None and own.seconds * cores > cpu
+
+
+def profile_table(bench: Bench) -> str:
     lines = ["| run | phase | seconds |", "|---|---|---|"]
-    lines.extend(f"| {p.run} | {p.phase} | {p.seconds:.2f} |" for p in phases)
+    for p in bench.profile:
+        void = p.phase.endswith(FLOOR_MARK) and void_floor(bench, p.run)
+        phase = p.phase.removesuffix(FLOOR_MARK) + NOT_A_FLOOR if void else p.phase
+        lines.append(f"| {p.run} | {phase} | {p.seconds:.2f} |")
     return "\n".join(lines)
 
 
@@ -85,29 +99,26 @@ def limits(bench: Bench) -> list[str]:
         if phases:
             sentence += "; summed over sessions: " + ", ".join(f"{p.phase} {p.seconds:.1f} s" for p in phases)
         own = floor(bench, m.name)
+        if own is not None and void_floor(bench, m.name):
+            sentence += (
+                f". It has no floor: {own.phase.removesuffix(FLOOR_MARK).strip()}; that is more CPU than the run "
+                f"itself used ({cpu:.1f} CPU-s), so it bounds nothing"
+            )
+            sentences.append(sentence + ".")
+            continue
         # A run without a floor of its own (a bench made before cold runs had one) is set against the probes',
         # in proportion to the releases they covered; a run's own floor covers the releases it ran.
         below = own or (floor(bench, "warm") if m.name in AUDIT_RUNS else None)
         if below is not None and wall:
             covered = m.releases if own else (bench.settings.get("probed") or m.releases)
             seconds = below.seconds * m.releases / covered
-            # The run did all that its own floor measures, and more: where the floor's CPU came out above the
-            # run's (the same work measured twice need not cost the same CPU), the run's own is the floor.
-            own_cpu = cpu / cores if cpu is not None else None
-            lower = own is not None and own_cpu is not None and own_cpu < seconds
-            measured = f"{below.phase.removesuffix(FLOOR_MARK).strip()}"
-            if lower and own_cpu is not None:
-                measured += (
-                    f"; that is more CPU than the run itself used ({cpu:.1f} CPU-s), so the floor is the lower of "
-                    f"the two, the run's own CPU / {cores} cores"
-                )
-                seconds = own_cpu
             at_target = seconds * (m.target_releases or m.releases) / m.releases
             side = "above" if at_target > m.target else "within"
             scaled_note = "" if covered == m.releases else f" (measured over {covered} releases, in proportion)"
             sentence += (
-                f". Its floor is {seconds:.1f} s{scaled_note}, {side} the target: {measured}; "
-                f"{max(wall - seconds, 0):.1f} s of this run is above the floor"
+                f". Its floor is {seconds:.1f} s{scaled_note}, {side} the target: "
+                f"{below.phase.removesuffix(FLOOR_MARK).strip()}; {max(wall - seconds, 0):.1f} s of this run is "
+                "above the floor"
             )
         sentences.append(sentence + ".")
     ratio = uv_pip_ratio(bench.pairs)
@@ -156,16 +167,16 @@ verbatim, in a new clone with empty uv, pip and virtualenv caches, tools install
 fresh nox environment folder and no observation records (uv's and pip's caches stay as they are);
 warm means the environments are built and every release is observed again (`--force`); cached means
 nothing changed since the last run. The grid runs the releases' `cells` sessions with the same `-j`:
-cold in a fresh nox folder without grid records, then forced (the era cells' environments, kept in the nox
-folder, are probed again). The probes alone are every mode of
+cold in a fresh nox folder without grid records, then forced (the environments of era cells that served, kept
+in the nox folder, are probed again; the others are made again). The probes alone are every mode of
 every release run in turn by the harness, with no nox, installer or record around them: their CPU
 over the cores is a floor no schedule can beat. The cold run's floor adds the environments made alone,
 one after another, the audit's way; the fresh clone's adds the README's tool install and the
 environments made alone with empty caches of their own. The cold grid's floor is its cells observed again
 after the forced run, the grid's way from empty search caches (new installs of the same requests, the same
-searches and probes; package caches as the grid left them), one release per process and as many at a time
-as `-j`, with no nox around them: their CPU over the cores, a floor only where every cell came out as in the
-cold run.
+searches and probes; package caches as the grid left them), one release per process, with no nox around
+them: their CPU over the cores. It is no floor where a cell came out otherwise than in the cold run, or
+where it used more CPU than the cold run itself (which did all that work and more).
 
 ## Medians against the targets
 
@@ -180,7 +191,7 @@ cold run.
 Summed over the sessions of one round (sessions overlap under `-j`, so sums exceed the wall time),
 and the floors: what each run cannot do without, measured alone.
 
-{profile_table(bench.profile)}
+{profile_table(bench)}
 
 ## Environments: uv against plain `venv` + pip, same releases, side by side
 
