@@ -700,17 +700,18 @@ def _grid(
     shutil.copytree(Layout(root).grid, cold_records)
     log(f"forced grid (--force) of {len(plans)} releases")
     forced = nox_grid(plans, envdir, root, options, "--force")
-    # One release after another, as every other floor is measured: two at a time used more CPU than the cold
-    # run itself (1747 against 1581 CPU-s, 2026-11-29), which bounds nothing.
-    log(f"the grid's cells observed again alone, {len(plans)} releases one after another")
+    # As many releases at a time as -j: one after another took twice as long and used no less CPU (1792 CPU-s
+    # alone against 1747 two at a time, both above the cold run's 1581; 2026-11-29).
+    log(f"the grid's cells observed again alone, {len(plans)} releases, {options.jobs} at a time")
     interpreters = envdir / ".cache" / "interpreters.json"
-    cpu, observed, replayed = cells_alone(plans, work, index_url, interpreters, 1)
+    cpu, observed, replayed = cells_alone(plans, work, index_url, interpreters, options.jobs)
     differences = replay_differences(cold_records, replayed)
     cores = os.cpu_count() or 1
     alone = (
-        f"the {observed} cells of {cells} that need an environment, observed again alone the grid's way, one "
-        f"release after another (new installs of the same requests, era environments thrown away, its searches "
-        f"from empty caches, its probes; package caches as it left them; no nox): {cpu:.1f} CPU-s, / {cores} cores"
+        f"the {observed} cells of {cells} that need an environment, observed again alone the grid's way "
+        f"(new installs of the same requests, era environments thrown away, its searches from empty caches, its "
+        f"probes; package caches as it left them; {options.jobs} releases at a time, no nox): {cpu:.1f} CPU-s, "
+        f"/ {cores} cores"
     )
     if differences:
         # Not the cold run's work: no floor of it.
