@@ -13,20 +13,17 @@ import sys
 from pathlib import Path
 
 from scripts.grid import run as grid_run
-from scripts.grid.records import GridRecord
+from scripts.grid.records import NOT_RUN, GridRecord
 from scripts.layout import REPO
 from scripts.packages import catalogue
 from scripts.packages.interpreters import discover
 
-__all__ = ["RULED_OUT", "main", "observed", "replay"]
-
-#: Statuses of cells decided without an environment: nothing was installed or probed for them.
-RULED_OUT = ("not-allowed", "no-interpreter")
+__all__ = ["main", "observed", "replay"]
 
 
 def observed(record: GridRecord) -> int:
     """How many of the record's cells were observed (an environment made), not ruled out."""
-    return sum(cell.status not in RULED_OUT for cell in record.cells)
+    return sum(cell.status not in NOT_RUN for cell in record.cells)
 
 
 def replay(version: str, root: Path, index_url: str, searches: Path, interpreters: Path) -> GridRecord:

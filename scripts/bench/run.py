@@ -717,7 +717,7 @@ def _grid(
         # Not the cold run's work: no floor of it.
         for line in differences[:20]:
             log(f"the replay differs from the cold run: {line}")
-        phases = [Phase("grid-cold", f"{alone}; {len(differences)} cells came out otherwise: not a floor", 0.0)]
+        phases = [Phase("grid-cold", f"{alone}; {len(differences)} differences from the cold run: not a floor", 0.0)]
     else:
         phases = [Phase("grid-cold", f"{alone} {FLOOR_MARK}", round(cpu / cores, 2))]
     what = f"full grid, cold ({cells} cells, {served} served)"
