@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
-import time
-from dataclasses import replace
+from dataclasses import asdict
 from pathlib import Path
 
 import jsonschema
@@ -16,12 +14,13 @@ from scripts.bench import records as bench_records
 from scripts.bench import run as bench
 from scripts.bench.records import FLOOR_MARK, Bench, EnvironmentPair, Measurement, Phase
 from scripts.common.jsonio import read_json
+from scripts.constraints.records import Attempt
 from scripts.grid import records as grid_records
 from scripts.grid import run as grid_run
 from scripts.grid.cells import relevant, specs
 from scripts.grid.records import Cell, GridRecord
 from scripts.layout import REPO, Layout
-from scripts.packages import catalogue, index, interpreters
+from scripts.packages import catalogue, interpreters
 from scripts.packages.catalogue import load_lines
 from scripts.report import bench as bench_report
 from scripts.report import pages
@@ -214,19 +213,6 @@ def _plan(version: str) -> Plan:
     return next(p for p in plans(releases, interpreters.discover()) if p.version == version)
 
 
-def _running_with(text: str) -> list[str]:
-    """The command lines of this machine's processes that mention ``text``."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            line = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue  # ended meanwhile
-        if text in line:
-            found.append(line)
-    return found
-
-
 def _listing(*folders: Path) -> dict[Path, int]:
     return {path: path.stat().st_mtime_ns for folder in folders for path in folder.glob("*")}
 
@@ -251,69 +237,30 @@ def test_a_floor_that_used_more_cpu_than_its_run_is_no_floor():
 
 
 @pytest.mark.slow
-def test_the_grids_cells_observed_alone_are_every_cell_a_cells_session_observes_and_come_out_the_same(tmp_path):
+def test_a_cells_session_says_what_its_cells_processes_used_and_nox_itself_is_not_in_it(tmp_path):
     # Flask 2.0.0 heads no line (no Werkzeug search: a few environments); Python 2.7 is ruled out by its metadata.
     releases = catalogue.load(REPO.releases)
     release = next(r for r in releases if r.version == "2.0.0")
-    cache = tmp_path / "interpreters.json"
-    found = interpreters.discover(cache)
+    found = interpreters.discover(tmp_path / "interpreters.json")
     cells = specs(release, found, relevant(load_lines(REPO.werkzeug_lines)), catalogue.lines(releases))
-    expected = sum(grid_run._ruled_out(spec) is None for spec in cells)
-    if not 2 <= expected < len(cells):
-        pytest.skip("this machine lacks a Python that Flask 2.0.0 rules out, or two that it allows")
+    observed = sum(grid_run._ruled_out(spec) is None for spec in cells)
+    if observed < 2:
+        pytest.skip("this machine lacks two Pythons that Flask 2.0.0 allows")
     committed = _listing(REPO.grid, REPO.constraints, REPO.results)
-    cpu, observed, folder = bench.cells_alone([_plan("2.0.0")], tmp_path, index.configured_index_url(None), cache, 1)
-    assert observed == expected, "every cell but the ruled-out ones, each counted once"
-    assert cpu > 0.2 * observed, "the replay's processes and every installer and probe they started are counted"
-    assert len(grid_records.load(folder / "flask-2.0.0.json").cells) == len(cells)
-    assert folder.is_relative_to(tmp_path) and not (tmp_path / "grid-alone-searches").exists()
+    options, _ = bench.parse(["--workdir", str(tmp_path), "--releases", "2.0.0"])
+    root = bench.grid_root(tmp_path)
+    timed = bench.nox_grid([_plan("2.0.0")], tmp_path / "envs", root, options)
+    used = bench.cells_cpu(timed.output, 1)
+    assert 0.2 * observed < used < timed.cpu, "every installer and probe counted; nox's own process is not"
+    assert len(grid_records.load(Layout(root).grid / "flask-2.0.0.json").cells) == len(cells)
     assert _listing(REPO.grid, REPO.constraints, REPO.results) == committed, "nothing written in reports/"
-    # Observed again, the era cells come out as the committed grid's did (the plain install follows today).
-    (tmp_path / "committed").mkdir()
-    shutil.copy(REPO.grid / "flask-2.0.0.json", tmp_path / "committed")
-    differences = bench.replay_differences(tmp_path / "committed", folder)
-    assert [line for line in differences if " declared " not in line] == []
 
 
-def test_a_replay_that_differs_from_the_cold_run_is_named_cell_by_cell(tmp_path):
-    cold, alone = tmp_path / "cold", tmp_path / "alone"
-    record = GridRecord("1.0", "2018-04-26", None)
-    record.cells = [
-        Cell("era", "1.0", "3.9", "ok", packages={"werkzeug": "0.14.1"}),
-        Cell("werkzeug", "1.0", "3.9", "ok", werkzeug_line="0.15", tried=["Python 3.9.18 []: served"]),
-    ]
-    grid_records.save(record, cold)
-    grid_records.save(record, alone)
-    assert bench.replay_differences(cold, alone) == []
-    record.cells[1].tried = ["Python 3.10.13 []: import-failed", "Python 3.9.18 []: served"]
-    grid_records.save(record, alone)
-    (found,) = bench.replay_differences(cold, alone)
-    assert found == (
-        "flask-1.0.json werkzeug 0.15: tried ['Python 3.9.18 []: served'] in the cold run, "
-        "['Python 3.10.13 []: import-failed', 'Python 3.9.18 []: served'] alone"
-    )
-    record.cells[1].tried, record.cells[0].detail = ["Python 3.9.18 []: served"], "a note"
-    record.cells[0].observed_at = "2026-11-29T10:00:00Z"  # when, and under which key, never count
-    grid_records.save(record, alone)
-    assert bench.replay_differences(cold, alone) == [
-        "flask-1.0.json era 3.9: detail None in the cold run, 'a note' alone"
-    ]
-    grid_records.save(GridRecord("2.0.3", "2022-02-08", ">=3.6"), alone)
-    assert "flask-2.0.3.json: only in the replay" in bench.replay_differences(cold, alone)
-
-
-def test_a_replay_that_fails_or_runs_out_of_time_fails_the_benchmark_and_leaves_nothing_running(tmp_path, monkeypatch):
-    unknown = replace(_plan("2.0.0"), release=replace(_plan("2.0.0").release, version="9.9"))
-    with pytest.raises(bench.BenchFailed, match=r"Flask 9\.9 \(1\): StopIteration"):
-        bench.cells_alone([unknown], tmp_path, "http://127.0.0.1:9/simple", tmp_path / "interpreters.json", 1)
-    assert not (tmp_path / "grid-alone-searches").exists()
-    monkeypatch.setattr(bench, "RUN_TIMEOUT", 0.2)
-    started = time.monotonic()
-    with pytest.raises(bench.BenchFailed, match=r"2\.0\.0 did not finish within 0\.2s"):
-        bench.cells_alone([_plan("2.0.0")], tmp_path, "http://127.0.0.1:9/simple", tmp_path / "i.json", 1)
-    assert time.monotonic() - started < 10, "the replay still running was stopped, not waited for"
-    assert _running_with(str(tmp_path)) == [], "no replay outlives the failure"
-    assert not (tmp_path / "grid-alone-searches").exists()
+def test_a_grid_run_whose_sessions_did_not_all_say_what_their_cells_used_fails_the_benchmark():
+    output = "nox > Running session cells(1.0)\nnox > the cells' processes used 12.50 CPU-s\n" * 2
+    assert bench.cells_cpu(output, 2) == 25.0
+    with pytest.raises(bench.BenchFailed, match="2 of the grid's 3 cells sessions said what"):
+        bench.cells_cpu(output, 3)
 
 
 def test_the_grid_measurement_counts_the_cells_it_observed():
@@ -332,3 +279,25 @@ def test_the_environments_alone_see_the_variables_given_and_leave_this_process_a
     with pytest.raises(KeyError), bench.environment_variables({}):
         raise KeyError("a failure inside")
     assert dict(bench.os.environ) == before
+
+
+def test_the_grids_work_is_counted_from_its_records_and_its_searchs_attempts(tmp_path):
+    record = GridRecord("1.0", "2018-04-26", None)
+    record.cells = [
+        Cell("era", "1.0", "2.7", "ok"),
+        Cell("era", "1.0", "3.13", "import-failed"),
+        Cell("era", "1.0", "3.6", "not-allowed"),  # ruled out: no environment made
+        Cell("declared", "1.0", "3.13", "ok"),
+        Cell("werkzeug", "1.0", "3.9", "ok", werkzeug_line="0.15"),  # its attempts are counted instead
+    ]
+    grid_records.save(record, Layout(tmp_path).grid)
+    day = tmp_path / "searches" / "attempts" / "2026-11-29"
+    day.mkdir(parents=True)
+    attempts = [Attempt("2.7.18", [], "served"), Attempt("3.13.0", [], "install-failed")]
+    attempts.append(Attempt("3.9.18", [], "served"))
+    for number, attempt in enumerate(attempts):
+        (day / f"{number}.json").write_text(json.dumps(asdict(attempt)))
+    assert bench.grid_work(tmp_path, tmp_path / "searches") == (
+        "3 era and plain-install cells and 3 attempts of the Werkzeug cells' searches (1 of which did not install), "
+        "2 of all these on Python 2.7 (virtualenv and pip)"
+    )

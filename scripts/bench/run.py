@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scripts.audit import harness
@@ -31,7 +31,9 @@ from scripts.bench.records import FLOOR_MARK, Bench, EnvironmentPair, Measuremen
 from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
-from scripts.common.processes import ProcessGroup, run
+from scripts.common.jsonio import read_json
+from scripts.common.processes import run
+from scripts.constraints.records import Attempt
 from scripts.grid import records as grid_records
 from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import catalogue, environments, index
@@ -45,15 +47,11 @@ NOXFILE = ROOT / "noxfile.py"
 #: One release per era: Python 2.7 + pip, the 0.x line, 1.0 (threads by default), old pins, today's.
 FIXED = ("0.9", "0.12.5", "1.0", "1.0.3", "2.0.3", "3.1.3")
 RUN_TIMEOUT = 3600.0
-#: The module that observes one release's grid cells again (``cells_alone``), run as ``python -m``.
-REPLAY = "scripts.bench.replay"
-#: How often ``cells_alone`` looks at its replays; a polling interval, never a verdict.
-POLL_SECONDS = 0.2
-#: How long a replay that is stopped gets to end before it is killed.
-STOP_SECONDS = 5.0
 ALL = 62
 _READY = re.compile(r"environment ready in ([\d.]+)s, (\d+) modes observed in ([\d.]+)s")
 _SESSION = re.compile(r"Running session observe\(([^)]+)\)")
+#: The line each ``cells`` session ends with (the noxfile's CELLS_CPU): what its cells' processes used.
+_CELLS_CPU = re.compile(r"the cells' processes used ([\d.]+) CPU-s")
 _MODE_LINE = re.compile(r"nox > (?P<mode>\w+): .* \((?P<seconds>[\d.]+)s\)$")
 
 Log = Callable[[str], None]
@@ -332,92 +330,6 @@ def tools_alone(work: Path, variables: Mapping[str, str]) -> float:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def cells_alone(
-    plans: Sequence[Plan], work: Path, index_url: str, interpreters: Path, jobs: int
-) -> tuple[float, int, Path]:
-    """CPU-seconds of every cell of the releases' grid observed again, the grid's way, from empty search caches
-    (new installs of the same requests, the searches' attempts and bisections, the probes; package caches as
-    they are), one release per process (``scripts.bench.replay``), ``jobs`` at a time; how many cells were
-    observed (not ruled out); and the folder of the records they made. No nox or session is in it, and the
-    interpreters are read from the grid run's cache file. The first failure stops every release still running
-    and fails the benchmark.
-
-    :param interpreters: the grid run's interpreters' cache file: the same interpreters, so the same cells.
-    """
-    root, searches = grid_root(work, "grid-alone"), work / "grid-alone-searches"
-    shutil.rmtree(searches, ignore_errors=True)
-    pending, running, failed, observed = list(plans), dict[str, ProcessGroup](), list[str](), 0
-    deadline = time.monotonic() + RUN_TIMEOUT
-    cpu = children_cpu()
-    try:
-        while (pending or running) and not failed:
-            while pending and len(running) < jobs:
-                version = pending.pop(0).version
-                argv = [sys.executable, "-m", REPLAY, version, str(root), index_url, str(searches), str(interpreters)]
-                running[version] = ProcessGroup(argv, os.environ, ROOT)
-            for version, process in list(running.items()):
-                if not process.exited():
-                    continue
-                del running[version]
-                output, code = process.output(), process.process.returncode
-                process.stop(STOP_SECONDS)  # reaped: its CPU, and its children's, count from here
-                last = output.strip().splitlines()[-1:] or [""]
-                if code != 0 or not last[0].isdigit():
-                    failed.append(f"Flask {version} ({code}): {first_error_line(output) or output[-2000:]}")
-                else:
-                    observed += int(last[0])
-            if time.monotonic() > deadline:
-                failed.append(f"{', '.join(running)} did not finish within {RUN_TIMEOUT:g}s")
-            time.sleep(POLL_SECONDS)
-    finally:
-        # Stopped on every way out (a failure, Ctrl-C): no replay outlives the benchmark.
-        for process in running.values():
-            process.stop(STOP_SECONDS)
-        shutil.rmtree(searches, ignore_errors=True)
-    if failed:
-        raise BenchFailed(
-            f"the grid's cells observed alone failed: {'; '.join(failed)}; no benchmark was written: "
-            "fix what it names (the index, an interpreter) and run nox -s bench again"
-        )
-    return children_cpu() - cpu, observed, Layout(root).grid
-
-
-#: A grid cell's place in its release's record: kind, Python (an era or declared cell's), Werkzeug line.
-Place = tuple[str, str | None, str | None]
-#: What two observations of one cell may differ in: when, and the key of the code that made them.
-_UNCOMPARED = ("observed_at", "cache_key")
-
-
-def _cells_by_place(path: Path) -> dict[Place, dict[str, object]]:
-    """Everything each cell of a grid record found, but when and under which key."""
-    return {
-        (c.kind, None if c.kind == "werkzeug" else c.python, c.werkzeug_line): {
-            name: value for name, value in asdict(c).items() if name not in _UNCOMPARED
-        }
-        for c in grid_records.load(path).cells
-    }
-
-
-def replay_differences(cold: Path, alone: Path) -> list[str]:
-    """Where the cells observed alone (records in ``alone``) came out otherwise than the cold run's (``cold``):
-    each field of a cell that differs (its time and key apart); a release or a cell only one of them has."""
-    found = []
-    for name in sorted({path.name for path in (*cold.glob("*.json"), *alone.glob("*.json"))}):
-        if not (cold / name).exists() or not (alone / name).exists():
-            found.append(f"{name}: only in {'the replay' if (alone / name).exists() else 'the cold run'}")
-            continue
-        before, after = _cells_by_place(cold / name), _cells_by_place(alone / name)
-        for place in sorted(set(before) | set(after), key=str):
-            where = f"{name} {' '.join(part for part in place if part)}"
-            if place not in before or place not in after:
-                found.append(f"{where}: only in {'the replay' if place in after else 'the cold run'}")
-                continue
-            for field, value in before[place].items():
-                if after[place].get(field) != value:
-                    found.append(f"{where}: {field} {value!r} in the cold run, {after[place].get(field)!r} alone")
-    return found
-
-
 def session_phases(run: str, output: str, plans: Sequence[Plan]) -> list[Phase]:
     """Summed "environment ready" and "modes observed" seconds from the sessions' log lines."""
     installer = {plan.version: plan.installer for plan in plans}
@@ -619,7 +531,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     measurements += _verdicts(work, plans, options.rounds * 2, log)
 
     if options.grid:
-        grid_measurements, grid_phases = _grid(runnable, work, options, index_url, log)
+        grid_measurements, grid_phases = _grid(runnable, work, options, log)
         measurements += grid_measurements
         profile += grid_phases
 
@@ -682,44 +594,56 @@ def _verdicts(work: Path, plans: Sequence[Plan], rounds: int, log: Log) -> list[
     return found
 
 
-def _grid(
-    plans: Sequence[Plan], work: Path, options: BenchOptions, index_url: str, log: Log
-) -> tuple[list[Measurement], list[Phase]]:
-    """The grid of ``plans``: cold (fresh nox folder and records, package caches as they are), then forced;
-    and the cold run's floor: its cells observed again alone, where they came out as the cold run's did (the
-    page sets it aside where it used more CPU than the cold run itself)."""
+def cells_cpu(output: str, sessions: int) -> float:
+    """What the cells' own processes used in a grid run (installs, imports, probes), from the line each of its
+    ``sessions`` sessions ends with; the benchmark fails where one did not say."""
+    found = [float(seconds) for seconds in _CELLS_CPU.findall(output)]
+    if len(found) != sessions:
+        raise BenchFailed(
+            f"{len(found)} of the grid's {sessions} cells sessions said what their cells' processes used; no "
+            "benchmark was written: the noxfile's cells session must end with its CELLS_CPU line"
+        )
+    return sum(found)
+
+
+def grid_work(root: Path, searches: Path) -> str:
+    """What a grid run made an environment for, counted from its records under ``root`` and the attempts its
+    Werkzeug cells' searches kept in ``searches``: era and plain cells, attempts, and how many were Python 2.7's."""
+    cells = [
+        cell
+        for path in Layout(root).grid.glob("*.json")
+        for cell in grid_records.load(path).cells
+        if cell.kind != "werkzeug" and cell.status not in grid_records.NOT_RUN
+    ]
+    attempts = [Attempt(**read_json(path)) for path in searches.glob("attempts/*/*.json")]
+    failed = sum(a.outcome == "install-failed" for a in attempts)
+    old = sum(c.python == "2.7" for c in cells) + sum(a.python.startswith("2.") for a in attempts)
+    return (
+        f"{len(cells)} era and plain-install cells and {len(attempts)} attempts of the Werkzeug cells' searches "
+        f"({failed} of which did not install), {old} of all these on Python 2.7 (virtualenv and pip)"
+    )
+
+
+def _grid(plans: Sequence[Plan], work: Path, options: BenchOptions, log: Log) -> tuple[list[Measurement], list[Phase]]:
+    """The grid of ``plans``: cold (fresh nox folder and records, package caches as they are), then forced; and
+    the cold run's floor: the CPU of the processes its cells started, as each session counted it, over the cores."""
     root, envdir = grid_root(work), work / "grid-envs"
     shutil.rmtree(envdir, ignore_errors=True)
     log(f"cold grid of {len(plans)} releases")
     cold = nox_grid(plans, envdir, root, options)
     cells, served = grid_cells(root)
     log(f"the grid: {cells} cells, {served} served")
-    # The forced run writes over the cold records: kept aside to check the replay against.
-    cold_records = work / "grid-cold-records"
-    shutil.rmtree(cold_records, ignore_errors=True)
-    shutil.copytree(Layout(root).grid, cold_records)
+    used, cores = cells_cpu(cold.output, len(plans)), os.cpu_count() or 1
+    # Counted before the forced run, which keeps the search's attempts and could add a new day's.
+    work_done = grid_work(root, envdir / ".cache" / "constraints")
     log(f"forced grid (--force) of {len(plans)} releases")
     forced = nox_grid(plans, envdir, root, options, "--force")
-    # As many releases at a time as -j: one after another took twice as long and used no less CPU (1792 CPU-s
-    # alone against 1747 two at a time, both above the cold run's 1581; 2026-11-29).
-    log(f"the grid's cells observed again alone, {len(plans)} releases, {options.jobs} at a time")
-    interpreters = envdir / ".cache" / "interpreters.json"
-    cpu, observed, replayed = cells_alone(plans, work, index_url, interpreters, options.jobs)
-    differences = replay_differences(cold_records, replayed)
-    cores = os.cpu_count() or 1
-    alone = (
-        f"the {observed} cells of {cells} that need an environment, observed again alone the grid's way "
-        f"(new installs of the same requests, era environments thrown away, its searches from empty caches, its "
-        f"probes; package caches as it left them; {options.jobs} releases at a time, no nox): {cpu:.1f} CPU-s, "
-        f"/ {cores} cores"
+    # Counted in the run itself, so under the run's own conditions: the same work measured again, alone, on this
+    # machine used more CPU than the run did (1747 CPU-s against 1581, 2026-11-29), so it bounded nothing.
+    floor = (
+        f"the processes its cells started (installs, imports, probes) for {work_done}, as each of its {len(plans)} "
+        f"sessions counted them in the run: {used:.1f} CPU-s of its {cold.cpu:.1f}, / {cores} cores {FLOOR_MARK}"
     )
-    if differences:
-        # Not the cold run's work: no floor of it.
-        for line in differences[:20]:
-            log(f"the replay differs from the cold run: {line}")
-        phases = [Phase("grid-cold", f"{alone}; {len(differences)} differences from the cold run: not a floor", 0.0)]
-    else:
-        phases = [Phase("grid-cold", f"{alone} {FLOOR_MARK}", round(cpu / cores, 2))]
     what = f"full grid, cold ({cells} cells, {served} served)"
     measurements = [
         _measurement("grid-cold", what, len(plans), [cold], 600, ALL),
@@ -732,7 +656,7 @@ def _grid(
             ALL,
         ),
     ]
-    return measurements, phases
+    return measurements, [Phase("grid-cold", floor, round(used / cores, 2))]
 
 
 def _measurement(

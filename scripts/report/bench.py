@@ -172,11 +172,10 @@ in the nox folder, are probed again; the others are made again). The probes alon
 every release run in turn by the harness, with no nox, installer or record around them: their CPU
 over the cores is a floor no schedule can beat. The cold run's floor adds the environments made alone,
 one after another, the audit's way; the fresh clone's adds the README's tool install and the
-environments made alone with empty caches of their own. The cold grid's floor is its cells observed again
-after the forced run, the grid's way from empty search caches (new installs of the same requests, the same
-searches and probes; package caches as the grid left them), one release per process, with no nox around
-them: their CPU over the cores. It is no floor where a cell came out otherwise than in the cold run, or
-where it used more CPU than the cold run itself (which did all that work and more).
+environments made alone with empty caches of their own. The cold grid's floor is the CPU of the processes
+its cells started (installers, imports, probes), as each `cells` session counted them during the run, over
+the cores; what nox and the sessions' own processes did (scheduling, the searches, records, the harness's
+requests) is above it. A floor that used more CPU than its run did is no floor: that run did all its work.
 
 ## Medians against the targets
 
