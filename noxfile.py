@@ -238,19 +238,10 @@ def refresh_catalogue(session: nox.Session) -> None:
 # -- the compatibility grid ----------------------------------------------------------------------
 
 
-#: The line a ``cells`` session ends with; ``scripts.bench`` reads it.
-CELLS_CPU = "the cells' processes used {seconds:.2f} CPU-s"
-
-
-def _children_cpu() -> float:
-    """CPU-seconds of the processes this one started and waited for (0 where the system does not count them)."""
-    times = os.times()
-    return times.children_user + times.children_system
-
-
 @_per_release
 def cells(session: nox.Session, release: str) -> None:
     """Observe one Flask release on every Python and Werkzeug line (nox -s grid renders the pages)."""
+    from scripts.bench import records as bench_records
     from scripts.grid import run as grid_run
 
     options = _options(session, grid_run.parse_options)
@@ -258,10 +249,11 @@ def cells(session: nox.Session, release: str) -> None:
         releases, found = catalogue.load(REPO.releases), _machine(session.cache_dir)
         # Werkzeug cells are found by the run-it-today search: they share its attempts and bisections.
         searches = Path(session.cache_dir) / "constraints"
-        before = _children_cpu()
+        before = bench_records.children_cpu()
         grid_run.run(release, releases, found, options, searches, _log(session), session.env_dir.resolve())
-        # What the cells' own processes cost (installs, imports, probes), apart from this one's: the bench's floor.
-        session.log(CELLS_CPU.format(seconds=_children_cpu() - before))
+        if bench_records.CHILDREN_COUNTED:
+            # What the cells' own processes used, apart from this process's work: the bench's floor is made of it.
+            session.log(bench_records.cells_cpu_line(bench_records.children_cpu() - before))
     except NOT_RECORDED as exc:
         session.error(redact(str(exc)))
 

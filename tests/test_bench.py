@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+import shutil
+import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import jsonschema
@@ -20,7 +22,7 @@ from scripts.grid import run as grid_run
 from scripts.grid.cells import relevant, specs
 from scripts.grid.records import Cell, GridRecord
 from scripts.layout import REPO, Layout
-from scripts.packages import catalogue, interpreters
+from scripts.packages import catalogue, index, interpreters
 from scripts.packages.catalogue import load_lines
 from scripts.report import bench as bench_report
 from scripts.report import pages
@@ -178,9 +180,7 @@ def test_a_missed_target_is_set_against_the_floor_the_probes_alone_measured():
     measured.profile += [
         Phase("warm", "modes observed (wall per release)", 180.0),
         Phase("warm", f"the probes alone: 190.0 CPU-s for every mode of 62 releases, / 2 cores {FLOOR_MARK}", 95.0),
-        Phase(
-            "grid-cold", f"the 800 cells the grid observes, observed alone: 420.0 CPU-s, / 2 cores {FLOOR_MARK}", 210.0
-        ),
+        Phase("grid-cold", f"the processes its cells started: 420.0 CPU-s; the lesser, / 2 cores {FLOOR_MARK}", 210.0),
     ]
     assert bench_records.floor(measured, "warm").seconds == 95.0
     limits = bench_report.limits(measured)
@@ -204,7 +204,7 @@ def test_a_missed_target_is_set_against_the_floor_the_probes_alone_measured():
     fresh = next(line for line in bench_report.limits(measured) if line.startswith("fresh clone"))
     assert "Its floor is 160.0 s, above the target: the tool install alone" in fresh, "its own floor: not scaled again"
     grid = next(line for line in limits if line.startswith("full grid, cold"))
-    assert "Its floor is 210.0 s, within the target: the 800 cells the grid observes, observed alone" in grid
+    assert "Its floor is 210.0 s, within the target: the processes its cells started: 420.0 CPU-s" in grid
     assert "690.0 s of this run is above the floor" in grid
 
 
@@ -213,27 +213,42 @@ def _plan(version: str) -> Plan:
     return next(p for p in plans(releases, interpreters.discover()) if p.version == version)
 
 
+def _running_with(text: str) -> list[str]:
+    """The command lines of this machine's processes that mention ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            line = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # ended meanwhile
+        if text in line:
+            found.append(line)
+    return found
+
+
 def _listing(*folders: Path) -> dict[Path, int]:
     return {path: path.stat().st_mtime_ns for folder in folders for path in folder.glob("*")}
 
 
 def test_a_floor_that_used_more_cpu_than_its_run_is_no_floor():
     measured = sample()
-    measured.measurements.append(Measurement("grid-cold", "full grid, cold", 62, [922.4], [1581.3], 600, 62))
-    alone = f"the 862 cells of 980 that need an environment, observed again alone: 1747.0 CPU-s, / 2 cores {FLOOR_MARK}"
-    measured.profile.append(Phase("grid-cold", alone, 873.5))
-    assert bench_report.void_floor(measured, "grid-cold")
-    grid = next(line for line in bench_report.limits(measured) if line.startswith("full grid, cold"))
-    assert "It has no floor: the 862 cells of 980 that need an environment, observed again alone" in grid
-    assert "that is more CPU than the run itself used (1581.3 CPU-s), so it bounds nothing." in grid
-    assert "Its floor is" not in grid
+    measured.measurements = [m for m in measured.measurements if m.name != "cold"]
+    measured.profile = [p for p in measured.profile if p.run != "cold"]
+    measured.measurements.append(Measurement("cold", "cold audit", 62, [186.0], [300.0], 90, 62))
+    alone = f"the probes alone (157.3 CPU-s) and the environments alone (200.0 CPU-s), / 2 cores {FLOOR_MARK}"
+    measured.profile.append(Phase("cold", alone, 178.65))
+    assert bench_report.void_floor(measured, "cold")
+    cold = next(line for line in bench_report.limits(measured) if line.startswith("cold audit"))
+    assert "It has no floor: the probes alone (157.3 CPU-s) and the environments alone" in cold
+    assert "that is more CPU than the run itself used (300.0 CPU-s), so it bounds nothing." in cold
+    assert "Its floor is" not in cold
     page = bench_report.render(measured)
-    assert f"1747.0 CPU-s, / 2 cores {bench_report.NOT_A_FLOOR} | 873.50 |" in page
-    assert f"1747.0 CPU-s, / 2 cores {FLOOR_MARK}" not in page
-    measured.measurements[-1].cpu = [1800.0]
-    assert not bench_report.void_floor(measured, "grid-cold")
-    grid = next(line for line in bench_report.limits(measured) if line.startswith("full grid, cold"))
-    assert "Its floor is 873.5 s, above the target" in grid and "no floor" not in grid
+    assert f"(200.0 CPU-s), / 2 cores {bench_report.NOT_A_FLOOR} | 178.65 |" in page
+    assert f"(200.0 CPU-s), / 2 cores {FLOOR_MARK}" not in page
+    measured.measurements[-1].cpu = [400.0]
+    assert not bench_report.void_floor(measured, "cold")
+    cold = next(line for line in bench_report.limits(measured) if line.startswith("cold audit"))
+    assert "Its floor is 178.7 s, above the target" in cold and "no floor" not in cold
 
 
 @pytest.mark.slow
@@ -250,17 +265,98 @@ def test_a_cells_session_says_what_its_cells_processes_used_and_nox_itself_is_no
     options, _ = bench.parse(["--workdir", str(tmp_path), "--releases", "2.0.0"])
     root = bench.grid_root(tmp_path)
     timed = bench.nox_grid([_plan("2.0.0")], tmp_path / "envs", root, options)
-    used = bench.cells_cpu(timed.output, 1)
-    assert 0.2 * observed < used < timed.cpu, "every installer and probe counted; nox's own process is not"
+    used = bench.cells_cpu(timed.output, 1, timed.cpu)
+    # The installers and probes are most of the run; nox's and the session's own Python work are not in it.
+    assert 0.5 * timed.cpu < used < timed.cpu
     assert len(grid_records.load(Layout(root).grid / "flask-2.0.0.json").cells) == len(cells)
     assert _listing(REPO.grid, REPO.constraints, REPO.results) == committed, "nothing written in reports/"
 
 
 def test_a_grid_run_whose_sessions_did_not_all_say_what_their_cells_used_fails_the_benchmark():
-    output = "nox > Running session cells(1.0)\nnox > the cells' processes used 12.50 CPU-s\n" * 2
-    assert bench.cells_cpu(output, 2) == 25.0
+    output = f"nox > Running session cells(1.0)\nnox > {bench_records.cells_cpu_line(12.5)}\n" * 2
+    assert bench_records.cells_cpu_seconds(output) == [12.5, 12.5]
+    assert bench.cells_cpu(output, 2, 30.0) == 25.0
     with pytest.raises(bench.BenchFailed, match="2 of the grid's 3 cells sessions said what"):
-        bench.cells_cpu(output, 3)
+        bench.cells_cpu(output, 3, 30.0)
+    with pytest.raises(bench.BenchFailed, match=r"25\.0 CPU-s of the run.s 20\.0"):
+        bench.cells_cpu(output, 2, 20.0)
+    nothing = f"nox > {bench_records.cells_cpu_line(0.0)}\n"
+    with pytest.raises(bench.BenchFailed, match="does not count child processes' CPU"):
+        bench.cells_cpu(nothing, 1, 30.0)
+
+
+def test_a_release_named_twice_is_refused_before_anything_runs():
+    plans_here = bench.audit_plans(interpreters.discover())
+    with pytest.raises(bench.cli.OptionError, match=r"named more than once: 2\.0\.3"):
+        bench.chosen(plans_here, ("2.0.3", "1.0", "2.0.3"))
+
+
+@pytest.mark.slow
+def test_the_grids_cells_observed_alone_are_every_cell_a_cells_session_observes_and_come_out_the_same(tmp_path):
+    # Flask 2.0.0 heads no line (no Werkzeug search: a few environments); Python 2.7 is ruled out by its metadata.
+    releases = catalogue.load(REPO.releases)
+    release = next(r for r in releases if r.version == "2.0.0")
+    cache = tmp_path / "interpreters.json"
+    found = interpreters.discover(cache)
+    cells = specs(release, found, relevant(load_lines(REPO.werkzeug_lines)), catalogue.lines(releases))
+    expected = sum(grid_run._ruled_out(spec) is None for spec in cells)
+    if not 2 <= expected < len(cells):
+        pytest.skip("this machine lacks a Python that Flask 2.0.0 rules out, or two that it allows")
+    committed = _listing(REPO.grid, REPO.constraints, REPO.results)
+    url = index.configured_index_url(None)
+    cpu, cells_cpu, observed, folder = bench.cells_alone([_plan("2.0.0")], tmp_path, url, cache, 1)
+    assert observed == expected, "every cell but the ruled-out ones, each counted once"
+    assert cpu > 0.2 * observed, "the replay's processes and every installer and probe they started are counted"
+    assert 0.5 * cpu < cells_cpu < cpu, "the cells' installers and probes, without the replay's own Python work"
+    assert len(grid_records.load(folder / "flask-2.0.0.json").cells) == len(cells)
+    assert folder.is_relative_to(tmp_path) and not (tmp_path / "grid-alone-searches").exists()
+    assert _listing(REPO.grid, REPO.constraints, REPO.results) == committed, "nothing written in reports/"
+    # Observed again, the era cells come out as the committed grid's did (the plain install follows today).
+    (tmp_path / "committed").mkdir()
+    shutil.copy(REPO.grid / "flask-2.0.0.json", tmp_path / "committed")
+    differences = bench.replay_differences(tmp_path / "committed", folder)
+    assert [line for line in differences if " declared " not in line] == []
+
+
+def test_a_replay_that_differs_from_the_cold_run_is_named_cell_by_cell(tmp_path):
+    cold, alone = tmp_path / "cold", tmp_path / "alone"
+    record = GridRecord("1.0", "2018-04-26", None)
+    record.cells = [
+        Cell("era", "1.0", "3.9", "ok", packages={"werkzeug": "0.14.1"}),
+        Cell("werkzeug", "1.0", "3.9", "ok", werkzeug_line="0.15", tried=["Python 3.9.18 []: served"]),
+    ]
+    grid_records.save(record, cold)
+    grid_records.save(record, alone)
+    assert bench.replay_differences(cold, alone) == []
+    record.cells[1].tried = ["Python 3.10.13 []: import-failed", "Python 3.9.18 []: served"]
+    grid_records.save(record, alone)
+    (found,) = bench.replay_differences(cold, alone)
+    assert found == (
+        "flask-1.0.json werkzeug 0.15: tried ['Python 3.9.18 []: served'] in the cold run, "
+        "['Python 3.10.13 []: import-failed', 'Python 3.9.18 []: served'] alone"
+    )
+    record.cells[1].tried, record.cells[0].detail = ["Python 3.9.18 []: served"], "a note"
+    record.cells[0].observed_at = "2026-11-29T10:00:00Z"  # when, and under which key, never count
+    grid_records.save(record, alone)
+    assert bench.replay_differences(cold, alone) == [
+        "flask-1.0.json era 3.9: detail None in the cold run, 'a note' alone"
+    ]
+    grid_records.save(GridRecord("2.0.3", "2022-02-08", ">=3.6"), alone)
+    assert "flask-2.0.3.json: only in the replay" in bench.replay_differences(cold, alone)
+
+
+def test_a_replay_that_fails_or_runs_out_of_time_fails_the_benchmark_and_leaves_nothing_running(tmp_path, monkeypatch):
+    unknown = replace(_plan("2.0.0"), release=replace(_plan("2.0.0").release, version="9.9"))
+    with pytest.raises(bench.BenchFailed, match=r"Flask 9\.9 \(1\): StopIteration"):
+        bench.cells_alone([unknown], tmp_path, "http://127.0.0.1:9/simple", tmp_path / "interpreters.json", 1)
+    assert not (tmp_path / "grid-alone-searches").exists()
+    monkeypatch.setattr(bench, "RUN_TIMEOUT", 0.2)
+    started = time.monotonic()
+    with pytest.raises(bench.BenchFailed, match=r"2\.0\.0 did not finish within 0\.2s"):
+        bench.cells_alone([_plan("2.0.0")], tmp_path, "http://127.0.0.1:9/simple", tmp_path / "i.json", 1)
+    assert time.monotonic() - started < 10, "the replay still running was stopped, not waited for"
+    assert _running_with(str(tmp_path)) == [], "no replay outlives the failure"
+    assert not (tmp_path / "grid-alone-searches").exists()
 
 
 def test_the_grid_measurement_counts_the_cells_it_observed():

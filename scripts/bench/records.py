@@ -7,6 +7,8 @@ only, and rendered by ``report.bench``.
 
 from __future__ import annotations
 
+import os
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from typing import Any, ClassVar
 from scripts.common.jsonio import StoredDocument
 
 __all__ = [
+    "CHILDREN_COUNTED",
     "FLOOR_MARK",
     "SCHEMA_PATH",
     "UV_TARGET_RATIO",
@@ -23,6 +26,9 @@ __all__ = [
     "EnvironmentPair",
     "Measurement",
     "Phase",
+    "cells_cpu_line",
+    "cells_cpu_seconds",
+    "children_cpu",
     "floor",
     "median",
     "scaled",
@@ -36,6 +42,26 @@ SCHEMA_VERSION = 1
 UV_TARGET_RATIO = 5.0
 #: Ends the name of a profile entry that is a floor: seconds no schedule of that run can go under.
 FLOOR_MARK = "(no schedule is faster)"
+#: Whether this system counts the CPU of the processes a process started and waited for (Windows does not).
+CHILDREN_COUNTED = os.name == "posix"
+_CELLS_CPU = "the cells' processes used {seconds:.2f} CPU-s"
+_CELLS_CPU_FOUND = re.compile(re.escape(_CELLS_CPU.split("{", 1)[0]) + r"(\d+\.\d+) CPU-s")
+
+
+def children_cpu() -> float:
+    """CPU-seconds of the processes this one started and waited for, theirs included (0 where not counted)."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def cells_cpu_line(seconds: float) -> str:
+    """The line a grid ``cells`` session ends with: what its cells' own processes used."""
+    return _CELLS_CPU.format(seconds=seconds)
+
+
+def cells_cpu_seconds(output: str) -> list[float]:
+    """Every such line's seconds in a run's output, in order."""
+    return [float(seconds) for seconds in _CELLS_CPU_FOUND.findall(output)]
 
 
 @dataclass

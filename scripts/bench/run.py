@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from scripts.audit import harness
@@ -27,13 +26,21 @@ from scripts.audit.plan import plans as plans_for
 from scripts.audit.records import MODES, Mode, load
 from scripts.audit.run import Options as AuditOptions
 from scripts.audit.run import not_runnable, observe_modes
-from scripts.bench.records import FLOOR_MARK, Bench, EnvironmentPair, Measurement, Phase, median
+from scripts.bench.records import (
+    FLOOR_MARK,
+    Bench,
+    EnvironmentPair,
+    Measurement,
+    Phase,
+    cells_cpu_seconds,
+    children_cpu,
+    median,
+)
 from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
 from scripts.common.jsonio import read_json
-from scripts.common.processes import run
-from scripts.constraints.records import Attempt
+from scripts.common.processes import ProcessGroup, run
 from scripts.grid import records as grid_records
 from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import catalogue, environments, index
@@ -47,11 +54,17 @@ NOXFILE = ROOT / "noxfile.py"
 #: One release per era: Python 2.7 + pip, the 0.x line, 1.0 (threads by default), old pins, today's.
 FIXED = ("0.9", "0.12.5", "1.0", "1.0.3", "2.0.3", "3.1.3")
 RUN_TIMEOUT = 3600.0
+#: The module that observes one release's grid cells again (``cells_alone``), run as ``python -m``.
+REPLAY = "scripts.bench.replay"
+#: What a replay ends with: how many cells it observed, and what their processes used (CPU-seconds).
+_REPLAY_SAID = re.compile(r"(?P<observed>\d+) (?P<cpu>\d+\.\d+)")
+#: How often ``cells_alone`` looks at its replays; a polling interval, never a verdict.
+POLL_SECONDS = 0.2
+#: How long a replay that is stopped gets to end before it is killed.
+STOP_SECONDS = 5.0
 ALL = 62
 _READY = re.compile(r"environment ready in ([\d.]+)s, (\d+) modes observed in ([\d.]+)s")
 _SESSION = re.compile(r"Running session observe\(([^)]+)\)")
-#: The line each ``cells`` session ends with (the noxfile's CELLS_CPU): what its cells' processes used.
-_CELLS_CPU = re.compile(r"the cells' processes used ([\d.]+) CPU-s")
 _MODE_LINE = re.compile(r"nox > (?P<mode>\w+): .* \((?P<seconds>[\d.]+)s\)$")
 
 Log = Callable[[str], None]
@@ -135,12 +148,10 @@ def chosen(plans: list[Plan], wanted: tuple[str, ...]) -> list[Plan]:
     missing = [name for name in names if name not in by_version]
     if missing:
         raise cli.OptionError(f"--releases: not in reports/releases.json: {', '.join(missing)}; pick from `nox -l`")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise cli.OptionError(f"--releases: named more than once: {', '.join(twice)}; name each release once")
     return [by_version[name] for name in names]
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 class BenchFailed(RuntimeError):
@@ -328,6 +339,93 @@ def tools_alone(work: Path, variables: Mapping[str, str]) -> float:
         return timed(["sh", "-c", " && ".join(steps)], "the README's tool install", folder, variables).cpu
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def cells_alone(
+    plans: Sequence[Plan], work: Path, index_url: str, interpreters: Path, jobs: int
+) -> tuple[float, float, int, Path]:
+    """CPU-seconds of every cell of the releases' grid observed again, the grid's way, from empty search caches
+    (new installs of the same requests, the searches' attempts and bisections, the probes; package caches as
+    they are), one release per process (``scripts.bench.replay``), ``jobs`` at a time; of these, what the
+    processes the cells started used (installs, imports, probes) as each replay counted them; how many cells were
+    observed (not ruled out); and the folder of the records they made. No nox or session is in it, and the
+    interpreters are read from the grid run's cache file. The first failure stops every release still running
+    and fails the benchmark.
+
+    :param interpreters: the grid run's interpreters' cache file: the same interpreters, so the same cells.
+    """
+    root, searches = grid_root(work, "grid-alone"), work / "grid-alone-searches"
+    shutil.rmtree(searches, ignore_errors=True)
+    pending, running, failed, observed, cells = list(plans), dict[str, ProcessGroup](), list[str](), 0, 0.0
+    deadline = time.monotonic() + RUN_TIMEOUT
+    cpu = children_cpu()
+    try:
+        while (pending or running) and not failed:
+            while pending and len(running) < jobs:
+                version = pending.pop(0).version
+                argv = [sys.executable, "-m", REPLAY, version, str(root), index_url, str(searches), str(interpreters)]
+                running[version] = ProcessGroup(argv, os.environ, ROOT)
+            for version, process in list(running.items()):
+                if not process.exited():
+                    continue
+                del running[version]
+                output, code = process.output(), process.process.returncode
+                process.stop(STOP_SECONDS)  # reaped: its CPU, and its children's, count from here
+                last = _REPLAY_SAID.fullmatch((output.strip().splitlines() or [""])[-1])
+                if code != 0 or last is None:
+                    failed.append(f"Flask {version} ({code}): {first_error_line(output) or output[-2000:]}")
+                else:
+                    observed, cells = observed + int(last["observed"]), cells + float(last["cpu"])
+            if time.monotonic() > deadline:
+                failed.append(f"{', '.join(running)} did not finish within {RUN_TIMEOUT:g}s")
+            time.sleep(POLL_SECONDS)
+    finally:
+        # Stopped on every way out (a failure, Ctrl-C): no replay outlives the benchmark.
+        for process in running.values():
+            process.stop(STOP_SECONDS)
+        shutil.rmtree(searches, ignore_errors=True)
+    if failed:
+        raise BenchFailed(
+            f"the grid's cells observed alone failed: {'; '.join(failed)}; no benchmark was written: "
+            "fix what it names (the index, an interpreter) and run nox -s bench again"
+        )
+    return children_cpu() - cpu, cells, observed, Layout(root).grid
+
+
+#: A grid cell's place in its release's record: kind, Python (an era or declared cell's), Werkzeug line.
+Place = tuple[str, str | None, str | None]
+#: What two observations of one cell may differ in: when, and the key of the code that made them.
+_UNCOMPARED = ("observed_at", "cache_key")
+
+
+def _cells_by_place(path: Path) -> dict[Place, dict[str, object]]:
+    """Everything each cell of a grid record found, but when and under which key."""
+    return {
+        (c.kind, None if c.kind == "werkzeug" else c.python, c.werkzeug_line): {
+            name: value for name, value in asdict(c).items() if name not in _UNCOMPARED
+        }
+        for c in grid_records.load(path).cells
+    }
+
+
+def replay_differences(cold: Path, alone: Path) -> list[str]:
+    """Where the cells observed alone (records in ``alone``) came out otherwise than the cold run's (``cold``):
+    each field of a cell that differs (its time and key apart); a release or a cell only one of them has."""
+    found = []
+    for name in sorted({path.name for path in (*cold.glob("*.json"), *alone.glob("*.json"))}):
+        if not (cold / name).exists() or not (alone / name).exists():
+            found.append(f"{name}: only in {'the replay' if (alone / name).exists() else 'the cold run'}")
+            continue
+        before, after = _cells_by_place(cold / name), _cells_by_place(alone / name)
+        for place in sorted(set(before) | set(after), key=str):
+            where = f"{name} {' '.join(part for part in place if part)}"
+            if place not in before or place not in after:
+                found.append(f"{where}: only in {'the replay' if place in after else 'the cold run'}")
+                continue
+            for field, value in before[place].items():
+                if after[place].get(field) != value:
+                    found.append(f"{where}: {field} {value!r} in the cold run, {after[place].get(field)!r} alone")
+    return found
 
 
 def session_phases(run: str, output: str, plans: Sequence[Plan]) -> list[Phase]:
@@ -531,7 +629,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
     measurements += _verdicts(work, plans, options.rounds * 2, log)
 
     if options.grid:
-        grid_measurements, grid_phases = _grid(runnable, work, options, log)
+        grid_measurements, grid_phases = _grid(runnable, work, options, index_url, log)
         measurements += grid_measurements
         profile += grid_phases
 
@@ -594,56 +692,86 @@ def _verdicts(work: Path, plans: Sequence[Plan], rounds: int, log: Log) -> list[
     return found
 
 
-def cells_cpu(output: str, sessions: int) -> float:
-    """What the cells' own processes used in a grid run (installs, imports, probes), from the line each of its
-    ``sessions`` sessions ends with; the benchmark fails where one did not say."""
-    found = [float(seconds) for seconds in _CELLS_CPU.findall(output)]
+def cells_cpu(output: str, sessions: int, run_cpu: float) -> float:
+    """What the cells' own processes used in a grid run (environments, installs, imports, probes, metadata read),
+    from the line each of its ``sessions`` sessions ends with; the benchmark fails where a session did not say,
+    or where the sum cannot be right (nothing, or more than the ``run_cpu`` of the whole run)."""
+    found = cells_cpu_seconds(output)
     if len(found) != sessions:
         raise BenchFailed(
             f"{len(found)} of the grid's {sessions} cells sessions said what their cells' processes used; no "
-            "benchmark was written: the noxfile's cells session must end with its CELLS_CPU line"
+            "benchmark was written: each cells session must end with its cells_cpu_line (noxfile.py)"
+        )
+    if not 0 < sum(found) <= run_cpu:
+        raise BenchFailed(
+            f"the grid's cells sessions said their cells' processes used {sum(found):.1f} CPU-s of the run's "
+            f"{run_cpu:.1f}; no benchmark was written: this system does not count child processes' CPU as expected"
         )
     return sum(found)
 
 
 def grid_work(root: Path, searches: Path) -> str:
     """What a grid run made an environment for, counted from its records under ``root`` and the attempts its
-    Werkzeug cells' searches kept in ``searches``: era and plain cells, attempts, and how many were Python 2.7's."""
-    cells = [
-        cell
-        for path in Layout(root).grid.glob("*.json")
-        for cell in grid_records.load(path).cells
-        if cell.kind != "werkzeug" and cell.status not in grid_records.NOT_RUN
-    ]
-    attempts = [Attempt(**read_json(path)) for path in searches.glob("attempts/*/*.json")]
-    failed = sum(a.outcome == "install-failed" for a in attempts)
-    old = sum(c.python == "2.7" for c in cells) + sum(a.python.startswith("2.") for a in attempts)
+    Werkzeug cells' searches kept in ``searches``: era and plain cells, attempts, and how many were Python 2.7's.
+    The benchmark fails where Werkzeug cells were searched and no attempt is found (the wrong folder)."""
+    records = [cell for path in Layout(root).grid.glob("*.json") for cell in grid_records.load(path).cells]
+    cells = [c for c in records if c.kind != "werkzeug" and c.status not in grid_records.NOT_RUN]
+    attempts = [read_json(path) for path in searches.glob("attempts/*/*.json")]
+    if any(c.kind == "werkzeug" and c.tried for c in records) and not attempts:
+        raise BenchFailed(f"the grid's Werkzeug cells were searched, but no attempt is kept under {searches}")
+    failed = sum(a["outcome"] == "install-failed" for a in attempts)
+    old = sum(c.python == "2.7" for c in cells) + sum(str(a["python"]).startswith("2.") for a in attempts)
     return (
         f"{len(cells)} era and plain-install cells and {len(attempts)} attempts of the Werkzeug cells' searches "
         f"({failed} of which did not install), {old} of all these on Python 2.7 (virtualenv and pip)"
     )
 
 
-def _grid(plans: Sequence[Plan], work: Path, options: BenchOptions, log: Log) -> tuple[list[Measurement], list[Phase]]:
+def _grid(
+    plans: Sequence[Plan], work: Path, options: BenchOptions, index_url: str, log: Log
+) -> tuple[list[Measurement], list[Phase]]:
     """The grid of ``plans``: cold (fresh nox folder and records, package caches as they are), then forced; and
-    the cold run's floor: the CPU of the processes its cells started, as each session counted it, over the cores."""
+    the cold run's floor: the CPU of the processes its cells started, the least of what they used in the run and
+    what they used observed again alone (where every cell came out as in the run), over the cores."""
     root, envdir = grid_root(work), work / "grid-envs"
     shutil.rmtree(envdir, ignore_errors=True)
     log(f"cold grid of {len(plans)} releases")
     cold = nox_grid(plans, envdir, root, options)
     cells, served = grid_cells(root)
     log(f"the grid: {cells} cells, {served} served")
-    used, cores = cells_cpu(cold.output, len(plans)), os.cpu_count() or 1
+    in_run, cores = cells_cpu(cold.output, len(plans), cold.cpu), os.cpu_count() or 1
     # Counted before the forced run, which keeps the search's attempts and could add a new day's.
     work_done = grid_work(root, envdir / ".cache" / "constraints")
+    # The forced run writes over the cold records: kept aside to check the replay against.
+    cold_records = work / "grid-cold-records"
+    shutil.rmtree(cold_records, ignore_errors=True)
+    shutil.copytree(Layout(root).grid, cold_records)
     log(f"forced grid (--force) of {len(plans)} releases")
     forced = nox_grid(plans, envdir, root, options, "--force")
-    # Counted in the run itself, so under the run's own conditions: the same work measured again, alone, on this
-    # machine used more CPU than the run did (1747 CPU-s against 1581, 2026-11-29), so it bounded nothing.
-    floor = (
-        f"the processes its cells started (installs, imports, probes) for {work_done}, as each of its {len(plans)} "
-        f"sessions counted them in the run: {used:.1f} CPU-s of its {cold.cpu:.1f}, / {cores} cores {FLOOR_MARK}"
+    # As many releases at a time as -j: one after another took twice as long and used no less CPU (1792 CPU-s
+    # alone against 1747 two at a time, both above the cold run's 1581; 2026-11-29).
+    log(f"the grid's cells observed again alone, {len(plans)} releases, {options.jobs} at a time")
+    interpreters = envdir / ".cache" / "interpreters.json"
+    total, alone, observed, replayed = cells_alone(plans, work, index_url, interpreters, options.jobs)
+    differences = replay_differences(cold_records, replayed)
+    counted = (
+        f"the processes its cells started (environments, installs, imports, probes, metadata read) for {work_done}: "
+        f"{in_run:.1f} CPU-s of the run's {cold.cpu:.1f}, as its {len(plans)} sessions counted them"
     )
+    again = (
+        f"observed again alone after it ({observed} cells; its searches from empty caches, package caches as it "
+        f"left them; {options.jobs} releases at a time, no nox), {alone:.1f} CPU-s of the replays' {total:.1f}"
+    )
+    if differences:
+        # Not the cold run's work: it bounds nothing, and the run's own count is not checked against another schedule.
+        for line in differences[:20]:
+            log(f"the replay differs from the cold run: {line}")
+        floor = f"{counted}; {again}, with {len(differences)} differences from the run: not a floor"
+        phases = [Phase("grid-cold", floor, 0.0)]
+    else:
+        least = min(in_run, alone)
+        floor = f"{counted}; {again}, every cell as in the run; the lesser, / {cores} cores {FLOOR_MARK}"
+        phases = [Phase("grid-cold", floor, round(least / cores, 2))]
     what = f"full grid, cold ({cells} cells, {served} served)"
     measurements = [
         _measurement("grid-cold", what, len(plans), [cold], 600, ALL),
@@ -656,7 +784,7 @@ def _grid(plans: Sequence[Plan], work: Path, options: BenchOptions, log: Log) ->
             ALL,
         ),
     ]
-    return measurements, [Phase("grid-cold", floor, round(used / cores, 2))]
+    return measurements, phases
 
 
 def _measurement(

@@ -173,9 +173,11 @@ every release run in turn by the harness, with no nox, installer or record aroun
 over the cores is a floor no schedule can beat. The cold run's floor adds the environments made alone,
 one after another, the audit's way; the fresh clone's adds the README's tool install and the
 environments made alone with empty caches of their own. The cold grid's floor is the CPU of the processes
-its cells started (installers, imports, probes), as each `cells` session counted them during the run, over
-the cores; what nox and the sessions' own processes did (scheduling, the searches, records, the harness's
-requests) is above it. A floor that used more CPU than its run did is no floor: that run did all its work.
+its cells started (environments, installs, imports, probes, metadata read), over the cores: the lesser of
+what they used in the run, as each `cells` session counted them, and what they used observed again alone
+after it (its searches from empty caches, no nox, `-j` releases at a time), where every cell came out as in
+the run. The Python work of nox and of the sessions themselves (scheduling, the searches' and records' own
+code, the harness's requests) is above it. A floor that used more CPU than its run did is no floor.
 
 ## Medians against the targets
 
@@ -188,7 +190,7 @@ requests) is above it. A floor that used more CPU than its run did is no floor: 
 ## Where the time goes
 
 Summed over the sessions of one round (sessions overlap under `-j`, so sums exceed the wall time),
-and the floors: what each run cannot do without, measured alone.
+and the floors: what each run cannot do without, measured alone (the cold grid's, also counted in the run).
 
 {profile_table(bench)}
 
