@@ -31,6 +31,7 @@ nox -s bench                  # time the audit (writes reports/bench.md)
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import shutil
@@ -133,11 +134,51 @@ def _plan(session: nox.Session, release: str) -> Plan:
     return plan(releases[release], _machine(session.cache_dir))
 
 
+#: The options that name sessions to run on nox's command line.
+SESSION_FLAGS = ("-s", "-e", "--sessions", "--session")
+
+
+def _named_sessions(argv: list[str]) -> set[str]:
+    """The sessions named on nox's command line (``-s``, ``--session``…, else NOXSESSION), as typed."""
+    names, taking = list[str](), False
+    for word in argv[1:]:
+        if word == "--":
+            break
+        flag, equals, value = word.partition("=")
+        if word in SESSION_FLAGS or (equals and flag in SESSION_FLAGS):
+            taking = not equals
+            names += [value] if equals else []
+        elif word.startswith("-"):
+            taking = False
+        elif taking:
+            names.append(word)
+    return set(names or filter(None, os.environ.get("NOXSESSION", "").split(",")))
+
+
+def _as_nox_reads(name: str) -> str:
+    """A session name as nox compares it: parsed as Python where it parses, so ``observe(0.1)`` and
+    ``observe(0.10)`` read as the same number."""
+    try:
+        return ast.dump(ast.parse(name))
+    except (SyntaxError, ValueError):
+        return name
+
+
+def _shadowed(signature: str, named: set[str]) -> bool:
+    """Whether nox would select ``signature`` only because a name given for another session reads as the same
+    number: ``-s observe(0.1)`` selects Flask 0.10's session too, and so does the child nox -j starts for it."""
+    return signature not in named and any(_as_nox_reads(name) == _as_nox_reads(signature) for name in named)
+
+
+NAMED = _named_sessions(sys.argv)
+
+
 def _per_release(function: Callable[[nox.Session, str], None]) -> Callable[..., None]:
     """One session per release of the catalogue, run side by side under -j.
 
     With no readable catalogue, one session that says how to make it: an empty parametrization
-    would break every ``requires=`` that names the session.
+    would break every ``requires=`` that names the session. A release whose session only a name given for
+    another would select (0.10 under ``-s observe(0.1)``) is left out, so each runs once and alone.
     """
 
     @functools.wraps(function)
@@ -146,8 +187,9 @@ def _per_release(function: Callable[[nox.Session, str], None]) -> Callable[..., 
             session.error(CATALOGUE_PROBLEM)
         function(session, release)
 
+    releases = [r for r in RELEASES if not _shadowed(f"{function.__name__}({r})", NAMED)]
     parametrized = (
-        nox.parametrize("release", RELEASES, ids=RELEASES)(session_function) if RELEASES else session_function
+        nox.parametrize("release", releases, ids=releases)(session_function) if releases else session_function
     )
     return nox.session(venv_backend="none", default=False, allow_parallel=True)(parametrized)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -397,3 +399,66 @@ def test_the_grids_work_is_counted_from_its_records_and_its_searchs_attempts(tmp
         "3 era and plain-install cells and 3 attempts of the Werkzeug cells' searches (1 of which did not install), "
         "2 of all these on Python 2.7 (virtualenv and pip)"
     )
+
+
+def _grid_with(monkeypatch, tmp_path, alone: float, differences: list[str]) -> list[Phase]:
+    """``_grid`` with its runs stood in for: a cold run whose two sessions counted 700 CPU-s each of 1600."""
+    root = tmp_path / "grid"
+    Layout(root).grid.mkdir(parents=True)
+    counted = f"nox > {bench_records.cells_cpu_line(700.0)}\n" * 2
+    runs = iter([bench.Timed(900.0, 1600.0, counted), bench.Timed(250.0, 430.0, "")])
+    monkeypatch.setattr(bench, "grid_root", lambda work, name="grid": root)
+    monkeypatch.setattr(bench, "nox_grid", lambda *args: next(runs))
+    monkeypatch.setattr(bench, "grid_cells", lambda folder: (980, 502))
+    monkeypatch.setattr(bench, "grid_work", lambda folder, searches: "the work")
+    monkeypatch.setattr(bench, "cells_alone", lambda *args: (alone + 100.0, alone, 862, tmp_path))
+    monkeypatch.setattr(bench, "replay_differences", lambda cold, replayed: differences)
+    options, _ = bench.parse(["--workdir", str(tmp_path)])
+    measurements, phases = bench._grid([_plan("1.0"), _plan("2.0.3")], tmp_path, options, "http://x", print)
+    assert [m.name for m in measurements] == ["grid-cold", "grid-forced"]
+    return phases
+
+
+def test_the_cold_grids_floor_is_the_lesser_count_of_its_cells_processes_and_none_where_a_cell_differs(
+    monkeypatch, tmp_path
+):
+    cores = bench.os.cpu_count() or 1
+    (lesser_in_run,) = _grid_with(monkeypatch, tmp_path / "a", alone=1500.0, differences=[])
+    assert lesser_in_run.phase.endswith(FLOOR_MARK) and lesser_in_run.seconds == round(1400.0 / cores, 2)
+    assert "1400.0 CPU-s of the run's 1600.0" in lesser_in_run.phase and "1500.0 CPU-s" in lesser_in_run.phase
+    (lesser_alone,) = _grid_with(monkeypatch, tmp_path / "b", alone=1300.0, differences=[])
+    assert lesser_alone.seconds == round(1300.0 / cores, 2)
+    (differs,) = _grid_with(monkeypatch, tmp_path / "c", alone=1300.0, differences=["flask-1.0.json era 3.9: …"])
+    assert differs.phase.endswith(bench_records.NO_FLOOR_MARK) and not differs.phase.endswith(FLOOR_MARK)
+    measured = sample()
+    measured.measurements.append(Measurement("grid-cold", "full grid, cold", 62, [900.0], [1600.0], 600, 62))
+    measured.profile.append(differs)
+    grid = next(line for line in bench_report.limits(measured) if line.startswith("full grid, cold"))
+    assert "It has no floor: the processes its cells started" in grid and "summed over sessions" not in grid
+    assert f"| grid-cold | {differs.phase} | — |" in bench_report.render(measured)
+
+
+def test_a_replay_that_ends_without_its_count_fails_the_benchmark(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "REPLAY", "this")  # exits 0, its last line no count
+    with pytest.raises(bench.BenchFailed, match=r"Flask 2\.0\.0 \(0\)"):
+        bench.cells_alone([_plan("2.0.0")], tmp_path, "http://127.0.0.1:9/simple", tmp_path / "i.json", 1)
+    assert not (tmp_path / "grid-alone-searches").exists()
+
+
+def test_werkzeug_cells_searched_without_an_attempt_kept_fail_the_benchmark(tmp_path):
+    record = GridRecord("1.0", "2018-04-26", None)
+    record.cells = [Cell("werkzeug", "1.0", "3.9", "ok", werkzeug_line="0.15", tried=["Python 3.9.18 []: served"])]
+    grid_records.save(record, Layout(tmp_path).grid)
+    with pytest.raises(bench.BenchFailed, match="no attempt is kept under"):
+        bench.grid_work(tmp_path, tmp_path / "elsewhere")
+
+
+def test_children_cpu_counts_the_processes_waited_for_and_not_this_ones_own():
+    before = bench_records.children_cpu()
+    started = time.process_time()
+    while time.process_time() - started < 0.3:
+        pass
+    assert bench_records.children_cpu() - before < 0.05
+    spin = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass"
+    subprocess.run([sys.executable, "-c", spin], check=True)
+    assert bench_records.children_cpu() - before >= 0.29

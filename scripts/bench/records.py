@@ -20,6 +20,7 @@ from scripts.common.jsonio import StoredDocument
 __all__ = [
     "CHILDREN_COUNTED",
     "FLOOR_MARK",
+    "NO_FLOOR_MARK",
     "SCHEMA_PATH",
     "UV_TARGET_RATIO",
     "Bench",
@@ -42,6 +43,8 @@ SCHEMA_VERSION = 1
 UV_TARGET_RATIO = 5.0
 #: Ends the name of a profile entry that is a floor: seconds no schedule of that run can go under.
 FLOOR_MARK = "(no schedule is faster)"
+#: Ends the name of a profile entry that was measured as a floor and is none (its work was not the run's).
+NO_FLOOR_MARK = ": not a floor"
 #: Whether this system counts the CPU of the processes a process started and waited for (Windows does not).
 CHILDREN_COUNTED = os.name == "posix"
 _CELLS_CPU = "the cells' processes used {seconds:.2f} CPU-s"

@@ -1,11 +1,13 @@
-"""One release's grid cells observed again, alone: what the cold grid's floor is made of.
+"""One release's grid cells observed again, without nox: the second measurement of the cold grid's floor.
 
 Run by ``scripts.bench.run.cells_alone``, one release per process, as
-``python -m scripts.bench.replay VERSION ROOT INDEX_URL SEARCHES INTERPRETERS``: the release's cells are
-observed the way its ``cells`` session observes them (``grid.run.run``), with records written under ROOT
-only, the search's attempts kept in SEARCHES, and the interpreters the grid run found (its cache file
-INTERPRETERS). Its last line of output is how many cells it observed rather than ruled out, and the
-CPU-seconds of the processes they started (installs, imports, probes), apart from its own.
+``python -m scripts.bench.replay VERSION ROOT SEARCHES INTERPRETERS``: the release's cells are observed the
+way its ``cells`` session observes them (``grid.run.run``), on the index handed down in the environment
+(``index.HANDED_DOWN``: a URL may hold credentials, which a command line would show to every user of the
+machine), with records written under ROOT only, the search's attempts kept in SEARCHES, and the
+interpreters the grid run found (its cache file INTERPRETERS). Its last line of output is how many cells
+it observed rather than ruled out, and the CPU-seconds of the processes they started (environments,
+installs, imports, probes, metadata read), apart from its own.
 """
 
 from __future__ import annotations
@@ -28,25 +30,25 @@ def observed(record: GridRecord) -> int:
     return sum(cell.status not in NOT_RUN for cell in record.cells)
 
 
-def replay(version: str, root: Path, index_url: str, searches: Path, interpreters: Path) -> GridRecord:
+def replay(version: str, root: Path, searches: Path, interpreters: Path) -> GridRecord:
     """Observe every cell of Flask ``version`` as a ``cells`` session does, writing its record under ``root``.
 
     :param root: a folder holding a ``reports/`` copy: the run-it-today records are read from it.
     :param searches: where the Werkzeug cells' search keeps its attempts (empty for a measurement).
     :param interpreters: the interpreters' cache file of the grid run being measured (the same interpreters).
     """
-    options = grid_run.parse_options(["--output", str(root), "--index-url", index_url])
+    options = grid_run.parse_options(["--output", str(root)])
     found = discover(interpreters)
     return grid_run.run(version, catalogue.load(REPO.releases), found, options, searches, log=lambda line: None)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 5:
+    if len(argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2
-    version, root, index_url, searches, interpreters = argv
+    version, root, searches, interpreters = argv
     before = children_cpu()
-    record = replay(version, Path(root), index_url, Path(searches), Path(interpreters))
+    record = replay(version, Path(root), Path(searches), Path(interpreters))
     print(observed(record), f"{children_cpu() - before:.3f}")
     return 0
 

@@ -363,8 +363,8 @@ def cells_alone(
         while (pending or running) and not failed:
             while pending and len(running) < jobs:
                 version = pending.pop(0).version
-                argv = [sys.executable, "-m", REPLAY, version, str(root), index_url, str(searches), str(interpreters)]
-                running[version] = ProcessGroup(argv, os.environ, ROOT)
+                argv = [sys.executable, "-m", REPLAY, version, str(root), str(searches), str(interpreters)]
+                running[version] = ProcessGroup(argv, {**os.environ, index.HANDED_DOWN: index_url}, ROOT)
             for version, process in list(running.items()):
                 if not process.exited():
                     continue
@@ -384,6 +384,8 @@ def cells_alone(
         for process in running.values():
             process.stop(STOP_SECONDS)
         shutil.rmtree(searches, ignore_errors=True)
+    if not failed and observed and cells <= 0:
+        failed.append("the replays counted no CPU for their cells' processes (this system does not count it)")
     if failed:
         raise BenchFailed(
             f"the grid's cells observed alone failed: {'; '.join(failed)}; no benchmark was written: "

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from scripts.bench.records import (
     FLOOR_MARK,
+    NO_FLOOR_MARK,
     UV_TARGET_RATIO,
     Bench,
     EnvironmentPair,
@@ -75,7 +76,8 @@ def profile_table(bench: Bench) -> str:
     for p in bench.profile:
         void = p.phase.endswith(FLOOR_MARK) and void_floor(bench, p.run)
         phase = p.phase.removesuffix(FLOOR_MARK) + NOT_A_FLOOR if void else p.phase
-        lines.append(f"| {p.run} | {phase} | {p.seconds:.2f} |")
+        seconds = "—" if p.phase.endswith(NO_FLOOR_MARK) else f"{p.seconds:.2f}"
+        lines.append(f"| {p.run} | {phase} | {seconds} |")
     return "\n".join(lines)
 
 
@@ -95,10 +97,14 @@ def limits(bench: Bench) -> list[str]:
         if cpu is not None and wall:
             busy = cpu / (wall * cores)
             sentence += f"; its processes used {cpu:.1f} CPU-seconds, {busy:.0%} of {cores} cores over the run"
-        phases = [p for p in bench.profile if p.run == m.name and not p.phase.endswith(FLOOR_MARK)]
+        phases = [p for p in bench.profile if p.run == m.name and not p.phase.endswith((FLOOR_MARK, NO_FLOOR_MARK))]
         if phases:
             sentence += "; summed over sessions: " + ", ".join(f"{p.phase} {p.seconds:.1f} s" for p in phases)
         own = floor(bench, m.name)
+        none = next((p for p in bench.profile if p.run == m.name and p.phase.endswith(NO_FLOOR_MARK)), None)
+        if own is None and none is not None:
+            sentences.append(f"{sentence}. It has no floor: {none.phase.removesuffix(NO_FLOOR_MARK)}.")
+            continue
         if own is not None and void_floor(bench, m.name):
             sentence += (
                 f". It has no floor: {own.phase.removesuffix(FLOOR_MARK).strip()}; that is more CPU than the run "
@@ -174,10 +180,11 @@ over the cores is a floor no schedule can beat. The cold run's floor adds the en
 one after another, the audit's way; the fresh clone's adds the README's tool install and the
 environments made alone with empty caches of their own. The cold grid's floor is the CPU of the processes
 its cells started (environments, installs, imports, probes, metadata read), over the cores: the lesser of
-what they used in the run, as each `cells` session counted them, and what they used observed again alone
-after it (its searches from empty caches, no nox, `-j` releases at a time), where every cell came out as in
-the run. The Python work of nox and of the sessions themselves (scheduling, the searches' and records' own
-code, the harness's requests) is above it. A floor that used more CPU than its run did is no floor.
+what they used in the run, as each `cells` session counted them, and what they used observed again after it
+without nox (one release per process, `-j` at a time, its searches from empty caches), where every cell came
+out as in the run; with a cell that came out otherwise it has no floor. The Python work of nox and of the
+sessions themselves (scheduling, the searches' and records' own code, the harness's requests) is above it. A
+floor that used more CPU than its run did is no floor.
 
 ## Medians against the targets
 
@@ -190,7 +197,8 @@ code, the harness's requests) is above it. A floor that used more CPU than its r
 ## Where the time goes
 
 Summed over the sessions of one round (sessions overlap under `-j`, so sums exceed the wall time),
-and the floors: what each run cannot do without, measured alone (the cold grid's, also counted in the run).
+and the floors: what each run cannot do without, measured alone (the cold grid's: the lesser of its count in the
+run and without nox).
 
 {profile_table(bench)}
 
