@@ -148,6 +148,8 @@ def _named_sessions(argv: list[str]) -> set[str]:
         if word in SESSION_FLAGS or (equals and flag in SESSION_FLAGS):
             taking = not equals
             names += [value] if equals else []
+        elif word[:2] in ("-s", "-e") and not word.startswith("--"):  # -sNAME: argparse takes that one name only
+            taking, names = False, [*names, word[2:]]
         elif word.startswith("-"):
             taking = False
         elif taking:
@@ -160,7 +162,7 @@ def _as_nox_reads(name: str) -> str:
     ``observe(0.10)`` read as the same number."""
     try:
         return ast.dump(ast.parse(name))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, TypeError, ValueError):
         return name
 
 

@@ -6,6 +6,7 @@ import functools
 import http.server
 import os
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +30,32 @@ MACHINE = [
     Interpreter((3, 13, 0), "/py313"),
 ]
 
-__all__ = ["MACHINE", "ROOT", "STAND_IN", "processes_running", "release", "serving", "serving_folder"]
+__all__ = [
+    "MACHINE",
+    "ROOT",
+    "STAND_IN",
+    "noxfile_prints",
+    "processes_running",
+    "release",
+    "run_here",
+    "serving",
+    "serving_folder",
+]
+
+
+def run_here(argv: list[str], unset: tuple[str, ...] = (), **variables: str) -> str:
+    """What ``argv`` prints, run to its end in this checkout without the variables ``unset``, with ``variables``."""
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    done = subprocess.run(
+        argv, capture_output=True, text=True, cwd=ROOT, timeout=120, check=True, env={**env, **variables}
+    )
+    return done.stdout
+
+
+def noxfile_prints(program: str, unset: tuple[str, ...] = (), **variables: str) -> str:
+    """The last line ``program`` prints with the noxfile imported, in a process of its own (importing it acts:
+    it reads nox's command line and may hand the index down)."""
+    return run_here([sys.executable, "-c", f"import sys, noxfile\n{program}"], unset, **variables).splitlines()[-1]
 
 
 @pytest.fixture(autouse=True)

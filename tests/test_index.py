@@ -13,7 +13,7 @@ import pytest
 
 from scripts.layout import ROOT
 from scripts.packages import catalogue, index
-from tests.conftest import serving
+from tests.conftest import noxfile_prints, serving
 
 PEP503_PAGE = """<!DOCTYPE html><html><body>
 <a href="../../files/Flask-0.1.tar.gz#sha256=00">Flask-0.1.tar.gz</a>
@@ -189,14 +189,5 @@ def test_nothing_is_handed_down_when_no_index_can_be_found(monkeypatch):
     ],
 )
 def test_the_noxfile_hands_the_index_down_only_when_it_starts_child_sessions(argv, children):
-    program = f"import sys, noxfile; print(noxfile._runs_sessions_in_children({argv!r}))"
-    done = subprocess.run(
-        [sys.executable, "-c", program],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=True,
-        env={key: value for key, value in os.environ.items() if key != "NOX_PARALLEL"},
-    )
-    assert done.stdout.strip().splitlines()[-1] == str(children)
+    program = f"print(noxfile._runs_sessions_in_children({argv!r}))"
+    assert noxfile_prints(program, ("NOX_PARALLEL",)) == str(children)
