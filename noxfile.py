@@ -70,6 +70,30 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 NOT_RECORDED = (DataError, OptionError, Unavailable, index.IndexUnavailable, audit_run.NotRecorded, ProbeFault)
 
 
+def _option_uses(argv: list[str], short: tuple[str, ...], long: tuple[str, ...]) -> list[list[str]]:
+    """Each use of one of nox's options in ``argv``, in order, with the values typed after it (``-j 2``, ``-j2``,
+    ``--parallel=2``, ``-s a b``); the words after ``--`` are the sessions' own, never nox's."""
+    uses, taking = list[list[str]](), False
+    for word in argv[1:]:
+        if word == "--":
+            break
+        flag, equals, value = word.partition("=")
+        if word in short or word in long:
+            uses.append([])
+            taking = True
+        elif equals and flag in long:
+            uses.append([value])
+            taking = False
+        elif word[:2] in short and not word.startswith("--"):  # -j2, -sNAME: argparse takes that one value only
+            uses.append([word[2:]])
+            taking = False
+        elif word.startswith("-"):
+            taking = False
+        elif taking:
+            uses[-1].append(word)
+    return uses
+
+
 def _runs_sessions_in_children(argv: list[str]) -> bool:
     """Whether this nox process hands its sessions to child processes (``-j N``, N > 1), as read from ``argv``.
 
@@ -77,16 +101,9 @@ def _runs_sessions_in_children(argv: list[str]) -> bool:
     """
     if "--parallel-worker" in argv:
         return False
-    for position, word in enumerate(argv):
-        if word in ("-j", "--parallel"):
-            value = argv[position + 1] if position + 1 < len(argv) else ""
-        elif word.startswith("--parallel="):
-            value = word.partition("=")[2]
-        elif word.startswith("-j"):
-            value = word[2:]
-        else:
-            continue
-        return value != "1"
+    uses = _option_uses(argv, ("-j",), ("--parallel",))
+    if uses:
+        return (uses[0] or [""])[0] != "1"
     return os.environ.get("NOX_PARALLEL", "1") != "1"
 
 
@@ -134,27 +151,10 @@ def _plan(session: nox.Session, release: str) -> Plan:
     return plan(releases[release], _machine(session.cache_dir))
 
 
-#: The options that name sessions to run on nox's command line.
-SESSION_FLAGS = ("-s", "-e", "--sessions", "--session")
-
-
 def _named_sessions(argv: list[str]) -> set[str]:
     """The sessions named on nox's command line (``-s``, ``--session``…, else NOXSESSION), as typed."""
-    names, taking = list[str](), False
-    for word in argv[1:]:
-        if word == "--":
-            break
-        flag, equals, value = word.partition("=")
-        if word in SESSION_FLAGS or (equals and flag in SESSION_FLAGS):
-            taking = not equals
-            names += [value] if equals else []
-        elif word[:2] in ("-s", "-e") and not word.startswith("--"):  # -sNAME: argparse takes that one name only
-            taking, names = False, [*names, word[2:]]
-        elif word.startswith("-"):
-            taking = False
-        elif taking:
-            names.append(word)
-    return set(names or filter(None, os.environ.get("NOXSESSION", "").split(",")))
+    uses = _option_uses(argv, ("-s", "-e"), ("--sessions", "--session"))
+    return {name for names in uses for name in names} or set(filter(None, os.environ.get("NOXSESSION", "").split(",")))
 
 
 def _as_nox_reads(name: str) -> str:

@@ -704,12 +704,13 @@ def cells_cpu(output: str, sessions: int, run_cpu: float) -> float:
             f"{len(found)} of the grid's {sessions} cells sessions said what their cells' processes used; no "
             "benchmark was written: each cells session must end with its cells_cpu_line (noxfile.py)"
         )
-    if not 0 < sum(found) <= run_cpu:
+    used = sum(found)
+    if not 0 < used <= run_cpu:
         raise BenchFailed(
-            f"the grid's cells sessions said their cells' processes used {sum(found):.1f} CPU-s of the run's "
+            f"the grid's cells sessions said their cells' processes used {used:.1f} CPU-s of the run's "
             f"{run_cpu:.1f}; no benchmark was written: this system does not count child processes' CPU as expected"
         )
-    return sum(found)
+    return used
 
 
 def grid_work(root: Path, searches: Path) -> str:
