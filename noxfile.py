@@ -462,13 +462,18 @@ def mutants(session: nox.Session) -> None:
         )
 
 
+#: The systems the workflows' runners use (sys.platform's names): the code is type-checked as each sees it.
+PLATFORMS = ("linux", "darwin", "win32")
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Run ruff and mypy (strict) on the project."""
+    """Run ruff, and mypy (strict) as Linux, macOS and Windows each see the code."""
     session.install("-r", AUDIT_REQUIREMENTS, *nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy")
+    for platform in PLATFORMS:
+        session.run("mypy", "--platform", platform)
 
 
 @nox.session

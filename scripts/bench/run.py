@@ -40,7 +40,7 @@ from scripts.common import cli
 from scripts.common.clock import now, stamp
 from scripts.common.failures import first_error_line
 from scripts.common.jsonio import read_json
-from scripts.common.processes import ProcessGroup, run
+from scripts.common.processes import ProcessGroup, load_average, run
 from scripts.grid import records as grid_records
 from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import catalogue, environments, index
@@ -544,7 +544,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
         raise BenchFailed("no chosen release has an interpreter on this machine: nothing to time (see `nox -l`)")
     count = len(plans)
     index_url = index.configured_index_url(options.index_url)
-    load_before = [round(x, 2) for x in os.getloadavg()]
+    load_before = load_average()
     measurements: list[Measurement] = []
     profile: list[Phase] = []
 
@@ -647,7 +647,7 @@ def measure(options: BenchOptions, work: Path, log: Log) -> Bench:
         machine={
             "cores": os.cpu_count(),
             "load_before": load_before,
-            "load_after": [round(x, 2) for x in os.getloadavg()],
+            "load_after": load_average(),
             "python": sys.version.split()[0],
             "nox": _version([sys.executable, "-m", "nox", "--version"]),
             "uv": _version([*environments.uv_command(), "--version"]),

@@ -38,6 +38,7 @@ __all__ = [
     "StartFailed",
     "Starter",
     "clean_environment",
+    "load_average",
     "run",
     "serving",
     "stop_on_sigterm",
@@ -47,6 +48,12 @@ WINDOWS = sys.platform == "win32"
 LINUX = sys.platform.startswith("linux")
 #: Whether this machine's Python can fork (Werkzeug's ``processes=N`` needs it).
 CAN_FORK = hasattr(os, "fork")
+# POSIX-only names are looked up once, by presence: Windows' os has no killpg and its signal no SIGKILL, and
+# naming either where code is defined (a default argument) stopped the noxfile's import there.
+#: Signals a whole process group (POSIX); None where groups cannot be signalled.
+_KILLPG: Callable[[int, int], None] | None = getattr(os, "killpg", None)
+#: The signal no program can catch (POSIX); None where there is none.
+_SIGKILL: int | None = getattr(signal, "SIGKILL", None)
 #: How often a starting server is asked whether it is ready; a polling interval, never a verdict.
 POLL_SECONDS = 0.02
 #: How a server says the port it was given is taken (POSIX errno text; Windows' WSAEADDRINUSE).
@@ -81,11 +88,11 @@ def _dying_with(parent: int) -> Callable[[], None]:
     Asked of the kernel, not of Python: it holds even when the parent is killed with SIGKILL. A parent
     that died before the request was made is noticed by the child itself.
     """
-    prctl = _PRCTL
+    prctl, kill = _PRCTL, _SIGKILL
 
     def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-        if prctl is not None:
-            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if prctl is not None and kill is not None:
+            prctl(_PR_SET_PDEATHSIG, kill)
         if os.getppid() != parent:
             os._exit(1)
 
@@ -94,18 +101,24 @@ def _dying_with(parent: int) -> Callable[[], None]:
 
 def _own_group() -> dict[str, Any]:
     """Popen arguments that start a program in a process group of its own."""
-    if WINDOWS:  # pragma: no cover - CI's Windows runners
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+    if sys.platform == "win32":  # pragma: no cover - CI's Windows runners
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
     return {"start_new_session": True, **({"preexec_fn": _dying_with(os.getpid())} if LINUX else {})}
 
 
-def _kill_group(process: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
+def _kill_group(process: subprocess.Popen[Any]) -> None:
+    """Kill ``process`` and every process it started, where the system can tell which those are."""
     if WINDOWS:  # pragma: no cover - CI's Windows runners
         # No process groups to signal there: taskkill ends the process and every process it started.
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)], capture_output=True, check=False)
         return
     with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, sig)
+        if _KILLPG is not None and _SIGKILL is not None:
+            _KILLPG(process.pid, _SIGKILL)
+        elif _SIGKILL is not None:  # no process groups to signal: the leader alone
+            process.kill()
+        else:  # nor SIGKILL: terminating is the hardest stop there is
+            process.terminate()
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -134,6 +147,12 @@ def clean_environment(drop: Sequence[str], extra: Mapping[str, str] | None = Non
     env = {key: value for key, value in os.environ.items() if not key.startswith(tuple(drop))}
     env.update(extra or {})
     return env
+
+
+def load_average() -> list[float]:
+    """The system's 1, 5 and 15-minute load averages, to two places; empty where it keeps none (Windows)."""
+    averages: Callable[[], tuple[float, float, float]] | None = getattr(os, "getloadavg", None)
+    return [round(value, 2) for value in averages()] if averages is not None else []
 
 
 # -- commands that run to the end -----------------------------------------------------------------
@@ -242,9 +261,9 @@ class ProcessGroup:
         """Stop the whole group: TERM, then KILL, whether or not the leader is still there."""
         if self._output.closed:
             return
-        if not WINDOWS:
+        if _KILLPG is not None:
             with suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signal.SIGTERM)
+                _KILLPG(self.pid, signal.SIGTERM)
             with suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=timeout)
         # KILL in every case: forked workers may outlive the leader, and the group must end with it.

@@ -18,7 +18,15 @@ from pathlib import Path
 from scripts.common import cli, processes
 from scripts.common.clock import stamp
 from scripts.common.loopback import HOST, get
-from scripts.common.processes import Command, ProcessGroup, ReadyCheck, StartFailed, clean_environment, serving
+from scripts.common.processes import (
+    Command,
+    ProcessGroup,
+    ReadyCheck,
+    StartFailed,
+    clean_environment,
+    load_average,
+    serving,
+)
 from scripts.layout import PROBES, REPO, Layout
 from scripts.packages import environments
 from scripts.servers import loadgen
@@ -202,7 +210,7 @@ def run(python: Path, settings: Settings, log: Log = print) -> ServersRun:
     :param python: an environment holding Flask, waitress and gunicorn.
     :param settings: the load's shape and every bound.
     """
-    load_before = os.getloadavg()
+    load_before = load_average()
     results = [measure(BY_NAME[name], python, settings, log) for name in settings.servers]
     installed = environments.inventory(python)
     return ServersRun(
@@ -210,8 +218,8 @@ def run(python: Path, settings: Settings, log: Log = print) -> ServersRun:
         machine={
             "cpus": os.cpu_count(),
             "python": installed.python,
-            "load_average_before": [round(value, 2) for value in load_before],
-            "load_average_after": [round(value, 2) for value in os.getloadavg()],
+            "load_average_before": load_before,
+            "load_average_after": load_average(),
         },
         packages={name: installed.packages[name] for name in PACKAGES if name in installed.packages},
         load={
