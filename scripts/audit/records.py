@@ -86,6 +86,8 @@ Status = Literal[
     "no-distribution",
 ]
 STATUSES: tuple[Status, ...] = get_args(Status)
+#: Statuses that say the release was never started where the record was made: nothing was observed.
+NOT_OBSERVED: tuple[Status, ...] = ("no-interpreter", "no-distribution")
 
 #: Mode-level outcomes: the server answered, exited with an error, listened but dropped every
 #: request unanswered, or never answered in time.

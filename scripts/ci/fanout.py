@@ -1,14 +1,16 @@
 """Fan-out on CI runners: split the audit sessions into shards, then merge the runners' records.
 
-``shards`` reads ``nox -l --json`` and prints a JSON matrix for GitHub Actions; ``merge`` takes
-the records the runners uploaded, checks each against the schema, puts the Linux ones into the
-baseline and the other platforms' into ``reports/platforms/<platform>/``, and renders the report.
+``shards`` reads ``nox -l --json`` and prints a JSON matrix for GitHub Actions; ``check`` fails a
+shard whose sessions did not each observe their release; ``merge`` takes the records the runners
+uploaded, checks each against the schema, puts the Linux ones into the baseline and the other
+platforms' into ``reports/platforms/<platform>/``, and renders the report.
 
 A merge holds runners to the same rule as a local audit: a record that says the release was not
 observed there (``no-interpreter``; ``install-failed`` where the release installed before) never
-replaces a record that observed it. It refuses an empty input and, told which sessions ran, a
-missing record: a shard that failed uploads nothing, and a report "merged" from nothing would be
-the committed one, re-rendered.
+replaces a record that observed it, and another platform's is no row at all. It refuses an empty
+input and, told which releases each platform ran, one without a record that observed it: a shard
+that failed uploads nothing, a runner without the interpreter uploads "not run", and a report
+"merged" from either would be the committed one, re-rendered.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any, Literal
 
 import jsonschema
 
-from scripts.audit.records import SCHEMA_PATH, Observation, load, load_all, save
+from scripts.audit.records import NOT_OBSERVED, SCHEMA_PATH, Observation, load, load_all, save
 from scripts.ci.unchanged import unchanged_on_failure
 from scripts.common import cli
 from scripts.common.jsonio import DataError, read_json
@@ -34,12 +36,21 @@ from scripts.packages import catalogue, era
 from scripts.report.pages import write_report
 from scripts.report.summary import summary
 
-__all__ = ["MergeError", "Merged", "collect", "expected_releases", "group", "main", "merge", "parse", "shards"]
+__all__ = [
+    "MergeError",
+    "Merged",
+    "collect",
+    "expected_releases",
+    "group",
+    "main",
+    "merge",
+    "parse",
+    "shards",
+    "unobserved",
+]
 
 #: The platform whose records make the matrix; records from other platforms are their own cells.
 BASELINE_PLATFORM = "linux"
-#: Statuses that say the release was not observed on that runner: never a reason to drop a record that observed it.
-NOT_OBSERVED_HERE = ("no-interpreter", "no-distribution")
 _SESSION = re.compile(r"^observe\((?P<release>[^)]+)\)$")
 #: What ``sys.platform`` can say (linux, darwin, win32, freebsd14, …): a folder name, never a path.
 _PLATFORM = re.compile(r"^[a-z][a-z0-9]*$")
@@ -123,14 +134,14 @@ def expected_releases(sessions: list[dict[str, Any]]) -> set[str]:
 
 def _observed(observation: Observation) -> bool:
     """Whether the record observed the release there (an install that failed on a runner may be its index's)."""
-    return observation.status not in (*NOT_OBSERVED_HERE, "install-failed")
+    return observation.status not in (*NOT_OBSERVED, "install-failed")
 
 
 def _replaces(incoming: Observation, present: Observation | None, path: Path) -> str | None:
     """None when ``incoming`` may replace ``present`` (the record at ``path``), else why it may not."""
     if present is None:
         return None
-    if incoming.status in NOT_OBSERVED_HERE and present.status not in NOT_OBSERVED_HERE:
+    if incoming.status in NOT_OBSERVED and present.status not in NOT_OBSERVED:
         return f"the runner did not observe it ({incoming.status}: {incoming.detail})"
     if incoming.status == "install-failed" and _observed(present):
         # An era's dependencies do not change: a release that installed before and fails now points at the index.
@@ -174,14 +185,11 @@ def merge(folders: list[Path], output: Layout, expected: dict[str, set[str]] | N
             f"no records under {', '.join(map(str, folders))}: the shards uploaded nothing (see their jobs); "
             "the committed report stays as it is"
         )
-    missing = sorted(
-        f"{platform}: Flask {release}"
-        for platform, releases in (expected or {}).items()
-        for release in releases
-        if (platform, release) not in chosen
-    )
+    missing = unobserved(chosen, expected or {})
     if missing:
-        raise MergeError(f"{len(missing)} expected record(s) missing ({', '.join(missing)}): rerun the failed shards")
+        raise MergeError(
+            f"{len(missing)} expected observation(s) missing ({', '.join(missing)}): rerun the failed shards"
+        )
     try:
         listed = {r.version for r in catalogue.load(output.releases)}
     except DataError as exc:
@@ -200,6 +208,27 @@ def merge(folders: list[Path], output: Layout, expected: dict[str, set[str]] | N
     return merged
 
 
+def unobserved(chosen: dict[tuple[str, str], Observation], expected: dict[str, set[str]]) -> list[str]:
+    """Each expected platform and release that has no record observing it, and what it has instead."""
+    found = []
+    for platform, releases in expected.items():
+        for release in releases:
+            record = chosen.get((platform, release))
+            if record is None:
+                found.append(f"{platform}: Flask {release}")
+            elif record.status in NOT_OBSERVED:
+                found.append(f"{platform}: Flask {release} ({record.status}: {record.detail})")
+    return sorted(found)
+
+
+def check(folder: Path, releases: set[str], platform: str = sys.platform) -> list[str]:
+    """What a shard that ran ``releases`` on ``platform`` failed to observe, from the records under ``folder``.
+
+    :raises MergeError: a record there is not a valid observation record.
+    """
+    return unobserved(_choose(collect([folder])) if folder.is_dir() else {}, {platform: releases})
+
+
 def _write(chosen: dict[tuple[str, str], Observation], targets: dict[tuple[str, str], Path], merged: Merged) -> None:
     """Each chosen record into its folder, unless the one there may not be replaced (said in ``merged.kept``)."""
     for (platform, release), observation in sorted(chosen.items()):
@@ -209,7 +238,11 @@ def _write(chosen: dict[tuple[str, str], Observation], targets: dict[tuple[str, 
             present = load(path) if path.exists() else None
         except DataError:
             present = None  # a damaged record observed nothing that could be kept
-        why = _replaces(observation, present, path)
+        why = (
+            f"the runner did not observe it ({observation.status}): another platform's rows are observations only"
+            if platform != BASELINE_PLATFORM and observation.status in NOT_OBSERVED
+            else _replaces(observation, present, path)
+        )
         if why is not None:
             merged.kept.append(f"kept {path.name} ({platform}, {present.status if present else ''}): {why}")
             continue
@@ -238,6 +271,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     split = commands.add_parser("shards", help="print a GitHub matrix of audit shards from `nox -l --json` on stdin")
     split.add_argument("--count", type=cli.positive_int, default=8)
     split.add_argument("--group", choices=["legacy", "current"], help="only the releases of one group of images")
+    shard = commands.add_parser("check", help="fail unless each session's release has a record that observed it")
+    shard.add_argument("folder", type=Path, help="the shard's records (its --output's reports/results)")
+    shard.add_argument("sessions", nargs="+", metavar="SESSION", help="the shard's observe(X) sessions")
     join = commands.add_parser("merge", help="merge runners' records and render the report")
     join.add_argument("folders", nargs="+", type=Path)
     join.add_argument(
@@ -277,6 +313,28 @@ def _expected(args: argparse.Namespace) -> dict[str, set[str]]:
     return expected
 
 
+def _check_shard(folder: Path, sessions: list[str]) -> int:
+    """``check``: 0 when every session's release was observed here, else 2 naming each that was not."""
+    releases = expected_releases([{"session": name} for name in sessions])
+    if len(releases) != len(sessions):
+        print(f"check: name observe(X) sessions only, as nox lists them (got {' '.join(sessions)})", file=sys.stderr)
+        return 2
+    try:
+        missing = check(folder, releases)
+    except MergeError as exc:
+        print(f"check: {exc}", file=sys.stderr)
+        return 2
+    if missing:
+        print(
+            f"check: {len(missing)} of {len(releases)} release(s) not observed on this runner ({', '.join(missing)}): "
+            "its interpreters or its install failed; see the session's log above",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"check: {len(releases)} release(s) observed on {sys.platform}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """``shards`` or ``merge``; exit 2 with one line on stderr when an option or a record is bad."""
     try:
@@ -296,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(json.dumps({"include": dealt}))
         return 0
+    if args.command == "check":
+        return _check_shard(args.folder, args.sessions)
     try:
         if args.summary is not None and (args.summary.is_dir() or not args.summary.parent.is_dir()):
             raise MergeError(f"--summary {args.summary}: a folder, or in no folder; give a file path")

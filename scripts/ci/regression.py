@@ -31,7 +31,17 @@ from packaging.version import Version
 
 from scripts.audit import run as audit
 from scripts.audit.plan import plan
-from scripts.audit.records import CLI_MODES, MODE_CALLS, MODES, Observation, behaviour, load, load_all, save
+from scripts.audit.records import (
+    CLI_MODES,
+    MODE_CALLS,
+    MODES,
+    NOT_OBSERVED,
+    Observation,
+    behaviour,
+    load,
+    load_all,
+    save,
+)
 from scripts.ci import today
 from scripts.ci.unchanged import unchanged_on_failure
 from scripts.common import cli
@@ -48,9 +58,8 @@ __all__ = ["Change", "Options", "Outcome", "check", "compare", "main", "news", "
 
 SAME, CHANGED, UNAVAILABLE = 0, 1, 2
 OUTCOME_NAMES = {SAME: "no behaviour change", CHANGED: "behaviour changed", UNAVAILABLE: "could not run"}
-#: Statuses that mean the release was never started here, so nothing can be said about its behaviour.
-#: (An install that failed for the index's or the machine's reasons raises instead of becoming a status.)
-NOT_AUDITED = ("no-interpreter", "no-distribution")
+# A release never started here (records.NOT_OBSERVED) says nothing about its behaviour. An install that failed
+# for the index's or the machine's reasons raises instead of becoming a status.
 
 Log = Callable[[str], None]
 
@@ -214,7 +223,7 @@ def _check(options: Options, log: Log) -> Outcome:
         candidate = audit.observe(plan(release, found), options.environments / release.version, audit_options, log)
         save(candidate, layout.candidates)
         outcome.audited.append(release.version)
-        if candidate.status in NOT_AUDITED:
+        if candidate.status in NOT_OBSERVED:
             failed.append(f"Flask {release.version}: {candidate.status}: {candidate.detail}")
             continue
         reference = reference_for(release.version, baseline)
@@ -296,7 +305,7 @@ def _check_today(
         candidate = today.observe(release, found, location, audit_options, log)
         save(candidate, options.output.today_candidates)
         outcome.today.append(release.version)
-        if candidate.status in NOT_AUDITED:
+        if candidate.status in NOT_OBSERVED:
             failed.append(f"Flask {release.version} with today's dependencies: {candidate.status}: {candidate.detail}")
             continue
         reference = reference_for(release.version, todays)

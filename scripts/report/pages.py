@@ -11,7 +11,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from scripts.audit.records import Observation, load_all, load_each
+from scripts.audit.records import NOT_OBSERVED, Observation, load_all, load_each
 from scripts.bench import records as bench_records
 from scripts.common.jsonio import DataError, write_text_atomic
 from scripts.constraints import records as constraints_records
@@ -47,7 +47,9 @@ def _write(layout: Layout, render: Callable[[], dict[Path, str]]) -> list[Path]:
 
 
 def _platform_records(layout: Layout) -> list[Observation]:
-    return [o for folder in sorted(layout.platforms.glob("*")) for o in load_all(folder)]
+    """The other platforms' records that observed their release: a runner's "not run here" is no row of evidence."""
+    found = (o for folder in sorted(layout.platforms.glob("*")) for o in load_all(folder))
+    return [o for o in found if o.status not in NOT_OBSERVED]
 
 
 def report_pages(layout: Layout, releases_path: Path = REPO.releases) -> dict[Path, str]:
