@@ -259,7 +259,7 @@ def docs(session: nox.Session) -> None:
     """Build the static site of the committed pages with Sphinx, strictly, into build/site/html/."""
     from scripts.site import build as site
 
-    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.install("-r", _toolchain("docs"))
     python = environments.venv_python(Path(session.virtualenv.location))
     try:
         home = site.build(REPO, site.Site(), python, _log(session))
@@ -435,6 +435,28 @@ def bench(session: nox.Session) -> None:
 # -- the project's own checks --------------------------------------------------------------------
 
 
+#: The project's own toolchains, each compiled from the dependency group of its name into requirements/NAME.txt:
+#: pinned, so a new release of Sphinx or mypy changes nothing until an update bot's pull request passes CI.
+TOOLCHAINS = ("lint", "docs", "tests")
+
+
+def _toolchain(group: str) -> str:
+    return f"requirements/{group}.txt"
+
+
+@nox.session(venv_backend="none", default=False)
+def requirements(session: nox.Session) -> None:
+    """Compile requirements/lint.txt, docs.txt and tests.txt from pyproject.toml's groups (pinned, every platform)."""
+    oldest = str(PYPROJECT["project"]["requires-python"]).removeprefix(">=")
+    # The index goes in the environment, not on the command line nox prints: its URL may hold credentials.
+    url = index.configured_index_url()
+    for group in TOOLCHAINS:
+        session.run(
+            *environments.uv_command(), "pip", "compile", "--quiet", "--universal", "--python-version", oldest,
+            "--group", f"pyproject.toml:{group}", "-o", _toolchain(group), env={"UV_DEFAULT_INDEX": url},
+        )  # fmt: skip
+
+
 @nox.session(default=False)
 def mutants(session: nox.Session) -> None:
     """Mutation-test the core with mutmut and write reports/mutation.md (about 15 minutes on two cores)."""
@@ -442,8 +464,8 @@ def mutants(session: nox.Session) -> None:
     from scripts.common.clock import stamp
     from scripts.common.jsonio import write_text_atomic
 
-    groups = [*nox.project.dependency_groups(PYPROJECT, "tests"), *nox.project.dependency_groups(PYPROJECT, "mutants")]
-    session.install("-r", AUDIT_REQUIREMENTS, *groups)
+    mutmut = nox.project.dependency_groups(PYPROJECT, "mutants")
+    session.install("-r", AUDIT_REQUIREMENTS, "-r", _toolchain("tests"), *mutmut)
     # A fresh run: mutmut keeps results between runs, and results of other code must not mix in.
     shutil.rmtree(REPO.root / "mutants", ignore_errors=True)
     started = time.monotonic()
@@ -469,7 +491,7 @@ PLATFORMS = ("linux", "darwin", "win32")
 @nox.session
 def lint(session: nox.Session) -> None:
     """Run ruff, and mypy (strict) as Linux, macOS and Windows each see the code."""
-    session.install("-r", AUDIT_REQUIREMENTS, *nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.install("-r", AUDIT_REQUIREMENTS, "-r", _toolchain("lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     for platform in PLATFORMS:
@@ -479,7 +501,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (pass pytest options after --, e.g. -- -m 'not slow')."""
-    session.install("-r", AUDIT_REQUIREMENTS, *nox.project.dependency_groups(PYPROJECT, "tests"))
+    session.install("-r", AUDIT_REQUIREMENTS, "-r", _toolchain("tests"))
     session.run("pytest", *session.posargs)
 
 

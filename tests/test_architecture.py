@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from scripts.audit import records as audit_records
 from scripts.bench import records as bench_records
@@ -243,3 +244,47 @@ def test_the_noxfile_header_declares_the_python_the_tooling_needs():
     header = tomllib.loads("\n".join(line.removeprefix("# ") for line in block.splitlines()))
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert header["requires-python"] == pyproject["project"]["requires-python"] == ">=3.11"
+
+
+#: The systems the workflows run on, as markers see them.
+SYSTEMS = [
+    {"sys_platform": platform, "platform_machine": machine, "platform_system": system}
+    for platform, system, machine in (
+        ("linux", "Linux", "x86_64"), ("linux", "Linux", "aarch64"), ("darwin", "Darwin", "arm64"),
+        ("win32", "Windows", "AMD64"),
+    )
+]  # fmt: skip
+
+
+def _pins(path: Path) -> dict[str, list[Requirement]]:
+    """The pinned requirements of a compiled file, by normalized name (one name may be pinned per marker)."""
+    pins: dict[str, list[Requirement]] = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            requirement = Requirement(line)
+            pins.setdefault(canonicalize_name(requirement.name), []).append(requirement)
+    return pins
+
+
+@pytest.mark.parametrize("group", ["lint", "docs", "tests"])
+def test_each_compiled_toolchain_pins_every_requirement_of_its_group_within_its_bounds(group):
+    """requirements/GROUP.txt is `nox -s requirements` output for pyproject.toml's group: an edit of either alone
+    (a requirement added, a bound raised above the pin) fails here until it is compiled again."""
+    import nox.project
+
+    pins = _pins(ROOT / "requirements" / f"{group}.txt")
+    for text in nox.project.dependency_groups(nox.project.load_toml(ROOT / "pyproject.toml"), group):
+        wanted = Requirement(text)
+        found = pins.get(canonicalize_name(wanted.name), [])
+        assert found, f"{wanted.name} of group {group} is not pinned: run nox -s requirements"
+        for pin in found:
+            (version,) = (spec.version for spec in pin.specifier)
+            assert str(next(iter(pin.specifier)).operator) == "==", pin
+            assert wanted.specifier.contains(version, prereleases=True), (
+                f"{pin} is outside {wanted}: nox -s requirements"
+            )
+        if wanted.marker is not None:  # where the group wants it, and only there, on each system the workflows use
+            for system in SYSTEMS:
+                assert any(p.marker is None or p.marker.evaluate(system) for p in found) == wanted.marker.evaluate(
+                    system
+                ), f"{found} against {wanted} on {system}"
