@@ -272,8 +272,19 @@ def test_release_with_flipped_threaded_default_exits_1_naming_the_change(wheels,
     url = local_index.fake_index(wheels, tmp_path, FAKE, flip=True)
     output = copy_baseline(tmp_path / "project")
     before = snapshot(output)
-    done = run_alarm("--index-url", url, "--output", str(output), "--envs", str(tmp_path / "envs"), "--accept")
+    verdict = tmp_path / "verdict.json"
+    done = run_alarm(
+        "--index-url", url, "--output", str(output), "--envs", str(tmp_path / "envs"), "--accept",
+        "--verdict", str(verdict),
+    )  # fmt: skip
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    # What the write job is told: an issue naming the release, and a failed run.
+    from tests.test_tell import told
+
+    outputs = told(verdict, tmp_path)
+    assert (outputs["action"], outputs["fail"]) == ("issue", "true")
+    assert outputs["title"] == f"Regression alarm: behaviour changed in Flask {FAKE}"
+    assert "-> one at a time, main thread only" in outputs["body"]
     assert "Flask 9.0.0, `app.run()`: concurrent, threads, 5 in flight, served by werkzeug.serving." in done.stdout
     assert "-> one at a time, main thread only, 1 in flight, served by werkzeug.serving.BaseWSGIServer" in done.stdout
     assert "`flask run`" not in done.stdout, "flask run has its own threading default, untouched by the flip"
@@ -295,8 +306,18 @@ def test_release_with_unchanged_default_exits_0_and_is_accepted(wheels, tmp_path
     local_index.fake_index(wheels, tmp_path, FAKE, flip=False)
     output = copy_baseline(tmp_path / "project")
     url = loopback + "index/simple/"
-    done = run_alarm("--index-url", url, "--output", str(output), "--envs", str(tmp_path / "envs"), "--accept")
+    verdict = tmp_path / "verdict.json"
+    done = run_alarm(
+        "--index-url", url, "--output", str(output), "--envs", str(tmp_path / "envs"), "--accept",
+        "--verdict", str(verdict),
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # What the write job is told: a pull request with what was accepted.
+    from tests.test_tell import told
+
+    outputs = told(verdict, tmp_path)
+    assert (outputs["action"], outputs["fail"]) == ("pull-request", "false")
+    assert f"Accepted: {FAKE}, {FAKE} (today)" in outputs["body"]
     assert done.stdout.splitlines()[-1] == (
         "regression: no behaviour change (exit 0): audited 9.0.0; all behave like the baseline; "
         "today's dependencies: 9.0.0 start the today baseline"

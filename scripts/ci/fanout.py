@@ -26,11 +26,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
+from packaging.version import Version
 
 from scripts.audit.records import NOT_OBSERVED, SCHEMA_PATH, Observation, load, load_all, save
 from scripts.ci.unchanged import unchanged_on_failure
 from scripts.common import cli
-from scripts.common.jsonio import DataError, read_json
+from scripts.common.clock import stamp
+from scripts.common.jsonio import DataError, read_json, write_json_atomic
 from scripts.layout import REPO, Layout, release_file
 from scripts.packages import catalogue, era
 from scripts.report.pages import write_report
@@ -287,6 +289,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="releases a platform's runners observed (e.g. darwin=1.1.4,3.1.3); each needs a record",
     )
     join.add_argument("--summary", type=Path, metavar="FILE", help="append the outcome as markdown (a job summary)")
+    join.add_argument(
+        "--verdict", type=Path, metavar="FILE", help="write the outcome as JSON (for the job that proposes it)"
+    )
     cli.add_output(join, REPO.root)
     return parser.parse_args(argv)
 
@@ -357,8 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return _check_shard(args.folder, args.sessions)
     try:
-        if args.summary is not None and (args.summary.is_dir() or not args.summary.parent.is_dir()):
-            raise MergeError(f"--summary {args.summary}: a folder, or in no folder; give a file path")
+        for name in ("summary", "verdict"):
+            path = getattr(args, name)
+            if path is not None and (path.is_dir() or not path.parent.is_dir()):
+                raise MergeError(f"--{name} {path}: a folder, or in no folder; give a file path")
         layout = Layout(args.output)
         merged = merge(args.folders, layout, _expected(args))
     except MergeError as exc:
@@ -368,9 +375,21 @@ def main(argv: list[str] | None = None) -> int:
         print(path)
     for item in merged.kept:
         print(f"merge: {item}", file=sys.stderr)
+    text = _summary(layout, merged)
     if args.summary is not None:
         with args.summary.open("a", encoding="utf-8") as summary_file:
-            summary_file.write(_summary(layout, merged))
+            summary_file.write(text)
+    if args.verdict is not None:
+        records = [p for p in merged.written if p.suffix == ".json"]
+        verdict = {
+            "code": 0,
+            "last_line": f"merge: {len(records)} record(s) merged, {len(merged.kept)} kept",
+            "summary": text,
+            "changes": [],
+            "accepted": sorted({p.stem.removeprefix("flask-") for p in records}, key=Version),
+            "at": stamp(),
+        }
+        write_json_atomic(args.verdict, verdict)
     return 0
 
 

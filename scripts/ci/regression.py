@@ -45,7 +45,8 @@ from scripts.audit.records import (
 from scripts.ci import today
 from scripts.ci.unchanged import unchanged_on_failure
 from scripts.common import cli
-from scripts.common.jsonio import DataError
+from scripts.common.clock import stamp
+from scripts.common.jsonio import DataError, write_json_atomic
 from scripts.common.processes import stop_on_sigterm
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue, index, interpreters
@@ -108,10 +109,25 @@ class Outcome:
     moved: list[str] = field(default_factory=list)
     #: What was left out and why (a release the index does not hold, an era it cannot reproduce).
     notes: list[str] = field(default_factory=list)
+    #: What was taken into the baselines (``--accept``): releases, ``X (today)`` for a today record.
+    accepted: list[str] = field(default_factory=list)
 
     @property
     def last_line(self) -> str:
         return f"regression: {OUTCOME_NAMES[self.code]} (exit {self.code}): {self.summary}"
+
+    def verdict(self) -> dict[str, object]:
+        """The outcome as data, for the job that tells people (:mod:`scripts.ci.tell` reads it)."""
+        return {
+            "code": self.code,
+            "last_line": self.last_line,
+            "summary": summary_markdown(self),
+            "changes": [str(change) for change in self.changes],
+            "releases": sorted({change.release for change in self.changes}, key=Version),
+            "moved": sorted({name for change in self.changes for name in change.moved}),
+            "accepted": self.accepted,
+            "at": stamp(),
+        }
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,8 @@ class Options:
     accept_changes: bool = False
     #: A markdown file the outcome is appended to (a CI job summary); None: none.
     summary: Path | None = None
+    #: A JSON file the outcome is written to, as data (:meth:`Outcome.verdict`); None: none.
+    verdict: Path | None = None
 
     def accepts(self, code: int) -> bool:
         """Whether candidates of an outcome go into the baseline: never when the alarm could not run."""
@@ -405,13 +423,20 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument(
         "--summary", type=Path, metavar="FILE", help="append the outcome as markdown to FILE (a CI job summary)"
     )
+    parser.add_argument(
+        "--verdict", type=Path, metavar="FILE", help="write the outcome as JSON to FILE (for the job that tells people)"
+    )
     args = parser.parse_args(argv)
-    if args.summary is not None and (args.summary.is_dir() or not args.summary.parent.is_dir()):
-        raise cli.OptionError(
-            f"nox -s regression --: argument --summary: {args.summary} is a folder or in no folder; give a file path"
-        )
+    for name in ("summary", "verdict"):
+        path = getattr(args, name)
+        if path is not None and (path.is_dir() or not path.parent.is_dir()):
+            raise cli.OptionError(
+                f"nox -s regression --: argument --{name}: {path} is a folder or in no folder; give a file path"
+            )
     envs = args.envs.resolve() if args.envs else None
-    return Options(args.index_url, Layout(args.output), envs, args.accept, args.accept_changes, args.summary)
+    return Options(
+        args.index_url, Layout(args.output), envs, args.accept, args.accept_changes, args.summary, args.verdict
+    )
 
 
 def run(argv: list[str], log: Log = print) -> Outcome:
@@ -431,6 +456,11 @@ def run(argv: list[str], log: Log = print) -> Outcome:
         )
     if options.summary is not None:
         _append(options.summary, summary_markdown(outcome), log)
+    if options.verdict is not None:
+        try:
+            write_json_atomic(options.verdict, outcome.verdict())
+        except OSError as exc:
+            log(f"could not write the verdict to {options.verdict}: {exc}; the outcome line below still says it")
     return outcome
 
 
@@ -442,6 +472,7 @@ def _check_and_accept(options: Options, log: Log) -> Outcome:
         log(f"  note: {note}")
     if options.accepts(outcome.code):
         taken, written = accept(options, outcome.listed)
+        outcome.accepted = taken
         for path in written:
             log(f"wrote {path}")
         log(f"accepted {', '.join(taken)} into the baselines" if taken else "nothing new to accept")
