@@ -218,3 +218,35 @@ def test_the_plan_key_changes_with_each_of_its_parts(changed):
 def test_the_plan_key_does_not_change_with_what_does_not_decide_an_observation():
     assert cache.plan_key(replace(PLAN, rule="reworded")) == cache.plan_key(PLAN)
     assert cache.plan_key(replace(PLAN, interpreter=Interpreter((3, 9, 18), "/elsewhere/py39"))) == cache.plan_key(PLAN)
+
+
+def test_an_environment_is_reused_only_while_every_file_holds_the_bytes_it_was_filled_with(tmp_path):
+    """The contents stamp: bytecode the interpreter writes is not a change; a byte changed, a file removed or
+    added is, and the reason names it. Without a stamp (older code filled it) nothing is taken on trust."""
+    location = tmp_path / "env"
+    python = make_environment(location)
+    site = site_packages(python)
+    (site / "served.py").write_text("threaded = True\n")
+    held = environments.inventory(python)
+    wanted = Build("uv", "/py", "flask==1.0", None, "i", environments.files_identity(held))
+    assert environments.stale(location, wanted, wanted, held) == "it holds no digest of the files it was filled with"
+    environments.record_build(location, wanted)
+    assert environments.recorded_build(location) == wanted
+    assert environments.stale(location, wanted, wanted, held) is None
+    subprocess.run([str(python), "-m", "py_compile", str(site / "served.py")], check=True)  # as an import writes it
+    assert list((site / "__pycache__").glob("served.*.pyc"))
+    assert environments.stale(location, wanted, wanted, held) is None, "bytecode is derived, not filled"
+    relative = site.relative_to(location).as_posix()
+    (site / "served.py").write_text("threaded = Frue\n")  # the same size
+    assert environments.stale(location, wanted, wanted, held) == (
+        f"its files differ from those it was filled with: changed {relative}/served.py"
+    )
+    (site / "served.py").unlink()
+    for name in ("a", "b", "c", "d"):
+        (site / f"{name}.pth").write_text("\n")
+    assert environments.stale(location, wanted, wanted, held) == (
+        f"its files differ from those it was filled with: removed {relative}/served.py; added {relative}/a.pth, "
+        f"{relative}/b.pth, {relative}/c.pth and 1 more"
+    )
+    environments.forget_build(location)
+    assert not (location / environments.CONTENTS_STAMP).exists()

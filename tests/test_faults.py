@@ -453,7 +453,48 @@ def test_a_damaged_environment_is_made_again_not_recorded_as_the_releases_failur
     lines: list[str] = []
     observation = audit.run(chosen, location, options, log=lines.append)
     assert observation.status == "ok", observation.detail
-    assert any(line.startswith(f"rebuilding {location}: Flask no longer imports") for line in lines), lines
+    assert any(line.startswith(f"rebuilding {location}: its files differ from those it was filled with: removed ")
+               for line in lines), lines  # fmt: skip
+
+
+def _delete_serving(site: Path) -> str:
+    (site / "werkzeug" / "serving.py").unlink()
+    return "removed "
+
+
+def _serve_one_at_a_time(site: Path) -> str:
+    """The issue's edit: run_simple made to ignore threaded, one line, the size and the lists unchanged."""
+    serving_py = site / "werkzeug" / "serving.py"
+    text = serving_py.read_text()
+    head, signature, rest = text.partition("def run_simple(")
+    body_start = rest.index('"""', rest.index('"""') + 3) + 3
+    serving_py.write_text(head + signature + rest[:body_start] + "\n    threaded = False" + rest[body_start:])
+    return "changed "
+
+
+def _add_a_module(site: Path) -> str:
+    (site / "werkzeug" / "_extra.py").write_text("x = 1\n")
+    return "added "
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", [_delete_serving, _serve_one_at_a_time, _add_a_module], ids=lambda f: f.__name__)
+def test_an_environment_whose_files_differ_from_its_fill_is_made_again_before_it_is_observed(tmp_path, damage):
+    """A file deleted, changed or added inside a kept environment: --force observes a fresh one, and says why."""
+    chosen = plan(next(r for r in catalogue.load(REPO.releases) if r.version == NEWEST), interpreters.discover())
+    if chosen.interpreter is None:
+        pytest.skip(f"no interpreter for Flask {NEWEST} here")
+    options = audit.Options(output=Layout(tmp_path), modes=("default",), force=True)
+    location = tmp_path / "env"
+    first = audit.run(chosen, location, options, log=lambda line: None)
+    assert first.status == "ok" and first.modes["default"].concurrent is True
+    site = next(location.glob("lib/python*/site-packages"))
+    said = damage(site)
+    lines: list[str] = []
+    again = audit.run(chosen, location, options, log=lines.append)
+    assert again.status == "ok" and again.modes["default"].concurrent is True, again.modes
+    rebuilt = [line for line in lines if line.startswith(f"rebuilding {location}: its files differ")]
+    assert rebuilt and f"{said}{site.relative_to(location).as_posix()}/werkzeug/" in rebuilt[0], lines
 
 
 def test_the_readme_commands_make_their_own_environment_and_ci_runs_the_second_verbatim():

@@ -38,6 +38,7 @@ from scripts.packages.interpreters import Interpreter, probe_version
 
 __all__ = [
     "BUILD_STAMP",
+    "CONTENTS_STAMP",
     "INVENTORY_STAMP",
     "Build",
     "InstallRequest",
@@ -46,6 +47,7 @@ __all__ = [
     "SetupFailed",
     "Unavailable",
     "check_import",
+    "contents",
     "create_uv_venv",
     "create_virtualenv",
     "declared_requirements",
@@ -270,7 +272,9 @@ def uv_install_command(
     :param version: the version of the environment's interpreter.
     """
     command = [*uv_command(), "pip", "install", "--config-file", str(config), "--python", str(python)]
-    command += ["--cache-dir", str(cache)]
+    # Copies, not uv's hard links into its cache (its default on Linux): an edit inside one environment would
+    # change the cached file, and with it every environment made from it later, a fresh one included.
+    command += ["--cache-dir", str(cache), "--link-mode", "copy"]
     # Compiled once here: every probe start would otherwise compile Flask and its dependencies again
     # (they run with PYTHONDONTWRITEBYTECODE, and so may the user's shell). uv's compiler does not run
     # on Python 3.6, where it fails the whole install.
@@ -680,15 +684,89 @@ class Build:
         )
 
 
+#: Beside an environment: the digest of every file it held when it was filled (see :func:`contents`).
+CONTENTS_STAMP = "audit-contents.json"
+#: Written into an environment by the interpreter as it imports, or by this module: never part of its contents.
+_DERIVED_SUFFIXES = (".pyc", ".pyo")
+_OUR_STAMPS = frozenset({BUILD_STAMP, INVENTORY_STAMP, CONTENTS_STAMP})
+#: How many differences a reason names before it counts the rest.
+_NAMED_DIFFERENCES = 3
+
+
+def contents(location: Path) -> dict[str, str]:
+    """Every file of the environment at ``location``, by path relative to it, with the SHA-256 of its bytes (a
+    link: ``link:`` and where it points). Bytecode and this module's stamps are left out: the interpreter
+    writes the one as it imports, and the other is written after filling.
+
+    Its own interpreter's files are marked by :func:`held`; this covers what was installed, byte for byte, which
+    an install's file lists (RECORD) only name: a deleted, changed or added module is told here.
+    """
+    found: dict[str, str] = {}
+    for folder, folders, files in os.walk(location):
+        folders[:] = sorted(name for name in folders if name != "__pycache__")
+        here = Path(folder)
+        for name in files:
+            path = here / name
+            if name.endswith(_DERIVED_SUFFIXES) or (here == location and name in _OUR_STAMPS):
+                continue
+            relative = path.relative_to(location).as_posix()
+            if path.is_symlink():
+                found[relative] = f"link:{os.readlink(path)}"
+                continue
+            digest = hashlib.sha256()
+            with path.open("rb") as stream:
+                for chunk in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(chunk)
+            found[relative] = digest.hexdigest()
+        # A folder link is not walked (os.walk does not follow it): where it points is its content.
+        for name in list(folders):
+            if (here / name).is_symlink():
+                found[(here / name).relative_to(location).as_posix()] = f"link:{os.readlink(here / name)}"
+    return dict(sorted(found.items()))
+
+
+def _differences(before: dict[str, str], now: dict[str, str]) -> str:
+    """What differs between two :func:`contents`, the first few named: ``changed a, b; removed c; added d``."""
+    kinds = (
+        ("changed", sorted(path for path in before.keys() & now.keys() if before[path] != now[path])),
+        ("removed", sorted(before.keys() - now.keys())),
+        ("added", sorted(now.keys() - before.keys())),
+    )
+    said = []
+    for kind, paths in kinds:
+        if paths:
+            named = ", ".join(paths[:_NAMED_DIFFERENCES])
+            more = f" and {len(paths) - _NAMED_DIFFERENCES} more" if len(paths) > _NAMED_DIFFERENCES else ""
+            said.append(f"{kind} {named}{more}")
+    return "; ".join(said)
+
+
+def _stamped_contents(location: Path) -> dict[str, str] | None:
+    try:
+        stamped = json.loads((location / CONTENTS_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = stamped.get("files") if isinstance(stamped, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in (*files, *files.values())):
+        return None
+    return files
+
+
 def stale(location: Path, previous: Build | None, wanted: Build, held: Inventory) -> str | None:
     """Why the environment at ``location``, stamped ``previous`` and holding ``held``, was not filled as
-    ``wanted`` asks (None: it was, and still holds the files it was stamped with)."""
+    ``wanted`` asks, or no longer holds exactly what it was filled with (None: it was, and does)."""
     if previous is None or not venv_python(location).exists():
         return "it was never filled"
     if not previous.same_request(wanted):
         return "it was filled for another release, interpreter, era or package index"
     if files_identity(held) != previous.files:
         return "its installed files changed since it was filled"
+    filled = _stamped_contents(location)
+    if filled is None:
+        return "it holds no digest of the files it was filled with"
+    differences = _differences(filled, contents(location))
+    if differences:
+        return f"its files differ from those it was filled with: {differences}"
     return None
 
 
@@ -710,6 +788,8 @@ def recorded_build(location: Path) -> Build | None:
 
 
 def record_build(location: Path, build: Build) -> None:
+    """Stamp a freshly filled environment: how it was filled, and the digest of every file it holds now."""
+    write_json_atomic(location / CONTENTS_STAMP, {"files": contents(location)})
     write_json_atomic(location / BUILD_STAMP, asdict(build))
 
 
@@ -718,3 +798,4 @@ def forget_build(location: Path) -> None:
     a finished one."""
     (location / BUILD_STAMP).unlink(missing_ok=True)
     (location / INVENTORY_STAMP).unlink(missing_ok=True)
+    (location / CONTENTS_STAMP).unlink(missing_ok=True)
