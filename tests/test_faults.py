@@ -8,6 +8,7 @@ naming the cause, that every record stays byte for byte as it was, and that no p
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import os
@@ -160,6 +161,87 @@ def test_installer_output_that_blames_the_index_is_not_the_release(output, reaso
     done = environments.Finished(["uv"], 2, output, "", 900)
     failure = environments._install_failed(done, request, "x")
     assert isinstance(failure, Unavailable) and reason in str(failure)
+
+
+#: What uv 0.13 and Python 2.7's pip 20.3 said here of files cut short or altered after the index listed them.
+DAMAGED_DOWNLOADS = {
+    "uv, a wheel cut short": (
+        "error: No solution found when resolving dependencies\n  cause: Because werkzeug==3.1.9 has an invalid "
+        "package format and all versions of flask depend on werkzeug==3.1.9, we can conclude that all versions of "
+        "flask cannot be used.\n\nhint: The structure of `werkzeug` (v3.1.9) was invalid:\n  Failed to read from "
+        "zip file"
+    ),
+    "uv, a wheel altered inside": (
+        "error: Failed to download `werkzeug==3.1.9`\n  cause: Failed to extract archive: "
+        "werkzeug-3.1.9-py3-none-any.whl\n  cause: I/O operation failed during extraction\n  cause: deflate "
+        "decompression error: repeated call with bad state"
+    ),
+    "uv, an sdist cut short": (
+        "  cause: Failed to extract archive: tinypkg==1.0\n  cause: Invalid tar file\n  cause: at byte 262: failed "
+        "to read tar data\n  cause: unexpected end of file"
+    ),
+    "pip 20, a hash that does not match": (
+        "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. If you have updated the package "
+        "versions, please update the hashes.\n    tinypkg==1.0 from file:///i/files/tinypkg-1.0-py2-none-any.whl"
+        "#sha256=5cff:\n        Expected sha256 5cff\n             Got        f91b"
+    ),
+    "pip 20, a wheel cut short": (
+        '  File "/py27/lib/python2.7/zipfile.py", line 834, in _RealGetContents\n    raise BadZipfile, "File is not '
+        'a zip file"\nBadZipfile: File is not a zip file'
+    ),
+    "pip 20, an sdist cut short": (
+        '  File "/py27/lib/python2.7/tarfile.py", line 1751, in gzopen\n    raise ReadError("not a gzip file")\n'
+        "ReadError: not a gzip file"
+    ),
+}
+
+
+@pytest.mark.parametrize("output", DAMAGED_DOWNLOADS.values(), ids=DAMAGED_DOWNLOADS.keys())
+def test_a_damaged_download_is_the_indexs_fault_never_the_releases(output):
+    request = environments.InstallRequest(
+        "flask==3.1.3", "http://user:secret@mirror.invalid/simple/", None, audit.now()
+    )
+    failure = environments._install_failed(environments.Finished(["uv"], 1, output, "", 900), request, "x")
+    assert isinstance(failure, Unavailable), failure
+    assert "a file downloaded from the index at http://***@mirror.invalid/simple/ is damaged (" in str(failure)
+    assert "secret" not in str(failure) and "nothing was recorded" in str(failure)
+
+
+def test_a_wheel_whose_own_structure_is_wrong_is_still_the_releases():
+    """uv's "invalid package format" names the release when the archive reads but what it holds is wrong."""
+    output = DAMAGED_DOWNLOADS["uv, a wheel cut short"].replace(
+        "Failed to read from zip file", "The .dist-info directory werkzeug-3.1.9 does not start with the normalized"
+    )
+    request = environments.InstallRequest("flask==3.1.3", DEAD, None, audit.now())
+    failure = environments._install_failed(environments.Finished(["uv"], 1, output, "", 900), request, "x")
+    assert isinstance(failure, environments.SetupFailed) and failure.status == "install-failed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cut", ["in half", "in half, hash listed", "altered, hash listed"])
+def test_an_index_serving_damaged_files_fails_the_install_and_names_the_index(wheels, tmp_path, cut):
+    """A local index whose Werkzeug wheel is cut short or altered (its hash in the listing, or none): uv's install
+    is the index's failure, never the release's record."""
+    url = local_index.write_index(wheels, tmp_path / "index")
+    wheel = next((tmp_path / "index" / "files").glob("werkzeug-*.whl"))
+    good = wheel.read_bytes()
+    if "hash" in cut:
+        page = tmp_path / "index" / "simple" / "werkzeug" / "index.html"
+        listed = f"../../files/{wheel.name}"
+        page.write_text(page.read_text().replace(listed, f"{listed}#sha256={hashlib.sha256(good).hexdigest()}"))
+    third = len(good) // 3
+    damaged = (
+        good[: len(good) // 2]
+        if "half" in cut
+        else good[:third] + bytes(b ^ 0xFF for b in good[third : third + 200]) + good[third + 200 :]
+    )
+    wheel.write_bytes(damaged)
+    interpreter = plan(release("9.9.9", ">=3.9", uploaded=None), interpreters.discover()).interpreter
+    assert interpreter is not None
+    request = environments.InstallRequest("flask", url, None, audit.now())
+    with pytest.raises(Unavailable, match=r"a file downloaded from the index at file://.* is damaged \(") as raised:
+        environments.fill(interpreter, tmp_path / "env", request)
+    assert "nothing was recorded" in str(raised.value)
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,33 @@ _PIP_UNREACHABLE = re.compile(
 )
 
 
+#: How uv and pip say a file they downloaded is damaged: it does not match the hash the index gave, or it cannot
+#: be read as the archive its name says (a proxy that cut it short, a broken mirror). Read from the installer's
+#: verdict only (uv's error and cause lines, pip's last lines), never from a build's own output.
+_DAMAGED = re.compile(
+    r"Hash mismatch|DO NOT MATCH THE HASHES|Failed to extract archive|Invalid tar file|unexpected end of file"
+    r"|deflate decompression error|BadZip[Ff]ile|not a zip file|not a gzip file|ReadError|Error -3 while decompressing"
+)
+#: uv's hint for a wheel it could not take apart: "The structure of `werkzeug` (v3.1.9) was invalid:" and why.
+_UV_INVALID = re.compile(
+    r"The structure of `(?P<project>[^`]+)` \(v(?P<version>[^)]+)\) was invalid:\s*\n\s*(?P<why>.+)"
+)
+#: Why a wheel's structure was invalid, when what is wrong is reading its archive, not what the release put in it.
+_UNREADABLE_ARCHIVE = ("Failed to read from zip file", "zip file", "end of file", "EOF")
+
+
+def _damaged_download(done: Finished) -> str | None:
+    """The installer's words when a downloaded file was damaged, else None (a release's own archive with a
+    missing or wrong ``.dist-info`` is still the release's)."""
+    invalid = _UV_INVALID.search(done.output)
+    if invalid and any(marker in invalid["why"] for marker in _UNREADABLE_ARCHIVE):
+        return f"{invalid['project']} {invalid['version']}: {invalid['why'].strip()}"
+    lines = [line.strip() for line in done.output.splitlines() if line.strip()]
+    verdict = [line for line in lines if line.startswith(("error:", "cause:", "ERROR:"))] + lines[-3:]
+    said = next((line for line in verdict if _DAMAGED.search(line)), None)
+    return None if said is None else re.sub(r"^(?:error|cause|ERROR): ", "", said)
+
+
 _ABSENT = re.compile(
     r"(?:Because |and )(?P<project>[\w.-]+) was not found in the package registry"
     r"|Could not find a version that satisfies the requirement (?P<pip>\S+) \(from versions: none\)"
@@ -139,6 +166,9 @@ def _not_the_release(done: Finished, request: InstallRequest) -> str | None:
         return f"the package index could not be reached: {first_error_line(done.output)}"
     if "Retrying (Retry(" in done.output and "No matching distribution found for" in verdict:
         return f"the package index could not be reached: {verdict.removeprefix('ERROR: ')}"
+    damaged = _damaged_download(done)
+    if damaged is not None:
+        return f"a file downloaded from the index at {request.index_url} is damaged ({damaged})"
     pip_failed = _PIP_UNREACHABLE.search(done.output)
     if pip_failed:
         line = next(x for x in done.output.splitlines() if pip_failed.group(0) in x).strip()
