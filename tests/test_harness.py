@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from scripts.audit import harness, probe
+from scripts.audit import harness, probe, records
 from scripts.common import processes
 from tests.conftest import STAND_IN, processes_running
 
@@ -339,3 +339,27 @@ def test_a_reply_naming_no_control_port_is_not_taken_for_another_probes(monkeypa
     with occupied(http.server.ThreadingHTTPServer, Anonymous) as port:
         ready = probe.Probe(PYTHON, "threaded", 12345, STAND_IN).readiness(port)
         assert ready(processes.ProcessGroup([str(PYTHON), "-c", "pass"], dict(os.environ), Path.cwd()), 2.0)
+
+
+def test_a_mode_the_probe_lacks_is_a_fault_of_ours_never_the_releases_error():
+    """The real probe, asked for a mode its table lacks, says so before importing Flask (none is needed here)."""
+    with pytest.raises(harness.ProbeFault, match=r"has no mode 'explicit_serial'.*add it to MODE_OPTIONS"):
+        harness.observe_mode(PYTHON, "explicit_serial", FAST, app=probe.PROBE_APP)
+
+
+def test_a_reply_without_a_field_the_harness_reads_is_a_fault_of_ours():
+    with pytest.raises(harness.ProbeFault, match=r"answered in mode 'threadless' without thread"):
+        observe("threadless")
+
+
+def test_the_probe_knows_every_mode_the_records_start_it_in_and_says_unknown_ones_in_the_harness_words():
+    import ast
+
+    tree = ast.parse(probe.PROBE_APP.read_text())
+    assigned = {
+        node.targets[0].id: node.value for node in tree.body if isinstance(node, ast.Assign) and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+    }  # fmt: skip
+    table = ast.literal_eval(assigned["MODE_OPTIONS"])
+    assert set(table) == set(records.MODES) - set(records.CLI_MODES)
+    assert ast.literal_eval(assigned["UNKNOWN_MODE"]) == probe.UNKNOWN_MODE

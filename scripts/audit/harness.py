@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.audit.probe import APP_CREATED, PID_FILE, PROBE_APP, Probe, RequestsDropped
+from scripts.audit.probe import APP_CREATED, PID_FILE, PROBE_APP, REPLY_FIELDS, UNKNOWN_MODE, Probe, RequestsDropped
 from scripts.audit.records import MODE_CALLS, FailedIn, Mode, ModeObservation, ServerProcess, WorkerKind
 from scripts.common.loopback import HOST, Reply, get
 from scripts.common.processes import ProcessGroup, StartFailed, serving
@@ -270,6 +270,11 @@ def observe_mode(
         if exc.kind == "taken":
             # Other servers kept answering on every port picked for this one: nothing of it was seen.
             raise ProbeFault(f"{exc}, on every port tried; nothing was recorded: run again") from exc
+        if exc.kind == "exited" and UNKNOWN_MODE in exc.output:
+            raise ProbeFault(
+                f"the probe ({app}) has no mode {mode!r}, which the harness asked for; nothing was recorded: add it "
+                "to MODE_OPTIONS in probes/app.py (the records' modes are scripts/audit/records.py MODES)"
+            ) from exc
         return _failed(mode, exc)
     except (NoEntry, OSError) as exc:
         return _failed(mode, exc)
@@ -277,6 +282,12 @@ def observe_mode(
         control.close()
     answered = [reply.body for reply in sequential if reply.status == 200 and reply.body]
     served = concurrency.held + answered
+    missing = sorted({name for item in served for name in REPLY_FIELDS if name not in item})
+    if missing:
+        raise ProbeFault(
+            f"the probe ({app}) answered in mode {mode!r} without {', '.join(missing)}, which the harness reads; "
+            "nothing was recorded: make probes/app.py's _served_by and scripts/audit/probe.py REPLY_FIELDS agree"
+        )
     first = answered[0] if answered else (served[0] if served else {})
     return ModeObservation(
         call=MODE_CALLS.get(mode, mode),

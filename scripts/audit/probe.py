@@ -28,7 +28,9 @@ __all__ = [
     "DROPPED_REQUESTS",
     "PID_FILE",
     "PROBE_APP",
+    "REPLY_FIELDS",
     "STARTUP",
+    "UNKNOWN_MODE",
     "Probe",
     "cli_script",
     "has_cli",
@@ -42,6 +44,10 @@ STARTUP = PROBES / "startup"
 PID_FILE = "probe.pid"
 #: What the probe prints once ``Flask(__name__)`` returned: a failed start without it failed creating the app.
 APP_CREATED = "probe: the app was created"
+#: What the probe says, before importing Flask, when asked for a mode its table lacks (probes/app.py).
+UNKNOWN_MODE = "probe: no such mode in probes/app.py MODE_OPTIONS: "
+#: What every reply of the probe carries, and the harness reads (probes/app.py ``_served_by``).
+REPLY_FIELDS = ("pid", "app_pid", "thread")
 #: Requests in a row the server may accept and drop unanswered before the mode counts as failing
 #: (e.g. a forking server without os.fork: it listens, but every request dies in process_request).
 DROPPED_REQUESTS = 3

@@ -12,6 +12,7 @@ can be tested without Flask, plus misbehaving modes:
 - debug, debug_serial: what Werkzeug's reloader does: the started process only starts itself again
   with WERKZEUG_RUN_MAIN=true and waits; that child serves (threaded; or one request at a time on a
   thread that is not the main one, as older Werkzeug reloaders do);
+- threadless: serves one at a time, its replies without the thread (a probe the harness disagrees with);
 - launcher: what a venv's python.exe on Windows does: the started process runs the real interpreter
   as a child, which serves (one request at a time) without being anybody's reloader.
 """
@@ -60,6 +61,8 @@ def app(environ, start_response):
         "server_classes": SERVER_CLASSES,
         "control_port": int(os.environ["PROBE_CONTROL_PORT"]) if os.environ.get("PROBE_CONTROL_PORT") else None,
     }
+    if MODE == "threadless":
+        del served_by["thread"]  # a probe and a harness that disagree on what a reply holds
     if environ["PATH_INFO"] == "/hold":
         if MODE == "hang":
             time.sleep(3600)
@@ -85,6 +88,7 @@ SERVERS = {
     "debug": ThreadedServer,
     "debug_serial": WSGIServer,
     "launcher": WSGIServer,
+    "threadless": WSGIServer,
 }
 #: Modes whose started process only starts the serving one, and the variables it gives it.
 PARENTS = {"debug": {"WERKZEUG_RUN_MAIN": "true"}, "debug_serial": {"WERKZEUG_RUN_MAIN": "true"}, "launcher": {}}
