@@ -20,6 +20,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,7 @@ from scripts.audit.plan import plan
 from scripts.audit.records import ModeObservation, Observation
 from scripts.ci import regression
 from scripts.common.failures import redact
-from scripts.common.jsonio import DataError, write_text_atomic
+from scripts.common.jsonio import DataError, WriteFailed, write_text_atomic
 from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import catalogue, environments, index, interpreters
 from scripts.packages.environments import Unavailable
@@ -723,3 +725,83 @@ def test_credentials_in_any_spelling_of_a_url_are_hidden():
 def test_an_index_url_the_http_library_refuses_is_a_clear_error():
     with pytest.raises(index.IndexUnavailable, match="cannot reach the index at"):
         index.project_files("flask", "http://" + "a" * 300 + ".example/simple/", timeout=2)
+
+
+# -- the machine's own errors: one line, nothing written, before any probe runs -------------------------
+
+
+@contextmanager
+def mounted(folder: Path, *options: str) -> Iterator[Path]:
+    """A small tmpfs at ``folder`` (root only): ``ro`` makes it read-only, ``size=64k`` makes it fill at once."""
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(folder)],
+                          capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}): needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True, timeout=30, check=False)
+
+
+def one_line_failure(done: subprocess.CompletedProcess[str]) -> str:
+    """The session's failure line; the run must not have probed any mode nor printed a traceback."""
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "app.run()" not in done.stderr, done.stderr[-3000:]
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith(f"nox > Session observe({NEWEST}) aborted") or
+               x.startswith(f"nox > Session observe({NEWEST}) failed:")]  # fmt: skip
+    return line
+
+
+@pytest.mark.parametrize("damage", ["read-only", "full"])
+def test_a_read_only_or_full_output_folder_fails_in_one_line_before_any_probe(tmp_path, damage):
+    output = tmp_path / "out"
+    (output / "reports").mkdir(parents=True)
+    options = ("ro", "size=64k") if damage == "read-only" else ("size=64k",)
+    with mounted(output / "reports", *options) as reports:
+        if damage == "full":
+            (reports / "filler").write_bytes(b"\0" * 60_000)
+        before = sorted(str(p) for p in reports.rglob("*"))
+        done = nox("-s", f"observe({NEWEST})", "--", "--output", str(output), "--force")
+        after = sorted(str(p) for p in reports.rglob("*"))
+    line = one_line_failure(done)
+    why = "Read-only file system" if damage == "read-only" else "No space left on device"
+    assert f"cannot be written ({why}); nothing was changed there: free space, make it writable" in line, line
+    assert after == before
+
+
+def test_an_output_name_too_long_is_refused_in_one_line(tmp_path):
+    done = nox("-s", f"observe({NEWEST})", "--", "--output", str(tmp_path / ("x" * 300)))
+    line = one_line_failure(done)
+    assert "cannot be made (File name too long): give a folder you can write" in line and len(line) < 300
+
+
+def test_a_pyenv_root_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
+    versions = tmp_path / "pyenv" / "versions"
+    versions.mkdir(parents=True)
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    monkeypatch.delenv(interpreters.ALLOW_LIST, raising=False)
+    # Root reads any folder: the refusal a user without the right gets is given by os.access here.
+    real_access = os.access
+    monkeypatch.setattr(
+        interpreters.os, "access", lambda path, mode: Path(path) != versions and real_access(path, mode)
+    )
+    with pytest.raises(interpreters.InterpreterMissing) as raised:
+        interpreters.discover()
+    assert str(raised.value) == (
+        f"{versions}: cannot be read (Permission denied); make it readable, or name the interpreters to use in "
+        f"FLASK_AUDIT_PYTHONS (separated by ':')"
+    )
+
+
+def test_a_write_the_machine_refuses_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    target = tmp_path / "record.json"
+    target.write_text("old")
+
+    def refuse(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", refuse)
+    with pytest.raises(WriteFailed, match=r"record\.json: cannot be written \(No space left on device\)"):
+        write_text_atomic(target, "new")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["record.json"]

@@ -37,6 +37,7 @@ from scripts.audit.records import (
 )
 from scripts.common import cli
 from scripts.common.clock import now, stamp
+from scripts.common.jsonio import check_writable
 from scripts.layout import REPO, Layout, release_file
 from scripts.packages import environments, index
 from scripts.packages.environments import InstallRequest, Inventory, SetupFailed, Unavailable
@@ -279,6 +280,9 @@ def run(plan: Plan, location: Path, options: Options, log: Log = print) -> Obser
     :param options: the command line's options.
     :param log: where progress lines go (nox's session log).
     """
+    # Before any probe runs: a read-only or full output folder fails here, in one line, not after every mode.
+    output = options.output
+    check_writable([output.results, output.reports, output.docs])
     observation = observe(plan, location, options, log)
     results = options.output.results
     path = release_file(results, plan.version)

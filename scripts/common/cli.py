@@ -89,13 +89,14 @@ def add_index_url(parser: argparse.ArgumentParser) -> None:
 def output_folder(text: str) -> Path:
     """A folder the pages and records can be written under: made if missing, refused if it cannot be."""
     path = Path(text).resolve()
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a file: give a folder to write reports/ and docs/ under")
     try:
+        if path.exists() and not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r} is a file: give a folder to write reports/ and docs/ under")
         path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    except OSError as exc:  # a name too long, a parent that cannot be read or written
         raise argparse.ArgumentTypeError(
-            f"{text!r} cannot be made ({exc.strerror or exc}): give a folder you can write"
+            f"{text[:80]!r}{'…' if len(text) > 80 else ''} cannot be made ({exc.strerror or exc}): give a folder you "
+            "can write"
         ) from exc
     if not os.access(path, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{text!r} cannot be written: give a folder you can write")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -14,6 +15,8 @@ __all__ = [
     "DataError",
     "JsonRecord",
     "StoredDocument",
+    "WriteFailed",
+    "check_writable",
     "parse_record",
     "read_json",
     "read_record",
@@ -102,21 +105,63 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+class WriteFailed(DataError, OSError):
+    """The machine refused a write (read-only, no space left, a name too long, no permission); the message names
+    the path and what to do, and the file is as it was. An OSError too, for callers that catch those."""
+
+    def __init__(self, path: Path, exc: OSError) -> None:
+        why = exc.strerror or str(exc)
+        super().__init__(
+            path, f"cannot be written ({why})", "nothing was changed there: free space, make it writable, or give "
+            "--output another folder"
+        )  # fmt: skip
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` so that readers see the old file or the new one, never a part of either.
 
     The temporary file is created with mode 0666 filtered by the umask, as ``open()`` would
     create the file itself (``mkstemp`` would make it 0600 whatever the umask).
+
+    :raises WriteFailed: the machine refused the write; the file is as it was.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise WriteFailed(path, exc) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise WriteFailed(path, exc) from exc
         raise
+
+
+#: What a check of a folder writes and removes: more than a record or a page takes, so a disk that is nearly full
+#: fails here rather than halfway through the pages.
+PROBE_BYTES = 1 << 20
+
+
+def check_writable(folders: list[Path]) -> None:
+    """Write and remove a file in each folder, as the records and pages will be written; the folders are left as
+    they were found (one made for the check is removed again).
+
+    :raises WriteFailed: one cannot be written.
+    """
+    for folder in folders:
+        made = [parent for parent in (folder, *folder.parents) if not parent.exists()]
+        try:
+            probe = folder / ".write-check"
+            write_text_atomic(probe, "x" * PROBE_BYTES)
+            probe.unlink(missing_ok=True)
+        finally:
+            for parent in made:  # deepest first
+                with contextlib.suppress(OSError):
+                    parent.rmdir()

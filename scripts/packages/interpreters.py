@@ -30,7 +30,13 @@ Log = Callable[[str], None]
 
 
 class InterpreterMissing(DataError):
-    """An interpreter named in FLASK_AUDIT_PYTHONS does not run; the message names it."""
+    """An interpreter named in FLASK_AUDIT_PYTHONS does not run, or a folder interpreters are looked for in cannot
+    be read; the message names it."""
+
+
+def _unreadable(path: Path, exc: OSError) -> InterpreterMissing:
+    remedy = f"make it readable, or name the interpreters to use in {ALLOW_LIST} (separated by {os.pathsep!r})"
+    return InterpreterMissing(path, f"cannot be read ({exc.strerror or exc})", remedy)
 
 
 _VERSION_PROGRAM = "import sys; sys.stdout.write('%d.%d.%d' % sys.version_info[:3])"
@@ -97,7 +103,11 @@ def _candidates() -> list[Path]:
     found = [Path(p) for name in _PATH_NAMES if (p := shutil.which(name))]
     root = pyenv_root()
     if root is not None:
-        found.extend(sorted((root / "versions").glob("*/bin/python")))
+        versions = root / "versions"
+        # glob() passes over a folder it cannot read: its interpreters would be missed without a word.
+        if versions.is_dir() and not os.access(versions, os.R_OK | os.X_OK):
+            raise _unreadable(versions, PermissionError(13, "Permission denied"))
+        found.extend(sorted(versions.glob("*/bin/python")))
     return [*found, *_tool_cache(), *_py_launcher()]
 
 
@@ -159,10 +169,14 @@ def discover(cache: Path | None = None, log: Log | None = None) -> list[Interpre
     for path in _candidates():
         if "shims" in path.parts:
             continue
-        real = path.resolve()
-        if named and not real.exists():
+        try:
+            real = path.resolve()
+            exists = real.exists()
+        except OSError as exc:  # an interpreter's folder this user cannot read
+            raise _unreadable(path, exc) from exc
+        if named and not exists:
             raise InterpreterMissing(path, f"is named in {ALLOW_LIST} but does not exist", "name interpreters that run")
-        if real in seen or not real.exists():
+        if real in seen or not exists:
             continue
         seen.add(real)
         identity = _identity(real)
