@@ -196,25 +196,28 @@ def test_a_runners_record_that_did_not_observe_the_release_never_replaces_one_th
     assert records.load(release_file(other.results, "0.12.5")).status == status
 
 
-def not_run(version: str, platform: str) -> records.Observation:
-    """What a runner without the release's interpreter uploads: a record that observed nothing."""
+NOT_RUN = {"no-interpreter": "not run: needs Python 3.9, not found", "install-failed": "an install error unrecognised"}
+
+
+def not_run(version: str, platform: str, status: str = "no-interpreter") -> records.Observation:
+    """What a runner without the release's interpreter uploads (or one whose install failed): no observation."""
     return records.Observation(
-        version, "2020-02-10", "no-interpreter", detail="not run: needs Python 3.9, not found", platform=platform,
-        observed_at="2999-01-01T00:00:00Z",
-    )  # fmt: skip
+        version, "2020-02-10", status, detail=NOT_RUN[status], platform=platform, observed_at="2999-01-01T00:00:00Z"
+    )
 
 
-def test_an_expected_platform_that_brings_only_not_run_records_fails_the_merge(tmp_path, capsys):
-    """The workflow's --expect win32=1.1.4,2.0.3,3.1.3, met by three no-interpreter records, merges nothing."""
+@pytest.mark.parametrize("status", sorted(NOT_RUN))
+def test_an_expected_platform_that_brings_only_not_run_records_fails_the_merge(tmp_path, capsys, status):
+    """The workflow's --expect win32=1.1.4,2.0.3,3.1.3, met by three records that observed nothing, merges nothing."""
     artifacts = runner_artifacts(tmp_path)
     for version in ("1.1.4", "2.0.3", "3.1.3"):
-        records.save(not_run(version, "win32"), artifacts / "records-windows-latest")
+        records.save(not_run(version, "win32", status), artifacts / "records-windows-latest")
     output = with_catalogue(tmp_path / "out")
     before = tree(output.root)
     expect = ["--expect", "win32=1.1.4,2.0.3,3.1.3", "--expect", "darwin=3.1.3"]
     assert fanout.main(["merge", str(artifacts), "--output", str(output.root), *expect]) == 2
     err = capsys.readouterr().err
-    assert "merge: 3 expected observation(s) missing (win32: Flask 1.1.4 (no-interpreter: not run: needs" in err
+    assert f"merge: 3 expected observation(s) missing (win32: Flask 1.1.4 ({status}: {NOT_RUN[status]})" in err
     assert "darwin" not in err.split("missing")[1], "the macOS runner observed its release"
     assert tree(output.root) == before
 
@@ -222,12 +225,15 @@ def test_an_expected_platform_that_brings_only_not_run_records_fails_the_merge(t
 def test_another_platforms_rows_come_only_from_records_that_observed(tmp_path, capsys):
     artifacts = runner_artifacts(tmp_path)
     records.save(not_run("2.0.3", "win32"), artifacts / "records-windows-latest")
+    records.save(not_run("1.1.4", "darwin", "install-failed"), artifacts / "records-macos-latest")
     output = with_catalogue(tmp_path / "out")
     assert fanout.main(["merge", str(artifacts), "--output", str(output.root)]) == 0
-    assert "kept flask-2.0.3.json (win32, ): the runner did not observe it" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "kept flask-2.0.3.json (win32, ): the runner did not observe it" in err
+    assert "kept flask-1.1.4.json (darwin, ): the runner did not observe it (install-failed)" in err
     assert not (output.platforms / "win32").exists()
     matrix = output.matrix_page.read_text()
-    assert "| 3.1.3 | darwin |" in matrix and "win32" not in matrix
+    assert "| 3.1.3 | darwin |" in matrix and "win32" not in matrix and "| 1.1.4 | darwin |" not in matrix
     # A not-run record already there (from an older merge) is no row either.
     records.save(not_run("2.0.3", "win32"), output.platforms / "win32")
     fanout.merge([artifacts], output)
@@ -238,10 +244,11 @@ def test_a_shard_that_observed_nothing_fails_its_job(tmp_path, capsys):
     shard = tmp_path / "out" / "reports" / "results"
     records.save(record("1.0", platform=sys.platform), shard)
     records.save(not_run("3.1.3", sys.platform), shard)
-    sessions = ["observe(1.0)", "observe(3.1.3)", "observe(2.0.3)"]
+    records.save(not_run("1.1.4", sys.platform, "install-failed"), shard)
+    sessions = ["observe(1.0)", "observe(3.1.3)", "observe(2.0.3)", "observe(1.1.4)"]
     assert fanout.main(["check", str(shard), *sessions]) == 2
     err = capsys.readouterr().err
-    assert f"check: 2 of 3 release(s) not observed on this runner ({sys.platform}: Flask 2.0.3, " in err
+    assert f"check: 3 of 4 release(s) not observed on this runner ({sys.platform}: Flask 1.1.4 (install-failed: " in err
     assert f"{sys.platform}: Flask 3.1.3 (no-interpreter: not run: needs Python 3.9, not found))" in err
     assert fanout.main(["check", str(shard), "observe(1.0)"]) == 0
     assert capsys.readouterr().out == f"check: 1 release(s) observed on {sys.platform}\n"

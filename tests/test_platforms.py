@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -40,25 +42,49 @@ import noxfile
 from scripts.audit import harness
 from scripts.common import processes
 assert not processes.CAN_FORK
+# Windows' way of stopping a server and all it started: taskkill /F /T (a stand-in on PATH here).
+processes.WINDOWS = True
 settings = harness.Settings(
     start_timeout=20.0, entry_timeout=5.0, negative_window=1.0, request_timeout=10.0, stop_timeout=5.0
 )
-seen = harness.observe_mode(Path(sys.executable), "default", settings, app=Path({app!r}))
+seen = harness.observe_mode(Path(sys.executable), {mode!r}, settings, app=Path({app!r}))
 print(json.dumps([seen.outcome, seen.concurrent, seen.max_in_flight, seen.workers]))
+"""
+#: taskkill /F /T /PID N as Windows runs it: the process and every process it started. Each server here is the
+#: leader of a session of its own, so its group is that tree.
+TASKKILL = """#!/bin/sh
+echo "$*" >> "$TASKKILL_LOG"
+while [ "$#" -gt 1 ]; do [ "$1" = /PID ] && kill -9 "-$2"; shift; done
+exit 0
 """
 
 
-def simulate_windows(program: str) -> subprocess.CompletedProcess[str]:
+def simulate_windows(program: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    (folder / "bin").mkdir(exist_ok=True)
+    (folder / "bin" / "taskkill").write_text(TASKKILL)
+    (folder / "bin" / "taskkill").chmod(0o755)
+    env = {**os.environ, "PATH": f"{folder / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env["TASKKILL_LOG"] = str(folder / "taskkill.log")
     return subprocess.run(
-        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", program], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
 
 
-def test_simulated_windows_loads_the_noxfile_and_runs_one_probe():
-    """Without os' and signal's POSIX-only names: the noxfile imports, a probe serves, and it is stopped."""
-    done = simulate_windows(SIMULATION.format(posix_only=POSIX_ONLY, app=str(STAND_IN)))
+@pytest.mark.parametrize(
+    ("mode", "seen"),
+    [
+        ("default", '["served", false, 1, "main thread only"]'),
+        # Werkzeug's reloader as the stand-in plays it: the started process starts the one that serves.
+        ("debug", '["served", true, 5, "threads"]'),
+    ],
+)
+def test_simulated_windows_loads_the_noxfile_and_runs_one_probe(tmp_path, mode, seen):
+    """Without os' and signal's POSIX-only names, stopping as Windows does: the noxfile imports, a probe serves,
+    and it is stopped with everything it started."""
+    done = simulate_windows(SIMULATION.format(posix_only=POSIX_ONLY, app=str(STAND_IN), mode=mode), tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.splitlines()[-1] == '["served", false, 1, "main thread only"]'
+    assert done.stdout.splitlines()[-1] == seen
+    assert (tmp_path / "taskkill.log").read_text().startswith("/F /T /PID ")
     assert processes_running(str(STAND_IN)) == []
 
 
@@ -71,10 +97,10 @@ def test_the_simulation_fails_where_code_of_ours_names_a_posix_only_name_at_impo
             return pid, sig
         """)
     )
-    program = SIMULATION.format(posix_only=POSIX_ONLY, app=str(STAND_IN)).replace(
+    program = SIMULATION.format(posix_only=POSIX_ONLY, app=str(STAND_IN), mode="default").replace(
         "import noxfile", f"sys.path.insert(0, {str(tmp_path)!r})\nimport posix_default\nimport noxfile"
     )
-    done = simulate_windows(program)
+    done = simulate_windows(program, tmp_path)
     assert done.returncode != 0
     assert "AttributeError" in done.stderr and "SIGKILL" in done.stderr
 

@@ -205,3 +205,28 @@ def test_every_action_is_pinned_to_a_commit_and_every_job_says_its_permissions(w
         for step in job.get("steps", []):
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False, f"{workflow}: job {name} keeps a token on disk"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"code": 1, "last_line": "x", "releases": ["9.0.0\naction=pull-request"]},
+        {"code": 1, "last_line": "x", "releases": ["9.0.0\r\nfail=false"]},
+        {"code": True, "last_line": "x"},
+    ],
+    ids=["a line break in a release", "a carriage return in a release", "true for 1"],
+)
+def test_a_verdict_cannot_write_outputs_of_its_own(tmp_path, data):
+    """The artifact comes from a job that ran the releases' code: what it says is data, never the step's outputs."""
+    (tmp_path / "verdict.json").write_text(json.dumps(data))
+    outputs = told(tmp_path / "verdict.json", tmp_path)
+    assert outputs["action"] == "none" and "unreadable" in outputs["said"], outputs
+
+
+def test_what_is_told_fits_githubs_limits(tmp_path):
+    releases = [f"9.{minor}.0" for minor in range(200)]
+    verdict_file = tmp_path / "verdict.json"
+    verdict_file.write_text(json.dumps({"code": 1, "last_line": "x", "releases": releases, "summary": "y" * 100_000}))
+    outputs = told(verdict_file, tmp_path)
+    assert outputs["action"] == "issue" and len(outputs["title"]) == tell.TITLE_LIMIT
+    assert len(outputs["body"]) <= tell.BODY_LIMIT and outputs["body"].endswith("the run's summary has it all)\n")

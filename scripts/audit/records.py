@@ -88,6 +88,9 @@ Status = Literal[
 STATUSES: tuple[Status, ...] = get_args(Status)
 #: Statuses that say the release was never started where the record was made: nothing was observed.
 NOT_OBSERVED: tuple[Status, ...] = ("no-interpreter", "no-distribution")
+#: What a CI runner's record must not be to count as an observation there: never started, or an install that
+#: failed (on a runner, that may be its index's doing, so it says nothing of the release).
+NOT_RUN_ON_A_RUNNER: tuple[Status, ...] = (*NOT_OBSERVED, "install-failed")
 
 #: Mode-level outcomes: the server answered, exited with an error, listened but dropped every
 #: request unanswered, or never answered in time.

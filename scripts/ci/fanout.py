@@ -28,7 +28,7 @@ from typing import Any, Literal
 import jsonschema
 from packaging.version import Version
 
-from scripts.audit.records import NOT_OBSERVED, SCHEMA_PATH, Observation, load, load_all, save
+from scripts.audit.records import NOT_OBSERVED, NOT_RUN_ON_A_RUNNER, SCHEMA_PATH, Observation, load, load_all, save
 from scripts.ci.unchanged import unchanged_on_failure
 from scripts.common import cli
 from scripts.common.clock import stamp
@@ -136,7 +136,7 @@ def expected_releases(sessions: list[dict[str, Any]]) -> set[str]:
 
 def _observed(observation: Observation) -> bool:
     """Whether the record observed the release there (an install that failed on a runner may be its index's)."""
-    return observation.status not in (*NOT_OBSERVED, "install-failed")
+    return observation.status not in NOT_RUN_ON_A_RUNNER
 
 
 def _replaces(incoming: Observation, present: Observation | None, path: Path) -> str | None:
@@ -218,7 +218,7 @@ def unobserved(chosen: dict[tuple[str, str], Observation], expected: dict[str, s
             record = chosen.get((platform, release))
             if record is None:
                 found.append(f"{platform}: Flask {release}")
-            elif record.status in NOT_OBSERVED:
+            elif not _observed(record):
                 found.append(f"{platform}: Flask {release} ({record.status}: {record.detail})")
     return sorted(found)
 
@@ -242,7 +242,7 @@ def _write(chosen: dict[tuple[str, str], Observation], targets: dict[tuple[str, 
             present = None  # a damaged record observed nothing that could be kept
         why = (
             f"the runner did not observe it ({observation.status}): another platform's rows are observations only"
-            if platform != BASELINE_PLATFORM and observation.status in NOT_OBSERVED
+            if platform != BASELINE_PLATFORM and not _observed(observation)
             else _replaces(observation, present, path)
         )
         if why is not None:

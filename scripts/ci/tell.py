@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from packaging.version import InvalidVersion, Version
+
 from scripts.ci.regression import CHANGED, SAME, UNAVAILABLE
 from scripts.common import cli
 from scripts.common.clock import stamp
@@ -40,6 +42,10 @@ PROPOSALS: dict[str, str] = {
 }
 #: Could-not-run runs in a row that open an issue: one failed day is the index's bad day, three are a broken alarm.
 THRESHOLD = 3
+#: GitHub's limits: a title's characters, and a body's (an issue or pull request over them is refused).
+TITLE_LIMIT, BODY_LIMIT = 256, 65536
+#: Could-not-run runs listed in an issue, newest first; the count says how many there were.
+LISTED_RUNS = 10
 #: The issue labels: one open issue per kind, commented on by later runs while it stays open.
 CHANGED_LABEL = "alarm: behaviour changed"
 BROKEN_LABEL = "alarm: could not run"
@@ -66,7 +72,7 @@ class Verdict:
     def from_json(cls, data: Any) -> Verdict:
         """A verdict as the alarm writes it; raises ValueError (or KeyError, TypeError) for anything else."""
         code = data["code"]
-        if code is not None and code not in (SAME, CHANGED, UNAVAILABLE):
+        if code is not None and (type(code) is not int or code not in (SAME, CHANGED, UNAVAILABLE)):
             raise ValueError(f"code {code!r} is none of the alarm's exits (0, 1, 2)")
 
         def texts(name: str) -> tuple[str, ...]:
@@ -75,12 +81,15 @@ class Verdict:
                 raise TypeError(f"{name} is not a list of texts")
             return tuple(items)
 
+        releases = texts("releases")
+        for release in releases:  # they name the issue: versions, nothing else (no line break reaches an output)
+            Version(release)
         return cls(
             code,
             str(data["last_line"]),
             str(data.get("summary", "")),
             texts("changes"),
-            texts("releases"),
+            releases,
             texts("moved"),
             texts("accepted"),
             str(data.get("at", "")),
@@ -105,7 +114,7 @@ class Verdict:
             return cls(None, f"the alarm's observing job left no verdict ({path.name} missing): see its log")
         try:
             return cls.from_json(read_json(path))
-        except (DataError, ValueError, KeyError, TypeError) as exc:
+        except (DataError, ValueError, KeyError, TypeError, InvalidVersion) as exc:
             return cls(None, f"the alarm's verdict is unreadable ({path.name}: {exc}); see the observing job's log")
 
 
@@ -153,7 +162,7 @@ def decide(
         if len(streak) < threshold:
             said = f"could not run ({len(streak)} in a row; an issue at {threshold}): {verdict.last_line}"
             return Message("none", said=said)
-        lines = "\n".join(f"- {v.at or 'a run'}: {v.last_line}" for v in streak)
+        lines = "\n".join(f"- {v.at or 'a run'}: {v.last_line}" for v in streak[:LISTED_RUNS])
         body = (
             f"The daily regression alarm could not run {len(streak)} times in a row, so nothing is watching Flask's "
             f"behaviour. Newest first:\n\n{lines}\n\n{link}\n\nExit 2 is the index or the runner, never a change "
@@ -205,15 +214,20 @@ def main(argv: list[str] | None = None) -> int:
     if not verdict.at:
         verdict = replace(verdict, at=stamp())
     message = decide(verdict, history(args.history), args.run_url, args.threshold, args.source)
+    body = message.body
+    if len(body) > BODY_LIMIT:
+        cut = "\n\n(cut short at GitHub's limit: the run's summary has it all)\n"
+        body = body[: BODY_LIMIT - len(cut)] + cut
     try:
-        write_text_atomic(args.body, message.body)
+        write_text_atomic(args.body, body)
         write_json_atomic(args.record, verdict.to_json())
-    except OSError as exc:
-        print(f"tell: could not write {exc.filename}: {exc.strerror}", file=sys.stderr)
+    except DataError as exc:
+        print(f"tell: {exc}", file=sys.stderr)
         return 2
     print(f"tell: {message.said}", file=sys.stderr)
     for name, value in (("action", message.action), ("title", message.title), ("label", message.label)):
-        print(f"{name}={value}")
+        # One line each: a line break in a value would let the artifact write outputs of its own.
+        print(f"{name}={' '.join(value.split())[:TITLE_LIMIT]}")
     print(f"fail={'true' if message.fail else 'false'}")
     return 0
 

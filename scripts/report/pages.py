@@ -11,7 +11,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from scripts.audit.records import NOT_OBSERVED, Observation, load_all, load_each
+from scripts.audit.records import NOT_RUN_ON_A_RUNNER, Observation, load_all, load_each
 from scripts.bench import records as bench_records
 from scripts.common.jsonio import DataError, write_text_atomic
 from scripts.constraints import records as constraints_records
@@ -47,9 +47,10 @@ def _write(layout: Layout, render: Callable[[], dict[Path, str]]) -> list[Path]:
 
 
 def _platform_records(layout: Layout) -> list[Observation]:
-    """The other platforms' records that observed their release: a runner's "not run here" is no row of evidence."""
+    """The other platforms' records that observed their release: a runner's "not run here" (or an install that failed
+    there, maybe its index's doing) is no row of evidence."""
     found = (o for folder in sorted(layout.platforms.glob("*")) for o in load_all(folder))
-    return [o for o in found if o.status not in NOT_OBSERVED]
+    return [o for o in found if o.status not in NOT_RUN_ON_A_RUNNER]
 
 
 def report_pages(layout: Layout, releases_path: Path = REPO.releases) -> dict[Path, str]:
