@@ -73,21 +73,29 @@ def make_environment(location: Path) -> Path:
 EVERY_MODE = {mode: records.ModeObservation(call=mode, outcome="served") for mode in records.MODES}
 
 
+def observed_here(location: Path, results: Path, held: Inventory) -> records.Observation:
+    """A record saved as audit.run saves one, with this machine's key kept beside the environment."""
+    observation = audit._observation(PLAN, "ok", held=held, modes=EVERY_MODE)
+    records.save(observation, results)
+    audit.confirm(location, observation)
+    return observation
+
+
 def test_a_cached_observation_is_reused_only_while_the_environment_holds_the_same_files(tmp_path):
     location, results = tmp_path / "env", tmp_path / "results"
     python = make_environment(location)
     held = environments.inventory(python)
     assert held.python == ".".join(map(str, sys.version_info[:3]))
-    records.save(audit._observation(PLAN, "ok", held=held, modes=EVERY_MODE), results)
+    observed_here(location, results, held)
 
     assert audit.cached(PLAN, results, location) is not None
-    assert audit.cached(PLAN, results) is not None, "without an environment the plan part decides"
+    assert audit.cached(PLAN, results, tmp_path / "elsewhere" / "env") is None, "a record this machine never observed"
     dist = site_packages(python) / "extra_dist-1.0.dist-info"
     dist.mkdir()
     (dist / "RECORD").write_text("extra_dist/__init__.py,sha256=one,0\n")
     assert environments.inventory(python).distributions["extra-dist"] == "1.0"
     assert audit.cached(PLAN, results, location) is None, "one more installed distribution is a miss"
-    records.save(audit._observation(PLAN, "ok", held=environments.inventory(python), modes=EVERY_MODE), results)
+    observed_here(location, results, environments.inventory(python))
     assert audit.cached(PLAN, results, location) is not None
     (dist / "RECORD").write_text("extra_dist/__init__.py,sha256=two,0\n")
     assert audit.cached(PLAN, results, location) is None, "the same version with other files is a miss"

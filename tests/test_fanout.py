@@ -120,10 +120,11 @@ def test_merge_places_linux_records_in_the_baseline_and_others_as_their_own_cell
 def test_merge_keeps_the_newest_observation_of_a_release(tmp_path):
     artifacts = runner_artifacts(tmp_path)
     newer = records.load(release_file(RESULTS, "1.0"))
-    newer.observed_at = "2999-01-01T00:00:00Z"
+    newer.observed_at, newer.python = "2999-01-01T00:00:00Z", "3.7.99"
     records.save(newer, artifacts / "records-linux-rerun")
     fanout.merge([artifacts], with_catalogue(tmp_path / "out"))
-    assert records.load(release_file(Layout(tmp_path / "out").results, "1.0")).observed_at == "2999-01-01T00:00:00Z"
+    merged = records.load(release_file(Layout(tmp_path / "out").results, "1.0"))
+    assert (merged.observed_at, merged.python) == ("2999-01-01T00:00:00Z", "3.7.99")
 
 
 def test_merge_refuses_a_record_that_breaks_the_schema(tmp_path):

@@ -409,7 +409,7 @@ def test_the_alarm_exits_2_not_1_on_a_corrupt_baseline(tmp_path, monkeypatch):
 def test_a_record_of_an_earlier_schema_is_observed_again_not_an_error(tmp_path):
     path = records.save(observed("1.0", True, "2018-04-26"), tmp_path)
     path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": 1}))
-    assert audit.cached(plan(release("1.0"), MACHINE), tmp_path) is None
+    assert audit.cached(plan(release("1.0"), MACHINE), tmp_path, tmp_path / "env") is None
     with pytest.raises(records.EarlierSchema):
         records.load(path)
 
@@ -426,19 +426,23 @@ def test_a_run_of_some_modes_merges_into_the_record_made_under_the_same_key(tmp_
         "1.0", "2018-04-26", "ok", cache_key="k", modes={"default": served(True), "threaded": served(True)}
     )
     some = Observation("1.0", "2018-04-26", "ok", cache_key="k", modes={"threaded": served(False)})
-    merged = audit._merged(some, full, tmp_path / "flask-1.0.json")
+    merged = audit._merged(some, full, "k")
     assert set(merged.modes) == {"default", "threaded"} and merged.modes["threaded"].concurrent is False
     other = Observation("1.0", "2018-04-26", "ok", cache_key="other", modes={"threaded": served(False)})
     with pytest.raises(audit.NotRecorded, match="observed under another key"):
-        audit._merged(other, full, tmp_path / "flask-1.0.json")
+        audit._merged(other, full, "k")
+    with pytest.raises(audit.NotRecorded, match="or on another machine"):
+        audit._merged(some, full, None)  # a record this machine never observed (a fresh clone's)
 
 
 def test_a_record_with_fewer_modes_than_asked_for_is_not_a_cache_hit(tmp_path):
     chosen = plan(release("1.0"), MACHINE)
     stored = audit._observation(chosen, "ok", modes={"default": served(True)})
     records.save(stored, tmp_path)
-    assert audit.cached(chosen, tmp_path, options=audit.Options(modes=("default",))) is not None
-    assert audit.cached(chosen, tmp_path) is None
+    location = tmp_path / "env"  # never made: nothing installed, as the stored key says
+    audit.confirm(location, stored)
+    assert audit.cached(chosen, tmp_path, location, options=audit.Options(modes=("default",))) is not None
+    assert audit.cached(chosen, tmp_path, location) is None
 
 
 # -- the machine ---------------------------------------------------------------------------------------
@@ -805,3 +809,62 @@ def test_a_write_the_machine_refuses_leaves_the_file_as_it_was(tmp_path, monkeyp
     with pytest.raises(WriteFailed, match=r"record\.json: cannot be written \(No space left on device\)"):
         write_text_atomic(target, "new")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["record.json"]
+
+
+# -- a changed verdict is news: confirmed in a fresh environment before it is written --------------------------
+
+
+def seen_default(concurrent: bool) -> Observation:
+    mode = ModeObservation("app.run()", "served", sent=5, concurrent=concurrent, max_in_flight=5 if concurrent else 1)
+    return Observation("1.0", "2018-04-26", "ok", python="3.9.18", modes={"default": mode}, platform="linux")
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["the fresh one agrees", "the fresh one does not"])
+def test_a_changed_verdict_is_observed_again_in_a_fresh_environment_before_it_is_written(tmp_path, monkeypatch, fresh):
+    chosen = plan(release("1.0"), MACHINE)
+    output, location = Layout(tmp_path / "out"), tmp_path / "envs" / "observe-1-0"
+    path = records.save(seen_default(True), output.results)
+    before = path.read_bytes()
+    location.mkdir(parents=True)
+    (location / "damaged").write_text("x")
+    answers = iter([seen_default(False), seen_default(fresh)])
+    monkeypatch.setattr(audit, "observe", lambda *args: next(answers))
+    lines: list[str] = []
+    options = audit.Options(output=output, modes=("default",), force=True)
+    if fresh:
+        with pytest.raises(audit.Unconfirmed, match=r"the verdict changed .* a freshly made environment answered"):
+            audit.run(chosen, location, options, lines.append)
+        assert path.read_bytes() == before, "nothing written"
+    else:
+        audit.run(chosen, location, options, lines.append)
+        assert records.load(path).modes["default"].concurrent is False
+        assert "CHANGED, confirmed in a fresh environment: Flask 1.0, `app.run()`: concurrent" in "\n".join(lines)
+    assert not location.exists(), "the environment was made afresh (here: removed, observe() is a stand-in)"
+    assert next(answers, None) is None, "observed exactly twice"
+
+
+def test_the_same_verdict_is_not_observed_again(tmp_path, monkeypatch):
+    output, location = Layout(tmp_path / "out"), tmp_path / "envs" / "observe-1-0"
+    records.save(seen_default(True), output.results)
+    answers = iter([seen_default(True)])
+    monkeypatch.setattr(audit, "observe", lambda *args: next(answers))
+    audit.run(plan(release("1.0"), MACHINE), location, audit.Options(output=output, force=True), lambda line: None)
+    assert next(answers, None) is None
+
+
+def test_a_hand_edited_record_stops_the_pages_and_the_merge_naming_it(tmp_path):
+    """The issue's edit: flask-1.0.json made to say plain app.run() serves one at a time, schema-valid."""
+    output = Layout(tmp_path / "out")
+    copy_records(output.root)
+    shutil.copy(REPO.releases, output.releases)
+    edited = release_file(output.results, "1.0")
+    data = json.loads(edited.read_text())
+    data["modes"]["default"].update(concurrent=False, max_in_flight=1, workers="main thread only")
+    edited.write_text(json.dumps(data, indent=2))
+    with pytest.raises(pages.RenderRefused, match=r"flask-1\.0\.json: its evidence does not match its evidence_digest"):
+        pages.write_report(output)
+    assert not output.matrix_page.exists(), "no page written"
+    from scripts.ci import fanout
+
+    with pytest.raises(fanout.MergeError, match=r"flask-1\.0\.json: its evidence does not match"):
+        fanout.collect([output.results])

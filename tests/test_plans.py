@@ -57,13 +57,15 @@ def test_cache_key_changes_with_interpreter_and_release():
 
 
 def test_cached_observation_is_used_only_under_the_same_key(tmp_path: Path):
-    chosen = plan(release("1.0"), MACHINE)
-    assert audit.cached(chosen, tmp_path) is None
+    chosen, location = plan(release("1.0"), MACHINE), tmp_path / "env"
+    assert audit.cached(chosen, tmp_path, location) is None
     stored = audit.not_runnable(plan(release("1.0", installable=False), MACHINE))
     assert stored is not None
     records.save(stored, tmp_path)
-    assert audit.cached(plan(release("1.0", installable=False), MACHINE), tmp_path) is not None
-    assert audit.cached(plan(release("1.0"), MACHINE[:2]), tmp_path) is None
+    assert audit.cached(plan(release("1.0", installable=False), MACHINE), tmp_path, location) is None, "not here"
+    audit.confirm(location, stored)
+    assert audit.cached(plan(release("1.0", installable=False), MACHINE), tmp_path, location) is not None
+    assert audit.cached(plan(release("1.0"), MACHINE[:2]), tmp_path, location) is None
 
 
 def test_release_status_follows_plain_app_run():

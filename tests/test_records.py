@@ -23,7 +23,8 @@ def validator() -> jsonschema.Draft202012Validator:
 
 
 def sample() -> Observation:
-    return Observation(
+    """A record as the observer saves it: its digest set."""
+    observation = Observation(
         flask="1.0",
         released="2018-04-26",
         status="ok",
@@ -33,6 +34,8 @@ def sample() -> Observation:
             "default": ModeObservation(call="app.run()", outcome="served", sent=5, concurrent=True, max_in_flight=5)
         },
     )
+    observation.evidence_digest = observation.digest()
+    return observation
 
 
 def test_every_committed_record_is_valid_named_for_its_release_and_round_trips():
@@ -116,7 +119,7 @@ def test_what_a_damaged_record_says_names_the_file_the_fault_and_the_remedy(tmp_
             {**good, "modes": {"sometimes": good["modes"]["default"]}},
             "unknown modes ['sometimes']",
         ),
-        "future.json": ({**good, "schema_version": 4}, "schema_version 4, this code reads 3"),
+        "future.json": ({**good, "schema_version": 5}, "schema_version 5, this code reads 4"),
     }
     for name, (data, says) in cases.items():
         path = tmp_path / name
@@ -129,7 +132,7 @@ def test_what_a_damaged_record_says_names_the_file_the_fault_and_the_remedy(tmp_
     earlier.write_text(json.dumps({**good, "schema_version": 1}))
     with pytest.raises(records.EarlierSchema) as caught:
         records.load(earlier)
-    assert caught.value.path == earlier and "has schema version 1, not 3" in str(caught.value)
+    assert caught.value.path == earlier and "has schema version 1, not 4" in str(caught.value)
     assert str(caught.value).endswith("observe the release again with --force")
 
 
@@ -157,3 +160,42 @@ def test_behaviour_names_the_reloaders_child_after_what_it_did():
         server_process="reloader child",
     )
     assert records.behaviour(seen) == "concurrent, threads, 5 in flight, in the reloader's child"
+
+
+def observed_record(version: str = "1.0") -> records.Observation:
+    return records.Observation(
+        version, "2018-04-26", "ok", python="3.9.18", modes={"default": records.ModeObservation("app.run()", "served")},
+        observed_at="2026-12-01T00:00:00Z", platform="linux",
+    )  # fmt: skip
+
+
+def test_observing_the_same_evidence_again_leaves_the_file_as_it_was(tmp_path):
+    path = records.save(observed_record(), tmp_path)
+    before = path.read_bytes()
+    later = observed_record()
+    later.observed_at, later.cache_key = "2026-12-04T00:00:00Z", "another-key"
+    assert records.save(later, tmp_path) == path and path.read_bytes() == before, (
+        "observed_at is when it was first seen"
+    )
+    changed = observed_record()
+    changed.python, changed.observed_at = "3.9.19", "2026-12-05T00:00:00Z"
+    records.save(changed, tmp_path)
+    assert records.load(path).python == "3.9.19" and records.load(path).observed_at == "2026-12-05T00:00:00Z"
+    assert "cache_key" not in json.loads(path.read_text()), "this machine's key is kept under .nox/, not here"
+
+
+def test_a_record_edited_after_it_was_saved_is_refused_naming_it_and_the_remedy(tmp_path):
+    path = records.save(observed_record(), tmp_path)
+    data = json.loads(path.read_text())
+    data["modes"]["default"]["concurrent"] = True  # schema-valid, and a different answer
+    path.write_text(json.dumps(data))
+    with pytest.raises(DataError) as raised:
+        records.load(path)
+    assert str(raised.value).startswith(f"{path}: its evidence does not match its evidence_digest")
+    assert 'observe it again (nox -s "observe(1.0)" -- --force)' in str(raised.value)
+    assert records.restore_hint(REPO.results / "flask-1.0.json") == (
+        "restore it from git (git checkout -- reports/results/flask-1.0.json, from the repository root)"
+    )
+    # Saving the same evidence over a damaged file writes it again: a damaged record is never left standing.
+    records.save(observed_record(), tmp_path)
+    assert records.load(path).vouched

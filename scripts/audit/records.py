@@ -9,6 +9,7 @@ schema agree field by field. Records hold what was observed, never how long it t
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,8 @@ from typing import Any, ClassVar, Literal, get_args
 
 import jsonschema
 
-from scripts.common.jsonio import DataError, JsonRecord, parse_record, read_json, write_json_atomic
-from scripts.layout import release_file
+from scripts.common.jsonio import NOT_STORED, DataError, JsonRecord, parse_record, read_json, write_json_atomic
+from scripts.layout import ROOT, release_file
 
 __all__ = [
     "CLI_MODES",
@@ -25,6 +26,7 @@ __all__ = [
     "MODE_CALLS",
     "SCHEMA_PATH",
     "Build",
+    "ChangedRecord",
     "EarlierSchema",
     "FailedIn",
     "Mode",
@@ -36,6 +38,7 @@ __all__ = [
     "Status",
     "WorkerKind",
     "behaviour",
+    "differences",
     "load",
     "load_all",
     "load_each",
@@ -44,7 +47,7 @@ __all__ = [
 ]
 
 SCHEMA_PATH = Path(__file__).with_name("observation.schema.json")
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: The ways the probe is started, in report order.
 Mode = Literal[
@@ -154,6 +157,28 @@ def behaviour(seen: ModeObservation | None) -> str:
     return words
 
 
+def differences(reference: Observation, candidate: Observation) -> list[tuple[str, str, str]]:
+    """Where ``candidate`` answers otherwise than ``reference``: ``(aspect, before, after)``, the status alone when
+    that differs, else each mode both observed (``aspect`` is the mode's call) whose :func:`behaviour` differs.
+
+    A mode only one of them holds is no difference: it was added to the audit since, or asked for alone
+    (``--modes``), or it is a ``flask run`` mode of a release that had no ``flask`` command.
+    """
+    if reference.status != candidate.status:
+        before = reference.status + (f" ({reference.detail})" if reference.detail else "")
+        return [("status", before, candidate.status + (f" ({candidate.detail})" if candidate.detail else ""))]
+    if candidate.status != "ok":
+        return []
+    found = []
+    for mode in (*MODES, *sorted((set(reference.modes) | set(candidate.modes)) - set(MODES))):
+        if mode not in reference.modes and not (mode in CLI_MODES and reference.cli is False):
+            continue
+        before, after = behaviour(reference.modes.get(mode)), behaviour(candidate.modes.get(mode))
+        if before != after:
+            found.append((f"`{MODE_CALLS.get(mode, mode)}`", before, after))
+    return found
+
+
 #: The statuses a run of the probe can end in (the others are decided before it starts).
 RunStatus = Literal["ok", "app-failed", "server-failed", "timeout"]
 
@@ -198,11 +223,26 @@ class Observation(JsonRecord):
     #: Whether the release installed the ``flask`` command (None: it was not installed).
     cli: bool | None = None
     modes: dict[Mode, ModeObservation] = field(default_factory=dict)
+    #: When this evidence was first observed: saving the same evidence again leaves the file as it is.
     observed_at: str | None = None
-    cache_key: str | None = None
+    #: The key it was observed under (``cache.cache_key``): this machine's, kept under ``.nox/`` beside the
+    #: release's environment and never in the record, where it would change with each machine and each commit.
+    cache_key: str | None = field(default=None, compare=False, repr=False, metadata=NOT_STORED)
     #: ``sys.platform`` of the machine that observed it: CI runners add win32 and darwin cells.
     platform: str | None = None
+    #: :meth:`digest` as it was when the record was saved: a record edited since does not match it.
+    evidence_digest: str | None = None
     schema_version: int = SCHEMA_VERSION
+
+    def digest(self) -> str:
+        """SHA-256 of the evidence: every field of the record but ``observed_at`` and the digest, as sorted JSON."""
+        evidence = {k: v for k, v in self.to_json().items() if k not in ("observed_at", "evidence_digest")}
+        return hashlib.sha256(json.dumps(evidence, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    @property
+    def vouched(self) -> bool:
+        """Whether the record holds what it held when it was saved."""
+        return self.evidence_digest == self.digest()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Observation:
@@ -222,11 +262,40 @@ class EarlierSchema(DataError):
     """A record written under an earlier schema: not damaged, made by older code; observing again replaces it."""
 
 
+class ChangedRecord(DataError):
+    """A record whose evidence no longer matches its digest: changed after it was observed (by hand, or damaged).
+    Nothing reads it as evidence; observing the release again (``--force``) replaces it."""
+
+
 def save(observation: Observation, folder: Path) -> Path:
-    """Write the record atomically into ``folder``; return its path."""
+    """Write the record atomically into ``folder``, its digest set; return its path.
+
+    A record there that holds the same evidence, and still matches its digest, is left as it is (its
+    ``observed_at`` too): observing again what is already recorded changes no file.
+    """
     path = release_file(folder, observation.flask)
+    observation.evidence_digest = observation.digest()
+    if _stored_digest(path) == observation.evidence_digest:
+        return path
     write_json_atomic(path, observation.to_json())
     return path
+
+
+def _stored_digest(path: Path) -> str | None:
+    """The digest of the record at ``path`` if it is one of this schema that matches it, else None."""
+    try:
+        return load(path).evidence_digest if path.exists() else None
+    except DataError:
+        return None
+
+
+def restore_hint(path: Path) -> str:
+    """How to get a record back, as a command that works from the repository root where the file is in it."""
+    try:
+        shown = path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return f"restore {path} from where it came"
+    return f"restore it from git (git checkout -- {shown}, from the repository root)"
 
 
 @functools.cache
@@ -252,7 +321,7 @@ def load(path: Path) -> Observation:
 
     :raises DataError: it is missing, not JSON, or not an observation record; the message names the file.
     """
-    remedy = f"restore it (git checkout -- {path.name}) or observe the release again with --force"
+    remedy = f"{restore_hint(path)}, or observe the release again with --force"
     data = read_json(path, remedy)
     version = data.get("schema_version") if isinstance(data, dict) else None
     if isinstance(version, int) and version < SCHEMA_VERSION:
@@ -264,6 +333,12 @@ def load(path: Path) -> Observation:
         # the pages: the schema says what a record may hold.
         where, message = problem
         raise DataError(path, f"breaks {SCHEMA_PATH.name} at {where}: {message}", remedy)
+    if not observation.vouched:
+        raise ChangedRecord(
+            path,
+            "its evidence does not match its evidence_digest: it was changed after it was observed",
+            f'observe it again (nox -s "observe({observation.flask})" -- --force), or {restore_hint(path)}',
+        )
     if path.name != release_file(path.parent, observation.flask).name:
         # A copy left beside the records (flask-3.1.3.orig.json) would otherwise stand for the release.
         raise DataError(path, f"holds Flask {observation.flask}, but is named for another file", "rename or remove it")

@@ -7,6 +7,7 @@ plan, the environment's location and a log function, and gets the observation ba
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -25,25 +26,39 @@ from scripts.audit.records import (
     CLI_MODES,
     MODES,
     Build,
+    ChangedRecord,
     EarlierSchema,
     Mode,
     ModeObservation,
     Observation,
     Status,
     behaviour,
+    differences,
     load,
     save,
     status_from_default,
 )
 from scripts.common import cli
 from scripts.common.clock import now, stamp
-from scripts.common.jsonio import check_writable
+from scripts.common.jsonio import check_writable, write_json_atomic
 from scripts.layout import REPO, Layout, release_file
 from scripts.packages import environments, index
 from scripts.packages.environments import InstallRequest, Inventory, SetupFailed, Unavailable
 from scripts.packages.era import cutoff
 
-__all__ = ["NotRecorded", "Options", "cached", "not_runnable", "observe", "options_parser", "parse_options", "run"]
+__all__ = [
+    "NotRecorded",
+    "Options",
+    "Unconfirmed",
+    "cached",
+    "confirm",
+    "confirmed_key",
+    "not_runnable",
+    "observe",
+    "options_parser",
+    "parse_options",
+    "run",
+]
 
 Log = Callable[[str], None]
 #: The probe's /hold gives up on the harness after this long (probes/app.py, HOLD_SECONDS).
@@ -148,12 +163,28 @@ def not_runnable(plan: Plan) -> Observation | None:
     return None
 
 
-def cached(plan: Plan, results: Path, location: Path | None = None, options: Options = Options()) -> Observation | None:
-    """The stored observation when it was made under the same key, else None.
+def _confirmation(location: Path) -> Path:
+    """Beside the release's environment: the key under which this machine last observed what its record holds."""
+    return location.parent / f".{location.name}.observed.json"
 
-    With ``location`` (the release's environment) the whole key is checked against what the
-    environment holds now (an interpreter start only where its files changed since they were last
-    read); without it only the plan part is, and the record's own package list is taken on trust.
+
+def confirmed_key(location: Path, record: Observation) -> str | None:
+    """The key this machine observed ``record``'s evidence under (None: it never did, or the record changed)."""
+    try:
+        stamp_data = json.loads(_confirmation(location).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stamp_data, dict) or stamp_data.get("evidence_digest") != record.evidence_digest:
+        return None
+    key = stamp_data.get("cache_key")
+    return key if isinstance(key, str) else None
+
+
+def cached(plan: Plan, results: Path, location: Path, options: Options = Options()) -> Observation | None:
+    """The stored observation when this machine observed it under the key it would observe it under now, else None.
+
+    The key's plan part is known at once; its environment part is checked against what the environment at
+    ``location`` holds now (an interpreter start only where its files changed since they were last read).
     """
     path = release_file(results, plan.version)
     if not path.exists():
@@ -164,9 +195,9 @@ def cached(plan: Plan, results: Path, location: Path | None = None, options: Opt
         return None  # made by older code: its key cannot match, and observing again replaces it
     if not set(options.modes) - set(CLI_MODES) <= set(observation.modes) and observation.status == "ok":
         return None  # made with fewer modes than asked for now
-    stored = observation.cache_key or ""
-    if location is None:
-        return observation if stored.split("-")[0] == cache.plan_key(plan, options.settings) else None
+    stored = confirmed_key(location, observation)
+    if stored is None:
+        return None
     if not_runnable(plan) is not None:
         held = cache.NOTHING_INSTALLED
     else:
@@ -291,27 +322,71 @@ def run(plan: Plan, location: Path, options: Options, log: Log = print) -> Obser
         previous = load(path) if path.exists() else None
     except EarlierSchema:
         previous = None
+    except ChangedRecord as exc:
+        log(f"{exc}: replacing it with this observation")
+        previous = None
     if observation.status == "no-interpreter" and previous is not None and previous.status != "no-interpreter":
         log(f"{observation.detail}; kept the observation of {previous.observed_at} ({previous.status})")
         return previous
     if set(options.modes) != set(MODES):
-        observation = _merged(observation, previous, path)
+        observation = _merged(observation, previous, None if previous is None else confirmed_key(location, previous))
+    changed = differences(previous, observation) if previous is not None else []
+    if changed and not_runnable(plan) is None:
+        observation = _confirmed(plan, location, options, log, observation, changed)
     save(observation, results)
+    confirm(location, observation)
     return observation
 
 
-def _merged(observation: Observation, previous: Observation | None, path: Path) -> Observation:
+class Unconfirmed(NotRecorded):
+    """A changed verdict that a freshly made environment did not show again: a fault of ours or of the machine."""
+
+
+def _confirmed(
+    plan: Plan, location: Path, options: Options, log: Log, first: Observation, changed: list[tuple[str, str, str]]
+) -> Observation:
+    """A verdict that differs from the record is news: the release is observed again in an environment made afresh,
+    and the change stands only if that one shows it too (the fresh observation is returned).
+
+    :raises Unconfirmed: the fresh environment answered otherwise than the first; nothing may be written.
+    """
+    said = "; ".join(f"{aspect}: {before} -> {after}" for aspect, before, after in changed)
+    log(f"Flask {plan.version}: the verdict differs from its record ({said}); observing again in a fresh environment")
+    with _lock(location):
+        environments.forget_build(location)
+        shutil.rmtree(location, ignore_errors=True)
+    again = observe(plan, location, options, log)
+    # Compared over the modes observed again (all, or those --modes asked for and ``first`` merged in).
+    disagree = differences(again, first)
+    if disagree:
+        raise Unconfirmed(
+            f"Flask {plan.version}: the verdict changed ({said}), but a freshly made environment answered otherwise ("
+            + "; ".join(f"{aspect}: {fresh}" for aspect, fresh, _ in disagree)
+            + "); nothing was written: rerun on a quiet machine, and report it if it stays"
+        )
+    for aspect, before, after in changed:
+        log(f"CHANGED, confirmed in a fresh environment: Flask {plan.version}, {aspect}: {before} -> {after}")
+    return again if set(options.modes) == set(MODES) else first
+
+
+def confirm(location: Path, saved: Observation) -> None:
+    """Keep this machine's key for what the record ``saved`` holds (written, or left as it was: the same evidence)."""
+    write_json_atomic(_confirmation(location), {"cache_key": saved.cache_key, "evidence_digest": saved.evidence_digest})
+
+
+def _merged(observation: Observation, previous: Observation | None, previous_key: str | None) -> Observation:
     """A run of some modes only, merged into the release's record: the modes it observed replace theirs.
 
-    Only a record made under the same key (release, interpreter, settings, code, environment) can take
-    them: modes observed under different keys are not one observation.
+    Only a record this machine observed under the same key (release, interpreter, settings, code, environment)
+    can take them: modes observed under different keys are not one observation.
     """
     if previous is None or observation.status != "ok" or previous.status != "ok":
         return observation
-    if previous.cache_key != observation.cache_key:
+    if previous_key != observation.cache_key:
         raise NotRecorded(
-            f"{path} was observed under another key (other code, settings or environment), so a run of "
-            f"{', '.join(observation.modes)} only cannot be merged into it; observe every mode (leave out --modes)"
+            f"the record of Flask {observation.flask} was observed under another key (other code, settings or "
+            f"environment, or on another machine), so a run of {', '.join(observation.modes)} only cannot be "
+            "merged into it; observe every mode (leave out --modes)"
         )
     modes = {mode: observation.modes.get(mode) or previous.modes.get(mode) for mode in MODES}
     return replace(observation, modes={mode: seen for mode, seen in modes.items() if seen is not None})

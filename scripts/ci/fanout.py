@@ -102,7 +102,13 @@ def collect(folders: list[Path]) -> list[tuple[Path, Observation]]:
 
 
 def _check_record(path: Path, observation: Observation) -> None:
-    """What the schema cannot say: the file names its release, the platform is a platform, the time is a time."""
+    """What the schema cannot say: the evidence is what was saved, the file names its release, the platform is a
+    platform, the time is a time."""
+    if not observation.vouched:
+        raise MergeError(
+            f"{path}: its evidence does not match its evidence_digest (changed after it was observed): rerun the "
+            "shard that made it"
+        )
     if path.name != release_file(path.parent, observation.flask).name:
         raise MergeError(f"{path} holds Flask {observation.flask}: a record must be named for its release")
     if not observation.platform or not _PLATFORM.match(observation.platform):

@@ -32,12 +32,9 @@ from packaging.version import Version
 from scripts.audit import run as audit
 from scripts.audit.plan import plan
 from scripts.audit.records import (
-    CLI_MODES,
-    MODE_CALLS,
-    MODES,
     NOT_OBSERVED,
     Observation,
-    behaviour,
+    differences,
     load,
     load_all,
     save,
@@ -156,26 +153,11 @@ class Options:
 
 
 def compare(reference: Observation, candidate: Observation) -> list[Change]:
-    """How ``candidate`` behaves differently from ``reference``, mode by mode."""
-
-    def change(aspect: str, before: str, after: str) -> Change:
-        return Change(candidate.flask, reference.flask, aspect, before, after)
-
-    if reference.status != candidate.status:
-        before = reference.status + (f" ({reference.detail})" if reference.detail else "")
-        return [change("status", before, candidate.status + (f" ({candidate.detail})" if candidate.detail else ""))]
-    if candidate.status != "ok":
-        return []
-    changes = []
-    for mode in (*MODES, *sorted((set(reference.modes) | set(candidate.modes)) - set(MODES))):
-        if mode not in reference.modes and not (mode in CLI_MODES and reference.cli is False):
-            # A `flask run` mode is left out for a reason of the release's (it had no CLI); any other mode missing
-            # from the baseline was added to the audit after the baseline was observed: nothing to compare.
-            continue
-        before, after = behaviour(reference.modes.get(mode)), behaviour(candidate.modes.get(mode))
-        if before != after:
-            changes.append(change(f"`{MODE_CALLS.get(mode, mode)}`", before, after))
-    return changes
+    """How ``candidate`` behaves differently from ``reference``, mode by mode (:func:`records.differences`)."""
+    return [
+        Change(candidate.flask, reference.flask, aspect, before, after)
+        for aspect, before, after in differences(reference, candidate)
+    ]
 
 
 def reference_for(release: str, baseline: dict[str, Observation]) -> Observation | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
 __all__ = [
+    "NOT_STORED",
     "DataError",
     "JsonRecord",
     "StoredDocument",
@@ -62,14 +62,22 @@ def read_record(path: Path, parse: Callable[[Any], T], what: str, remedy: str) -
     return parse_record(path, read_json(path, remedy), parse, what, remedy)
 
 
+#: A dataclass field with this metadata lives in memory only, never in the stored record (``field(metadata=…)``).
+NOT_STORED = {"stored": False}
+
+
 class JsonRecord:
-    """A dataclass stored as JSON: its JSON form is its fields, recursively."""
+    """A dataclass stored as JSON: its JSON form is its fields, recursively, less those marked NOT_STORED."""
 
     #: Where the record type stands in its JSON Schema (a JSON pointer): the whole document by default.
     schema_node: ClassVar[str] = ""
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload, no-any-return]
+        data: dict[str, Any] = dataclasses.asdict(self)  # type: ignore[call-overload]
+        for kept in dataclasses.fields(self):  # type: ignore[arg-type]
+            if kept.metadata == NOT_STORED:
+                del data[kept.name]
+        return data
 
 
 class StoredDocument(JsonRecord):
@@ -150,18 +158,14 @@ PROBE_BYTES = 1 << 20
 
 
 def check_writable(folders: list[Path]) -> None:
-    """Write and remove a file in each folder, as the records and pages will be written; the folders are left as
-    they were found (one made for the check is removed again).
+    """Write and remove a file in each folder, or in the nearest one above it that exists (the folder itself is made
+    later, by the write that needs it), as the records and pages will be written. Nothing is left behind, and
+    sessions checking the same folders at once do not meet (each file has a name of its own).
 
     :raises WriteFailed: one cannot be written.
     """
     for folder in folders:
-        made = [parent for parent in (folder, *folder.parents) if not parent.exists()]
-        try:
-            probe = folder / ".write-check"
-            write_text_atomic(probe, "x" * PROBE_BYTES)
-            probe.unlink(missing_ok=True)
-        finally:
-            for parent in made:  # deepest first
-                with contextlib.suppress(OSError):
-                    parent.rmdir()
+        there = next(parent for parent in (folder, *folder.parents) if parent.exists())
+        probe = there / f".write-check-{secrets.token_hex(6)}"
+        write_text_atomic(probe, "x" * PROBE_BYTES)
+        probe.unlink(missing_ok=True)

@@ -331,7 +331,7 @@ def parse_options(args: list[str]) -> Options:
 def record_key(observations: list[Observation], interpreters: list[Interpreter], lines: list[Line], url: str) -> str:
     """What decides the record: the audit's records (the questions), the interpreters, the lines, index, code."""
     return _digest(
-        sorted((o.flask, o.cache_key) for o in observations),
+        sorted((o.flask, o.evidence_digest) for o in observations),
         sorted(i.version_text for i in interpreters),
         [(line.line, line.version) for line in lines],
         environments.index_identity(url),
