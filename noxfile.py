@@ -125,6 +125,9 @@ def _catalogue() -> tuple[list[str], str]:
 
 
 RELEASES, CATALOGUE_PROBLEM = _catalogue()
+if CATALOGUE_PROBLEM:
+    # `nox -l` would otherwise list one bare observe session and exit 0, as if all were well.
+    print(f"nox > {CATALOGUE_PROBLEM}", file=sys.stderr)
 
 
 def _log(session: nox.Session) -> Callable[[str], None]:

@@ -336,7 +336,9 @@ def test_a_missing_or_corrupt_catalogue_says_to_run_the_catalogue_session(projec
     else:
         releases.write_text('{"releases": [' if damage == "corrupt" else '{"versions": []}')
     before = snapshot(project / "reports")
-    assert nox("-l", cwd=project).returncode == 0, "listing the sessions still works"
+    listed = nox("-l", cwd=project)
+    assert listed.returncode == 0, "listing the sessions still works"
+    assert f"nox > {releases}" in listed.stderr and "run `nox -s catalogue`" in listed.stderr, "and says what is wrong"
     done = nox("-s", "audit", cwd=project)
     assert done.returncode != 0
     line = aborted_line(done, "observe")

@@ -88,8 +88,8 @@ class Options:
 
 def options_parser() -> cli.Parser:
     parser = cli.parser(
-        "nox -s audit --",
-        "Options of the Flask audit.",
+        "options after --",
+        "Options of the Flask audit (nox -s audit, observe(X), render).",
         [cli.add_index_url, lambda p: cli.add_output(p, REPO.root), lambda p: cli.add_force(p, "releases")],
     )
     parser.add_argument(
