@@ -170,43 +170,59 @@ def test_matrix_states_when_the_observations_were_made():
     assert matrix.observed_span([]) == "No observation made yet."
 
 
-#: A renderer in its own process: writes its record, renders, and (when asked) holds the pages it
-#: computed for a while before writing them, as a slow machine would.
+#: A renderer in its own process: writes its record and renders. Asked to hold, it says "computed" once it has
+#: read the records and made its pages, and writes them only when the test says "go" (a slow machine, made to
+#: order). Every renderer says "waiting" as it asks for the render lock.
 WRITER = """
-import sys, time
+import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from scripts.audit import records
-from scripts.bench.records import Bench
-from scripts.ci import mutation
-from scripts.layout import REPO, ROOT, Layout
+from scripts.layout import Layout
 from scripts.report import pages
 from tests.test_render import observed
 
+class Announced(pages.FileLock):
+    def acquire(self, *args, **kwargs):
+        print("waiting", flush=True)
+        return super().acquire(*args, **kwargs)
+
+pages.FileLock = Announced
 layout = Layout(Path({output!r}))
 records.save(observed({version!r}, True, "2020-01-01"), layout.results)
 computed = pages.report_pages
-def slowly(*args, **kwargs):
+def held(*args, **kwargs):
     found = computed(*args, **kwargs)
     print("computed", flush=True)
-    time.sleep({pause!r})
+    sys.stdin.readline()
     return found
-pages.report_pages = slowly
+if {hold!r}:
+    pages.report_pages = held
 pages.write_report(layout, layout.releases)
 """
 
 
 def test_renderers_side_by_side_leave_a_report_with_every_record(tmp_path):
+    """The order is the test's: the first renderer reads the records and holds its pages; the second writes its
+    record and asks for the lock (or, were there none, renders and ends); only then does the first write."""
     layout = Layout(tmp_path)
     catalogue.save([release("1.0", "2018-04-26"), release("2.0", "2021-05-11")], layout.releases)
 
-    def writer(version: str, pause: float) -> subprocess.Popen[str]:
-        program = WRITER.format(root=str(ROOT), output=str(tmp_path), version=version, pause=pause)
-        return subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True)
+    def writer(version: str, hold: bool) -> subprocess.Popen[str]:
+        program = WRITER.format(root=str(ROOT), output=str(tmp_path), version=version, hold=hold)
+        return subprocess.Popen(
+            [sys.executable, "-c", program], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
 
-    first = writer("1.0", 2.0)
-    assert first.stdout is not None and first.stdout.readline() == "computed\n", "the first has read the records"
-    second = writer("2.0", 0.0)  # writes its record while the first still holds its pages
+    first = writer("1.0", hold=True)
+    assert first.stdout is not None and first.stdin is not None
+    assert first.stdout.readline() == "waiting\n" and first.stdout.readline() == "computed\n"
+    second = writer("2.0", hold=False)
+    assert second.stdout is not None
+    # "waiting" with the lock; without one the second would render, write and end (an empty line).
+    assert second.stdout.readline() in ("waiting\n", "")
+    first.stdin.write("go\n")
+    first.stdin.close()
     assert first.wait(60) == 0 and second.wait(60) == 0
     matrix = layout.matrix_page.read_text()
     assert "| 1.0 |" in matrix and "| 2.0 | 2021-05-11 |" in matrix and "not audited yet" not in matrix
