@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,11 @@ from tests.conftest import STAND_IN, processes_running
 PYTHON = Path(sys.executable)
 # Generous where a bound is the point: a loaded machine may take a second to let the next request in.
 FAST = harness.Settings(
-    start_timeout=10.0, entry_timeout=5.0, negative_window=1.0, request_timeout=10.0, stop_timeout=2.0
+    start_timeout=30.0, entry_timeout=5.0, negative_window=1.0, request_timeout=10.0, stop_timeout=2.0
 )
+#: For servers expected to let every held request in: the window only bounds the wait for the next one, and a
+#: machine busy with a second copy of the suite can take seconds between entries. Met sooner, it ends sooner.
+PATIENT = replace(FAST, negative_window=8.0)
 
 pytestmark = pytest.mark.usefixtures("no_stray_probes")
 
@@ -47,7 +51,7 @@ def test_single_threaded_server_is_seen_serving_one_at_a_time():
 
 def test_threaded_server_has_every_held_request_in_flight():
     started = time.monotonic()
-    seen = observe("threaded")
+    seen = observe("threaded", PATIENT)
     assert time.monotonic() - started < FAST.request_timeout, "released requests are not waited for to the bound"
     assert seen.concurrent is True
     assert seen.max_in_flight == seen.sent == 5
@@ -226,7 +230,7 @@ def launcher(folder: Path, flags: str = "") -> Path:
 @pytest.mark.parametrize(("mode", "workers"), [("threaded", "threads"), ("default", "main thread only")])
 def test_behind_a_launcher_the_interpreter_is_the_started_server_not_a_forked_worker(tmp_path, mode, workers):
     python = launcher(tmp_path)
-    seen = harness.observe_mode(python, mode, FAST, app=STAND_IN)
+    seen = harness.observe_mode(python, mode, PATIENT if mode == "threaded" else FAST, app=STAND_IN)
     assert seen.outcome == "served" and seen.workers == workers, "the launcher's child is no fork"
     assert seen.served_by_server_process is True, "the pid the interpreter reported, not the launcher's"
     assert seen.server_process == "started process"
@@ -299,7 +303,7 @@ def handed_out_first(monkeypatch: pytest.MonkeyPatch, port: int) -> list[int]:
 def test_another_probe_answering_on_the_picked_port_is_never_observed_as_this_one(monkeypatch):
     with occupied(http.server.ThreadingHTTPServer, Impostor) as port:
         handed = handed_out_first(monkeypatch, port)
-        seen = observe("threaded")
+        seen = observe("threaded", PATIENT)
     assert len(handed) == 2, "the start was tried again on another port"
     assert seen.outcome == "served" and seen.max_in_flight == 5 and seen.served_by_server_process
 
@@ -315,7 +319,7 @@ def test_a_foreign_listener_dropping_requests_is_not_this_servers_outcome(monkey
 def test_a_foreign_listener_dropping_requests_while_this_server_starts_makes_it_start_elsewhere(monkeypatch):
     with occupied(socketserver.ThreadingTCPServer, Dropper) as port:
         handed = handed_out_first(monkeypatch, port)
-        seen = observe("threaded")
+        seen = observe("threaded", PATIENT)
     assert len(handed) >= 2 and seen.outcome == "served" and seen.max_in_flight == 5, seen
 
 

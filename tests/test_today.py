@@ -452,7 +452,6 @@ def test_an_interrupted_alarm_says_so_and_exits_2(tmp_path):
     """SIGTERM (a CI timeout, a kill) while the alarm waits on an index that never answers."""
     import signal
     import socket
-    import time
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -462,9 +461,13 @@ def test_an_interrupted_alarm_says_so_and_exits_2(tmp_path):
     command = [sys.executable, "-m", "scripts.ci.regression", "--index-url", url, "--output", str(layout.root)]
     alarm = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(2.0)  # not a verdict: only lets the alarm reach the read it will be interrupted in
+        # The event, not a time: the alarm connected to the index, so it waits inside its read (its SIGTERM
+        # handler is set first thing in main(), long before).
+        listener.settimeout(120)
+        connection, _ = listener.accept()
         alarm.send_signal(signal.SIGTERM)
         out, err = alarm.communicate(timeout=60)
+        connection.close()
     finally:
         alarm.kill()
         listener.close()

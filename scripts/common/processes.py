@@ -189,14 +189,13 @@ def run(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Finished:
-    """Run a command to its end or its bound, capturing its output (echoed to ``log`` when given).
+    """Run a command to its end or its bound, capturing its output (the command, once started, and the output of
+    a failure are echoed to ``log`` when given).
 
     The command and everything it starts are killed when the bound passes, when this call is
     interrupted, and (on Linux) when this process dies.
     """
     command = [str(a) for a in argv]
-    if log:
-        log(" ".join(command))
     process = subprocess.Popen(
         command,
         cwd=cwd,
@@ -208,6 +207,8 @@ def run(
         **_own_group(),
     )
     try:
+        if log:  # once started, inside the block that stops it: an interruption from here on ends it too
+            log(" ".join(command))
         out, err = process.communicate(timeout=timeout)
         code: int | None = process.returncode
     except subprocess.TimeoutExpired:
