@@ -236,6 +236,12 @@ def audit(session: nox.Session) -> None:
     for line in summary(releases, observations):
         session.log(line)
     session.log("the report: " + ", ".join(str(path) for path in written[:2]))
+    news = options.output.news
+    if news.exists():
+        # A changed verdict is news: said last, after the answer, each confirmed in a fresh environment.
+        for line in news.read_text(encoding="utf-8").splitlines():
+            session.warn(f"CHANGED (confirmed in a fresh environment): {line}")
+        news.unlink()
 
 
 @nox.session(venv_backend="none", default=False)

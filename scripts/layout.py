@@ -157,6 +157,11 @@ class Layout:
         return self.root / ".nox"
 
     @property
+    def news(self) -> Path:
+        """Verdicts that changed in this run, confirmed, one line each: the audit prints them last and empties it."""
+        return self.state / "changed-verdicts.txt"
+
+    @property
     def render_lock(self) -> Path:
         """Held while pages are written: audit sessions may finish side by side."""
         return self.reports / ".render.lock"

@@ -839,6 +839,7 @@ def test_a_changed_verdict_is_observed_again_in_a_fresh_environment_before_it_is
         audit.run(chosen, location, options, lines.append)
         assert records.load(path).modes["default"].concurrent is False
         assert "CHANGED, confirmed in a fresh environment: Flask 1.0, `app.run()`: concurrent" in "\n".join(lines)
+        assert output.news.read_text().startswith("Flask 1.0, `app.run()`: concurrent"), "kept for the run's end"
     assert not location.exists(), "the environment was made afresh (here: removed, observe() is a stand-in)"
     assert next(answers, None) is None, "observed exactly twice"
 

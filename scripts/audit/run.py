@@ -364,8 +364,13 @@ def _confirmed(
             + "; ".join(f"{aspect}: {fresh}" for aspect, fresh, _ in disagree)
             + "); nothing was written: rerun on a quiet machine, and report it if it stays"
         )
-    for aspect, before, after in changed:
-        log(f"CHANGED, confirmed in a fresh environment: Flask {plan.version}, {aspect}: {before} -> {after}")
+    news = [f"Flask {plan.version}, {aspect}: {before} -> {after}" for aspect, before, after in changed]
+    for line in news:
+        log(f"CHANGED, confirmed in a fresh environment: {line}")
+    # For the end of the run, where the audit prints them after its answer (sessions run in processes of their own).
+    options.output.news.parent.mkdir(parents=True, exist_ok=True)
+    with options.output.news.open("a", encoding="utf-8") as kept:
+        kept.write("".join(f"{line}\n" for line in news))
     return again if set(options.modes) == set(MODES) else first
 
 
