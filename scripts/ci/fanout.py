@@ -294,9 +294,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="PLATFORM=X,Y",
         help="releases a platform's runners observed (e.g. darwin=1.1.4,3.1.3); each needs a record",
     )
-    join.add_argument("--summary", type=Path, metavar="FILE", help="append the outcome as markdown (a job summary)")
     join.add_argument(
-        "--verdict", type=Path, metavar="FILE", help="write the outcome as JSON (for the job that proposes it)"
+        "--summary", type=cli.file_path, metavar="FILE", help="append the outcome as markdown (a job summary)"
+    )
+    join.add_argument(
+        "--verdict", type=cli.file_path, metavar="FILE", help="write the outcome as JSON (for the job that proposes it)"
     )
     cli.add_output(join, REPO.root)
     return parser.parse_args(argv)
@@ -368,10 +370,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return _check_shard(args.folder, args.sessions)
     try:
-        for name in ("summary", "verdict"):
-            path = getattr(args, name)
-            if path is not None and (path.is_dir() or not path.parent.is_dir()):
-                raise MergeError(f"--{name} {path}: a folder, or in no folder; give a file path")
         layout = Layout(args.output)
         merged = merge(args.folders, layout, _expected(args))
     except MergeError as exc:

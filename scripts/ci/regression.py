@@ -403,18 +403,18 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument("--accept", action="store_true", help="on exit 0, take what is new into the baselines")
     parser.add_argument("--accept-changes", action="store_true", help="also accept candidates that changed (exit 1)")
     parser.add_argument(
-        "--summary", type=Path, metavar="FILE", help="append the outcome as markdown to FILE (a CI job summary)"
+        "--summary",
+        type=cli.file_path,
+        metavar="FILE",
+        help="append the outcome as markdown to FILE (a CI job summary)",
     )
     parser.add_argument(
-        "--verdict", type=Path, metavar="FILE", help="write the outcome as JSON to FILE (for the job that tells people)"
+        "--verdict",
+        type=cli.file_path,
+        metavar="FILE",
+        help="write the outcome as JSON to FILE (for the job that tells people)",
     )
     args = parser.parse_args(argv)
-    for name in ("summary", "verdict"):
-        path = getattr(args, name)
-        if path is not None and (path.is_dir() or not path.parent.is_dir()):
-            raise cli.OptionError(
-                f"nox -s regression --: argument --{name}: {path} is a folder or in no folder; give a file path"
-            )
     envs = args.envs.resolve() if args.envs else None
     return Options(
         args.index_url, Layout(args.output), envs, args.accept, args.accept_changes, args.summary, args.verdict

@@ -196,7 +196,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threshold", type=cli.positive_int, default=THRESHOLD, help="could-not-run runs for an issue")
     parser.add_argument("--run-url", default="", help="this run's page, linked from what is opened")
     parser.add_argument("--source", choices=sorted(PROPOSALS), default="alarm", help="who speaks")
-    parser.add_argument("--body", type=Path, required=True, metavar="FILE", help="where the text to post is written")
+    parser.add_argument(
+        "--body", type=cli.file_path, required=True, metavar="FILE", help="where the text to post is written"
+    )
     parser.add_argument(
         "--record", type=Path, required=True, metavar="FILE", help="where this run's verdict is kept for later runs"
     )

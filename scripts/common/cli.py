@@ -20,6 +20,7 @@ __all__ = [
     "add_index_url",
     "add_output",
     "bounded_float",
+    "file_path",
     "index_url",
     "output_folder",
     "positive_int",
@@ -48,6 +49,14 @@ def index_url(text: str) -> str:
             f"{text!r} is not a package index URL: give http://…, https://… or file:///…/simple/"
         )
     return text.rstrip("/") + "/"
+
+
+def file_path(text: str) -> Path:
+    """A file to write (a job summary, a verdict): refused if it is a folder or its folder does not exist."""
+    path = Path(text)
+    if path.is_dir() or not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, or in no folder: give a file path")
+    return path
 
 
 def positive_int(text: str) -> int:
