@@ -396,9 +396,10 @@ def introductions(session: nox.Session) -> None:
 def regression(session: nox.Session) -> None:
     """Audit new releases, and the watched ones with today's dependencies; fail if behaviour changed."""
     from scripts.ci import regression as alarm
+    from scripts.ci.verdict import SAME
 
     outcome = alarm.run(list(session.posargs), _log(session))
-    if outcome.code != alarm.SAME:
+    if outcome.code != SAME:
         session.error(outcome.last_line)
     session.log(outcome.last_line)
 

@@ -31,7 +31,7 @@ from scripts.audit import records
 from scripts.audit import run as audit
 from scripts.audit.plan import plan
 from scripts.audit.records import ModeObservation, Observation
-from scripts.ci import regression
+from scripts.ci import regression, verdict
 from scripts.common.failures import redact
 from scripts.common.jsonio import DataError, WriteFailed, write_text_atomic
 from scripts.layout import REPO, ROOT, Layout, release_file
@@ -404,7 +404,7 @@ def test_the_alarm_exits_2_not_1_on_a_corrupt_baseline(tmp_path, monkeypatch):
     (layout.results / "flask-1.0.json").write_text("{")
     monkeypatch.setattr(catalogue, "fetch", lambda url: [release("1.0"), release("9.9.9")])
     outcome = regression.check(regression.Options(index_url=DEAD, output=layout))
-    assert outcome.code == regression.UNAVAILABLE
+    assert outcome.code == verdict.UNAVAILABLE
     assert "flask-1.0.json: is not valid JSON" in outcome.last_line
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from scripts.audit import records
 from scripts.audit.records import ModeObservation
-from scripts.ci import regression
+from scripts.ci import regression, verdict
 from scripts.common.cli import OptionError
 from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import catalogue, index
@@ -138,7 +138,7 @@ def test_the_alarm_audits_new_releases_and_the_newest_and_drops_stale_candidates
     lines: list[str] = []
     options = regression.Options(index_url="file:///i/", output=alarm_output, envs=alarm_output.root / "envs")
     outcome = regression.check(options, log=lines.append)
-    assert outcome.code == regression.SAME and audited.seen == ["3.2.0"]
+    assert outcome.code == verdict.SAME and audited.seen == ["3.2.0"]
     assert outcome.last_line == "regression: no behaviour change (exit 0): audited 3.2.0; all behave like the baseline"
     assert outcome.audited == ["3.2.0"] and [r.version for r in outcome.listed] == ["3.1.2", "3.1.3", "3.2.0"]
     ((location, handed),) = audited.calls
@@ -154,12 +154,12 @@ def test_the_alarm_exits_1_naming_a_change_and_2_when_a_release_could_not_run(al
     monkeypatch.setattr(regression.audit, "observe", Audited({"3.2.0": changed}))
     options = regression.Options(index_url="file:///i/", output=alarm_output)
     outcome = regression.check(options, log=lambda line: None)
-    assert outcome.code == regression.CHANGED and [c.release for c in outcome.changes] == ["3.2.0"]
+    assert outcome.code == verdict.CHANGED and [c.release for c in outcome.changes] == ["3.2.0"]
     assert outcome.last_line == "regression: behaviour changed (exit 1): 1 change(s) in Flask 3.2.0"
     not_run = records.Observation("3.2.0", None, "no-interpreter", detail="not run: needs Python 3.99")
     monkeypatch.setattr(regression.audit, "observe", Audited({"3.2.0": not_run}))
     outcome = regression.check(options, log=lambda line: None)
-    assert outcome.code == regression.UNAVAILABLE
+    assert outcome.code == verdict.UNAVAILABLE
     assert outcome.summary == "Flask 3.2.0: no-interpreter: not run: needs Python 3.99"
     assert outcome.audited == ["3.2.0"] and [r.version for r in outcome.listed] == ["3.1.2", "3.1.3", "3.2.0"]
 
@@ -188,12 +188,12 @@ def test_the_alarm_exits_2_when_the_index_lists_nothing_or_an_install_is_not_the
     monkeypatch.setattr(catalogue, "fetch", lambda url: [release("3.2.0", ">=3.9")])
     monkeypatch.setattr(regression.audit, "observe", unreachable)
     outcome = regression.check(options)
-    assert outcome.code == regression.UNAVAILABLE and "could not be reached" in outcome.summary
+    assert outcome.code == verdict.UNAVAILABLE and "could not be reached" in outcome.summary
 
 
 def test_a_bad_option_is_exit_2_with_the_options_own_words():
     outcome = regression.run(["--index-url", "ftp://x"])
-    assert outcome.code == regression.UNAVAILABLE and "is not a package index URL" in outcome.last_line
+    assert outcome.code == verdict.UNAVAILABLE and "is not a package index URL" in outcome.last_line
 
 
 def test_reference_is_own_record_else_newest_earlier_release():
@@ -272,16 +272,16 @@ def test_release_with_flipped_threaded_default_exits_1_naming_the_change(wheels,
     url = local_index.fake_index(wheels, tmp_path, FAKE, flip=True)
     output = copy_baseline(tmp_path / "project")
     before = snapshot(output)
-    verdict = tmp_path / "verdict.json"
+    verdict_file = tmp_path / "verdict.json"
     done = run_alarm(
         "--index-url", url, "--output", str(output), "--envs", str(tmp_path / "envs"), "--accept",
-        "--verdict", str(verdict),
+        "--verdict", str(verdict_file),
     )  # fmt: skip
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     # What the write job is told: an issue naming the release, and a failed run.
     from tests.test_tell import told
 
-    outputs = told(verdict, tmp_path)
+    outputs = told(verdict_file, tmp_path)
     assert (outputs["action"], outputs["fail"]) == ("issue", "true")
     assert outputs["title"] == f"Regression alarm: behaviour changed in Flask {FAKE}"
     assert "-> one at a time, main thread only" in outputs["body"]
@@ -306,16 +306,16 @@ def test_release_with_unchanged_default_exits_0_and_is_accepted(wheels, tmp_path
     local_index.fake_index(wheels, tmp_path, FAKE, flip=False)
     output = copy_baseline(tmp_path / "project")
     url = loopback + "index/simple/"
-    verdict = tmp_path / "verdict.json"
+    verdict_file = tmp_path / "verdict.json"
     done = run_alarm(
         "--index-url", url, "--output", str(output), "--envs", str(tmp_path / "envs"), "--accept",
-        "--verdict", str(verdict),
+        "--verdict", str(verdict_file),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # What the write job is told: a pull request with what was accepted.
     from tests.test_tell import told
 
-    outputs = told(verdict, tmp_path)
+    outputs = told(verdict_file, tmp_path)
     assert (outputs["action"], outputs["fail"]) == ("pull-request", "false")
     assert f"Accepted: {FAKE}, {FAKE} (today)" in outputs["body"]
     assert done.stdout.splitlines()[-1] == (
@@ -332,7 +332,7 @@ def test_accepting_moves_the_candidates_into_the_baseline_and_adds_the_release(a
     monkeypatch.setattr(regression.audit, "observe", Audited({"3.2.0": observed("3.2.0", True, "y")}))
     code = regression.main(["--index-url", "file:///i/", "--output", str(alarm_output.root), "--accept"])
     out = capsys.readouterr().out.splitlines()
-    assert code == regression.SAME
+    assert code == verdict.SAME
     assert out[-1] == "regression: no behaviour change (exit 0): audited 3.2.0; all behave like the baseline"
     assert "accepted 3.2.0 into the baselines" in out and f"wrote {alarm_output.matrix_page}" in out
     assert release_file(alarm_output.results, "3.2.0").exists() and not list(alarm_output.candidates.glob("*.json"))
@@ -343,14 +343,14 @@ def test_accepting_moves_the_candidates_into_the_baseline_and_adds_the_release(a
 def test_a_change_is_kept_for_review_unless_changes_are_accepted(alarm_output, monkeypatch, capsys):
     monkeypatch.setattr(regression.audit, "observe", Audited({"3.2.0": observed("3.2.0", False, "y")}))
     args = ["--index-url", "file:///i/", "--output", str(alarm_output.root)]
-    assert regression.main([*args, "--accept"]) == regression.CHANGED
+    assert regression.main([*args, "--accept"]) == verdict.CHANGED
     out = capsys.readouterr().out.splitlines()
     assert out[-2] == (
         f"candidates are in {alarm_output.candidates}; review them, then rerun with --accept-changes to take them"
     )
     assert out[-3].startswith("  Flask 3.2.0, `app.run()`: concurrent, threads, 5 in flight -> one at a time")
     assert not release_file(alarm_output.results, "3.2.0").exists()
-    assert regression.main([*args, "--accept-changes"]) == regression.CHANGED
+    assert regression.main([*args, "--accept-changes"]) == verdict.CHANGED
     assert release_file(alarm_output.results, "3.2.0").exists(), "after review, the change is taken"
 
 
@@ -378,7 +378,7 @@ def test_a_release_that_could_not_run_does_not_stop_the_others_being_compared(al
     monkeypatch.setattr(regression.audit, "observe", Audited(behaves))
     lines: list[str] = []
     outcome = regression.check(regression.Options(index_url="file:///i/", output=alarm_output), log=lines.append)
-    assert outcome.code == regression.UNAVAILABLE and outcome.summary == "Flask 3.2.0: no-interpreter: not run: a"
+    assert outcome.code == verdict.UNAVAILABLE and outcome.summary == "Flask 3.2.0: no-interpreter: not run: a"
     assert [c.release for c in outcome.changes] == ["3.2.1"], "the release after the one that failed was compared"
     assert "Flask 3.0.0: no earlier baseline record to compare with" in lines
     two = {**behaves, "3.2.1": records.Observation("3.2.1", None, "no-distribution", detail="b")}

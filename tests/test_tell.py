@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from scripts.ci import tell
+from scripts.ci.verdict import Verdict
 from scripts.layout import ROOT
 from tests.test_regression import copy_baseline, run_alarm
 
@@ -32,8 +33,8 @@ def told(verdict: Path, folder: Path, history: Path | None = None, *options: str
     return {**outputs, "body": (folder / "body.md").read_text(), "said": done.stderr}
 
 
-def verdict(code: int | None, **fields: Any) -> tell.Verdict:
-    return tell.Verdict(code, f"regression: exit {code}", **fields)
+def verdict(code: int | None, **fields: Any) -> Verdict:
+    return Verdict(code, f"regression: exit {code}", **fields)
 
 
 # -- the decision --------------------------------------------------------------------------------
@@ -70,12 +71,12 @@ def test_could_not_run_opens_an_issue_only_at_the_threshold_of_runs_in_a_row():
 
 
 def test_a_missing_or_damaged_verdict_is_a_run_that_could_not_run(tmp_path):
-    assert tell.Verdict.read(tmp_path / "verdict.json").could_not_run
+    assert Verdict.read(tmp_path / "verdict.json").could_not_run
     (tmp_path / "verdict.json").write_text('{"code": 7, "last_line": "x"}')
-    damaged = tell.Verdict.read(tmp_path / "verdict.json")
+    damaged = Verdict.read(tmp_path / "verdict.json")
     assert damaged.code is None and "none of the alarm's exits" in damaged.last_line
     (tmp_path / "verdict.json").write_text('{"code": 1, "last_line": "x", "changes": "not a list"}')
-    assert tell.Verdict.read(tmp_path / "verdict.json").code is None
+    assert Verdict.read(tmp_path / "verdict.json").code is None
 
 
 # -- the real alarm, its verdict, and what is told --------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from scripts.audit import records
-from scripts.ci import regression, today
+from scripts.ci import regression, today, verdict
 from scripts.layout import REPO, ROOT, Layout, release_file
 from scripts.packages import catalogue
 from tests import local_index
@@ -114,7 +114,7 @@ def test_a_dependency_that_changes_behaviour_exits_1_naming_what_moved(watched_o
     monkeypatch.setattr(regression.today, "observe", installed)
     options = regression.Options(index_url="file:///i/", output=watched_output, envs=watched_output.root / "envs")
     outcome = regression.check(options, log=lambda line: None)
-    assert outcome.code == regression.CHANGED and outcome.today == ["3.0.3", "3.1.3"]
+    assert outcome.code == verdict.CHANGED and outcome.today == ["3.0.3", "3.1.3"]
     (change,) = outcome.changes
     assert str(change) == (
         "Flask 3.1.3 with today's dependencies, `app.run()`: concurrent, threads, 5 in flight -> "
@@ -138,7 +138,7 @@ def test_a_dependency_that_changes_nothing_exits_0_and_accepting_updates_the_tod
     unchanged_before = release_file(watched_output.today, "3.0.3").read_bytes()
     summary = watched_output.root / "summary.md"
     args = ["--index-url", "file:///i/", "--output", str(watched_output.root), "--accept", "--summary", str(summary)]
-    assert regression.main(args) == regression.SAME
+    assert regression.main(args) == verdict.SAME
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == (
         "regression: no behaviour change (exit 0): audited 3.1.3; all behave like the baseline; today's dependencies: "
@@ -166,7 +166,7 @@ def test_a_release_the_index_does_not_hold_is_skipped_with_a_note(watched_output
     installed = Installed({"3.1.3": with_packages(observed("3.1.3", True, "x"), werkzeug="3.1.6")})
     monkeypatch.setattr(regression.today, "observe", installed)
     outcome = regression.check(regression.Options(index_url="file:///i/", output=watched_output))
-    assert outcome.code == regression.SAME and [v for v, _ in installed.seen] == ["3.1.3"]
+    assert outcome.code == verdict.SAME and [v for v, _ in installed.seen] == ["3.1.3"]
     assert outcome.notes == ["Flask 3.0.3: not installed with today's dependencies: the index does not hold it"]
 
 
@@ -191,7 +191,7 @@ def test_an_index_without_upload_times_does_not_re_audit_a_known_era(watched_out
 
     monkeypatch.setattr(regression.audit, "observe", never)
     outcome = regression.check(regression.Options(index_url="file:///i/", output=watched_output))
-    assert outcome.code == regression.SAME and outcome.audited == [] and outcome.today == ["3.0.3", "3.1.3"]
+    assert outcome.code == verdict.SAME and outcome.audited == [] and outcome.today == ["3.0.3", "3.1.3"]
     assert outcome.notes == [
         "Flask 3.1.3: not audited again with the dependencies of its era: the index gives no upload times"
     ]
@@ -205,7 +205,7 @@ def test_a_new_release_starts_its_line_in_the_today_baseline_and_retires_the_old
     monkeypatch.setattr(regression.today, "observe", Installed(behaves))
     options = regression.Options(index_url="file:///i/", output=watched_output, accept=True)
     outcome = regression.check(options, log=lambda line: None)
-    assert outcome.code == regression.SAME and outcome.today == ["3.0.3", "3.1.4"]
+    assert outcome.code == verdict.SAME and outcome.today == ["3.0.3", "3.1.4"]
     assert outcome.summary.endswith("today's dependencies: 3.0.3, 3.1.4 behave as before; nothing moved")
     assert [c for c in outcome.changes] == [] and outcome.started == [], "3.1.4 was compared with 3.1.3's today record"
     taken, _ = regression.accept(options, outcome.listed)
@@ -230,7 +230,7 @@ def test_a_today_release_that_could_not_run_is_exit_2_and_nothing_is_accepted(wa
     monkeypatch.setattr(regression.today, "observe", Installed({"3.0.3": same, "3.1.3": not_run}))
     before = snapshot(watched_output.root)
     args = ["--index-url", "file:///i/", "--output", str(watched_output.root), "--accept-changes"]
-    assert regression.main(args) == regression.UNAVAILABLE
+    assert regression.main(args) == verdict.UNAVAILABLE
     assert snapshot(watched_output.root) == before
 
 
@@ -390,7 +390,7 @@ def test_a_second_alarm_on_the_same_output_stops_at_once_and_touches_nothing(wat
     before = snapshot(watched_output.root)
     with FileLock(watched_output.state / "regression.lock"):
         code = regression.main(["--index-url", "file:///i/", "--output", str(watched_output.root), "--accept"])
-    assert code == regression.UNAVAILABLE
+    assert code == verdict.UNAVAILABLE
     assert "another regression alarm is running on the same output or environments" in capsys.readouterr().out
     assert snapshot(watched_output.root) == before
 
@@ -404,7 +404,7 @@ def test_a_fault_of_the_alarm_itself_is_exit_2_with_its_outcome_line_and_summary
     monkeypatch.setattr(regression.today, "observe", Installed(same))
     summary = watched_output.root / "summary.md"
     args = ["--index-url", "file:///i/", "--output", str(watched_output.root), "--summary", str(summary)]
-    assert regression.main(args) == regression.UNAVAILABLE
+    assert regression.main(args) == verdict.UNAVAILABLE
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("regression: could not run (exit 2): the alarm itself failed (AttributeError: ")
     assert "## Regression alarm: could not run (exit 2)" in summary.read_text()
@@ -431,7 +431,7 @@ def test_a_yanked_release_is_left_out_with_a_note_and_never_stops_the_alarm(watc
     installed = Installed(same)
     monkeypatch.setattr(regression.today, "observe", installed)
     outcome = regression.check(regression.Options(index_url="file:///i/", output=watched_output))
-    assert outcome.code == regression.SAME and outcome.audited == ["3.1.3"]
+    assert outcome.code == verdict.SAME and outcome.audited == ["3.1.3"]
     assert [v for v, _ in installed.seen] == ["3.0.3", "3.1.3"]
     assert outcome.notes == ["Flask 3.1.4: not audited: the index has no installable file of it"]
 

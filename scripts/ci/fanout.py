@@ -30,9 +30,10 @@ from packaging.version import Version
 
 from scripts.audit.records import NOT_OBSERVED, NOT_RUN_ON_A_RUNNER, SCHEMA_PATH, Observation, load, load_all, save
 from scripts.ci.unchanged import unchanged_on_failure
+from scripts.ci.verdict import SAME, Verdict
 from scripts.common import cli
 from scripts.common.clock import stamp
-from scripts.common.jsonio import DataError, read_json, write_json_atomic
+from scripts.common.jsonio import DataError, read_json
 from scripts.layout import REPO, Layout, release_file
 from scripts.packages import catalogue, era
 from scripts.report.pages import write_report
@@ -385,15 +386,9 @@ def main(argv: list[str] | None = None) -> int:
             summary_file.write(text)
     if args.verdict is not None:
         records = [p for p in merged.written if p.suffix == ".json"]
-        verdict = {
-            "code": 0,
-            "last_line": f"merge: {len(records)} record(s) merged, {len(merged.kept)} kept",
-            "summary": text,
-            "changes": [],
-            "accepted": sorted({p.stem.removeprefix("flask-") for p in records}, key=Version),
-            "at": stamp(),
-        }
-        write_json_atomic(args.verdict, verdict)
+        accepted = tuple(sorted({p.stem.removeprefix("flask-") for p in records}, key=Version))
+        said = f"merge: {len(records)} record(s) merged, {len(merged.kept)} kept"
+        Verdict(SAME, said, text, accepted=accepted, at=stamp()).write(args.verdict)
     return 0
 
 

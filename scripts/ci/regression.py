@@ -41,9 +41,10 @@ from scripts.audit.records import (
 )
 from scripts.ci import today
 from scripts.ci.unchanged import unchanged_on_failure
+from scripts.ci.verdict import CHANGED, SAME, UNAVAILABLE, Verdict
 from scripts.common import cli
 from scripts.common.clock import stamp
-from scripts.common.jsonio import DataError, write_json_atomic
+from scripts.common.jsonio import DataError
 from scripts.common.processes import stop_on_sigterm
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue, index, interpreters
@@ -52,9 +53,18 @@ from scripts.packages.environments import Unavailable
 from scripts.report.pages import write_report
 from scripts.report.wording import minor_line
 
-__all__ = ["Change", "Options", "Outcome", "check", "compare", "main", "news", "run", "summary_markdown"]
+__all__ = [
+    "Change",
+    "Options",
+    "Outcome",
+    "check",
+    "compare",
+    "main",
+    "news",
+    "run",
+    "summary_markdown",
+]
 
-SAME, CHANGED, UNAVAILABLE = 0, 1, 2
 OUTCOME_NAMES = {SAME: "no behaviour change", CHANGED: "behaviour changed", UNAVAILABLE: "could not run"}
 # A release never started here (records.NOT_OBSERVED) says nothing about its behaviour. An install that failed
 # for the index's or the machine's reasons raises instead of becoming a status.
@@ -113,18 +123,18 @@ class Outcome:
     def last_line(self) -> str:
         return f"regression: {OUTCOME_NAMES[self.code]} (exit {self.code}): {self.summary}"
 
-    def verdict(self) -> dict[str, object]:
+    def verdict(self) -> Verdict:
         """The outcome as data, for the job that tells people (:mod:`scripts.ci.tell` reads it)."""
-        return {
-            "code": self.code,
-            "last_line": self.last_line,
-            "summary": summary_markdown(self),
-            "changes": [str(change) for change in self.changes],
-            "releases": sorted({change.release for change in self.changes}, key=Version),
-            "moved": sorted({name for change in self.changes for name in change.moved}),
-            "accepted": self.accepted,
-            "at": stamp(),
-        }
+        return Verdict(
+            self.code,
+            self.last_line,
+            summary_markdown(self),
+            tuple(str(change) for change in self.changes),
+            tuple(sorted({change.release for change in self.changes}, key=Version)),
+            tuple(sorted({name for change in self.changes for name in change.moved})),
+            tuple(self.accepted),
+            stamp(),
+        )
 
 
 @dataclass(frozen=True)
@@ -440,7 +450,7 @@ def run(argv: list[str], log: Log = print) -> Outcome:
         _append(options.summary, summary_markdown(outcome), log)
     if options.verdict is not None:
         try:
-            write_json_atomic(options.verdict, outcome.verdict())
+            outcome.verdict().write(options.verdict)
         except OSError as exc:
             log(f"could not write the verdict to {options.verdict}: {exc}; the outcome line below still says it")
     return outcome

@@ -21,16 +21,14 @@ import argparse
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from packaging.version import InvalidVersion, Version
-
-from scripts.ci.regression import CHANGED, SAME, UNAVAILABLE
+from scripts.ci.verdict import CHANGED, Verdict
 from scripts.common import cli
 from scripts.common.clock import stamp
-from scripts.common.jsonio import DataError, read_json, write_json_atomic, write_text_atomic
+from scripts.common.jsonio import DataError, write_text_atomic
 
-__all__ = ["Message", "Verdict", "decide", "main", "parse"]
+__all__ = ["Message", "decide", "history", "main", "parse"]
 
 Action = Literal["pull-request", "issue", "none"]
 #: Who speaks: the daily alarm, or the audit's merge of the runners' records.
@@ -49,73 +47,6 @@ LISTED_RUNS = 10
 #: The issue labels: one open issue per kind, commented on by later runs while it stays open.
 CHANGED_LABEL = "alarm: behaviour changed"
 BROKEN_LABEL = "alarm: could not run"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What one run of the alarm concluded; ``code`` None when its observing job left no verdict."""
-
-    code: int | None
-    last_line: str
-    summary: str = ""
-    changes: tuple[str, ...] = ()
-    releases: tuple[str, ...] = ()
-    moved: tuple[str, ...] = ()
-    accepted: tuple[str, ...] = ()
-    at: str = ""
-
-    @property
-    def could_not_run(self) -> bool:
-        return self.code not in (SAME, CHANGED)
-
-    @classmethod
-    def from_json(cls, data: Any) -> Verdict:
-        """A verdict as the alarm writes it; raises ValueError (or KeyError, TypeError) for anything else."""
-        code = data["code"]
-        if code is not None and (type(code) is not int or code not in (SAME, CHANGED, UNAVAILABLE)):
-            raise ValueError(f"code {code!r} is none of the alarm's exits (0, 1, 2)")
-
-        def texts(name: str) -> tuple[str, ...]:
-            items = data.get(name, [])
-            if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-                raise TypeError(f"{name} is not a list of texts")
-            return tuple(items)
-
-        releases = texts("releases")
-        for release in releases:  # they name the issue: versions, nothing else (no line break reaches an output)
-            Version(release)
-        return cls(
-            code,
-            str(data["last_line"]),
-            str(data.get("summary", "")),
-            texts("changes"),
-            releases,
-            texts("moved"),
-            texts("accepted"),
-            str(data.get("at", "")),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "last_line": self.last_line,
-            "summary": self.summary,
-            "changes": list(self.changes),
-            "releases": list(self.releases),
-            "moved": list(self.moved),
-            "accepted": list(self.accepted),
-            "at": self.at,
-        }
-
-    @classmethod
-    def read(cls, path: Path) -> Verdict:
-        """The verdict at ``path``; a missing or unreadable file is a run that could not say one."""
-        if not path.is_file():
-            return cls(None, f"the alarm's observing job left no verdict ({path.name} missing): see its log")
-        try:
-            return cls.from_json(read_json(path))
-        except (DataError, ValueError, KeyError, TypeError, InvalidVersion) as exc:
-            return cls(None, f"the alarm's verdict is unreadable ({path.name}: {exc}); see the observing job's log")
 
 
 @dataclass(frozen=True)
@@ -222,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         body = body[: BODY_LIMIT - len(cut)] + cut
     try:
         write_text_atomic(args.body, body)
-        write_json_atomic(args.record, verdict.to_json())
+        verdict.write(args.record)
     except DataError as exc:
         print(f"tell: {exc}", file=sys.stderr)
         return 2
