@@ -50,6 +50,7 @@ from scripts.audit import run as audit_run
 from scripts.audit.harness import ProbeFault
 from scripts.audit.plan import Plan, plan
 from scripts.common.cli import OptionError
+from scripts.common.evidence import Confirmations
 from scripts.common.failures import redact
 from scripts.common.jsonio import DataError
 from scripts.common.processes import stop_on_sigterm
@@ -141,6 +142,11 @@ def _options(session: nox.Session, parse: Callable[[list[str]], Options]) -> Opt
         return parse(list(session.posargs))
     except OptionError as exc:
         session.error(redact(str(exc)))
+
+
+def _confirmations(session: nox.Session, kind: str) -> Confirmations:
+    """Where this machine keeps the keys its ``kind`` records were observed under (never in the records)."""
+    return Confirmations(Path(session.cache_dir) / "confirmed" / kind)
 
 
 @functools.cache
@@ -303,7 +309,10 @@ def cells(session: nox.Session, release: str) -> None:
         # Werkzeug cells are found by the run-it-today search: they share its attempts and bisections.
         searches = Path(session.cache_dir) / "constraints"
         before = bench_records.children_cpu()
-        grid_run.run(release, releases, found, options, searches, _log(session), session.env_dir.resolve())
+        grid_run.run(
+            release, releases, found, options, searches, _log(session), session.env_dir.resolve(),
+            _confirmations(session, "grid"),
+        )  # fmt: skip
         if bench_records.CHILDREN_COUNTED:
             # What the cells' own processes used, apart from this process's work: the bench's floor is made of it.
             session.log(bench_records.cells_cpu_line(bench_records.children_cpu() - before))
@@ -335,12 +344,15 @@ def today(session: nox.Session, release: str) -> None:
         found = _machine(session.cache_dir)
         releases = catalogue.load(REPO.releases)
         chosen = next(r for r in releases if r.version == release)
-        hit = constraints_run.cached(chosen, found, options)
+        confirmations = _confirmations(session, "constraints")
+        hit = constraints_run.cached(chosen, found, options, confirmations)
         if hit is not None:
-            session.log(f"Flask {release}: constraints found {hit.observed_at}; --force searches again")
+            session.log(
+                f"Flask {release}: found today, first found {(hit.observed_at or '?')[:10]}; --force searches again"
+            )
             return
         cache = Path(session.cache_dir) / "constraints"
-        record = constraints_run.run(release, releases, found, options, cache, _log(session))
+        record = constraints_run.run(release, releases, found, options, cache, confirmations, _log(session))
     except NOT_RECORDED as exc:
         session.error(redact(str(exc)))
     verdict = f"Python {record.python}: {', '.join(record.requirements)}" if record.verified else record.reason
@@ -377,7 +389,10 @@ def introductions(session: nox.Session) -> None:
         observations = load_all(options.output.results)
         lines = relevant(catalogue.load_lines(REPO.werkzeug_lines))
         cache = Path(session.cache_dir) / "introductions"
-        found = introductions_run.run(observations, _machine(session.cache_dir), lines, options, cache, _log(session))
+        found = introductions_run.run(
+            observations, _machine(session.cache_dir), lines, options, cache, _confirmations(session, "introductions"),
+            _log(session),
+        )  # fmt: skip
         written = pages.write_report(options.output)
     except NOT_RECORDED as exc:
         session.error(redact(str(exc)))

@@ -14,6 +14,7 @@ from packaging.version import Version
 from scripts.audit import harness
 from scripts.audit.plan import plans
 from scripts.audit.records import ModeObservation
+from scripts.common.evidence import Confirmations
 from scripts.common.jsonio import read_json
 from scripts.constraints.records import Attempt, Bound, ConstraintsRecord
 from scripts.grid import cells as grid_cells
@@ -21,7 +22,7 @@ from scripts.grid import records as grid_records
 from scripts.grid import run as grid
 from scripts.grid.cells import CellSpec, minor_text
 from scripts.grid.records import Cell, GridRecord
-from scripts.layout import REPO
+from scripts.layout import REPO, release_file
 from scripts.packages import catalogue, environments, index, interpreters
 from scripts.packages.catalogue import Line
 from scripts.packages.interpreters import Interpreter
@@ -112,11 +113,56 @@ def test_cached_cells_are_not_observed_again(tmp_path, monkeypatch):
 
     monkeypatch.setattr(grid, "observe", fake_observe)
     monkeypatch.setattr(index, "configured_index_url", lambda explicit=None: "file:///i/")
-    grid.observe_release(spec.release, [spec], tmp_path, log=lambda line: None)
-    grid.observe_release(spec.release, [spec], tmp_path, log=lambda line: None)
+    here = Confirmations(tmp_path / "keys")
+    grid.observe_release(spec.release, [spec], tmp_path, log=lambda line: None, confirmations=here)
+    grid.observe_release(spec.release, [spec], tmp_path, log=lambda line: None, confirmations=here)
     assert len(calls) == 1
-    grid.observe_release(spec.release, [spec], tmp_path, force=True, log=lambda line: None)
+    grid.observe_release(spec.release, [spec], tmp_path, force=True, log=lambda line: None, confirmations=here)
     assert len(calls) == 2
+    # Another machine (no keys of its own) observes again; so does this one once the record is not what it confirmed.
+    grid.observe_release(spec.release, [spec], tmp_path, log=lambda line: None, confirmations=Confirmations(tmp_path))
+    assert len(calls) == 3
+    path = release_file(tmp_path, "2.0.3")
+    path.write_text(path.read_text().replace('"ok"', '"timeout"'))
+    grid.observe_release(spec.release, [spec], tmp_path, log=lambda line: None, confirmations=here)
+    assert len(calls) == 4
+
+
+def test_a_cell_observed_again_the_same_leaves_the_record_as_it_was(tmp_path, monkeypatch):
+    specs = [CellSpec(kind, release("2.0.3"), MACHINE[2], "3.13") for kind in ("era", "werkzeug", "declared")]
+    specs[1] = replace(specs[1], werkzeug=WZ[1])
+    moments = iter(f"2026-12-{day:02}T00:00:00Z" for day in range(1, 20))
+    status = {"werkzeug": "ok", "era": "ok", "declared": "ok"}
+
+    def fake_observe(spec, url, settings, log, cache, kept):  # a new time on each observation, the status as set
+        # A Werkzeug cell names the Python it ended on, not the one it was planned with.
+        python, line = ("3.9", spec.werkzeug.line) if spec.werkzeug else (spec.python, None)
+        return Cell(spec.kind, "2.0.3", python, status[spec.kind], werkzeug_line=line, observed_at=next(moments))
+
+    monkeypatch.setattr(grid, "observe", fake_observe)
+    monkeypatch.setattr(index, "configured_index_url", lambda explicit=None: "file:///i/")
+    grid.observe_release(specs[0].release, specs, tmp_path, log=lambda line: None)
+    path = release_file(tmp_path, "2.0.3")
+    first = path.read_bytes()
+    grid.observe_release(specs[0].release, specs, tmp_path, log=lambda line: None)
+    assert path.read_bytes() == first, "the same evidence observed again: not a byte changed"
+    status["declared"] = "import-failed"
+    grid.observe_release(specs[0].release, specs, tmp_path, log=lambda line: None)
+    era, werkzeug, declared = grid_records.load(path).cells
+    assert (era.observed_at, werkzeug.observed_at) == ("2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"), "kept"
+    assert (declared.status, declared.observed_at) == ("import-failed", "2026-12-09T00:00:00Z")
+    assert "cache_key" not in path.read_text()
+
+    def interrupted(spec, url, settings, log, cache, kept):  # the first cell changes, then the run is stopped
+        if spec.kind != "era":
+            raise KeyboardInterrupt
+        return Cell(spec.kind, "2.0.3", "3.13", "timeout", observed_at="2026-12-19T00:00:00Z")
+
+    monkeypatch.setattr(grid, "observe", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        grid.observe_release(specs[0].release, specs, tmp_path, log=lambda line: None)
+    era, werkzeug, declared = grid_records.load(path).cells
+    assert (era.status, werkzeug.observed_at, declared.status) == ("timeout", "2026-12-02T00:00:00Z", "import-failed")
 
 
 class _Cell(Cell):

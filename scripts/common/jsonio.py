@@ -67,17 +67,29 @@ NOT_STORED = {"stored": False}
 
 
 class JsonRecord:
-    """A dataclass stored as JSON: its JSON form is its fields, recursively, less those marked NOT_STORED."""
+    """A dataclass stored as JSON: its fields, recursively, less those marked NOT_STORED at any depth."""
 
     #: Where the record type stands in its JSON Schema (a JSON pointer): the whole document by default.
     schema_node: ClassVar[str] = ""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = dataclasses.asdict(self)  # type: ignore[call-overload]
-        for kept in dataclasses.fields(self):  # type: ignore[arg-type]
-            if kept.metadata == NOT_STORED:
-                del data[kept.name]
+        data: dict[str, Any] = _stored_form(self)
         return data
+
+
+def _stored_form(value: Any) -> Any:
+    """``value`` as JSON holds it: dataclasses (at any depth) as their stored fields, tuples as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            kept.name: _stored_form(getattr(value, kept.name))
+            for kept in dataclasses.fields(value)
+            if kept.metadata != NOT_STORED
+        }
+    if isinstance(value, (list, tuple)):
+        return [_stored_form(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _stored_form(item) for key, item in value.items()}
+    return value
 
 
 class StoredDocument(JsonRecord):

@@ -270,7 +270,24 @@ class ProcessGroup:
         # KILL in every case: forked workers may outlive the leader, and the group must end with it.
         _kill_group(self.process)
         self.process.wait(timeout=timeout)
+        _wait_for_group_to_end(self.pid, timeout)
         self._output.close()
+
+
+def _wait_for_group_to_end(group: int, timeout: float) -> None:
+    """Return once no process of ``group`` is left (a killed process dies when next scheduled, which on a loaded
+    machine is not at once), or after ``timeout``."""
+    if _KILLPG is None:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _KILLPG(group, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            return  # another user's process took the id: ours are gone
+        time.sleep(0.005)
 
 
 class StartFailed(RuntimeError):

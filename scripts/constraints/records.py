@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from scripts.common.jsonio import JsonRecord, read_record, write_json_atomic
+from scripts.common import evidence
+from scripts.common.jsonio import NOT_STORED, JsonRecord, read_record
 from scripts.layout import release_file
 from scripts.packages.culprit import CulpritKind
 
@@ -86,8 +87,10 @@ class ConstraintsRecord(JsonRecord):
     #: Why no interpreter here could run it (when not verified).
     reason: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
+    #: When this evidence was first observed (found again the same, the record keeps it, and ``verified_on``).
     observed_at: str | None = None
-    cache_key: str | None = None
+    #: The key it was found under: this machine's and the day's, kept under ``.nox/`` (``evidence.Confirmations``).
+    cache_key: str | None = field(default=None, compare=False, repr=False, metadata=NOT_STORED)
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -99,14 +102,16 @@ class ConstraintsRecord(JsonRecord):
         data = dict(data)
         if data.get("schema_version") != SCHEMA_VERSION:
             raise ValueError(f"schema_version {data.get('schema_version')!r}, this code reads {SCHEMA_VERSION}")
+        data.pop("cache_key", None)  # written by older code: this machine's key, not evidence
         data["bounds"] = [Bound(**bound) for bound in data.get("bounds", [])]
         data["attempts"] = [Attempt(**attempt) for attempt in data.get("attempts", [])]
         return cls(**data)
 
 
 def save(record: ConstraintsRecord, folder: Path) -> Path:
+    """Write the record unless the stored one says the same (see ``evidence.save``)."""
     path = release_file(folder, record.flask)
-    write_json_atomic(path, record.to_json())
+    evidence.save(path, record.to_json())
     return path
 
 

@@ -28,6 +28,7 @@ from scripts.audit.cache import OBSERVING
 from scripts.audit.records import status_from_default
 from scripts.common import cli
 from scripts.common.clock import now, stamp
+from scripts.common.evidence import Confirmations
 from scripts.common.failures import first_error_line
 from scripts.common.fingerprint import sources_digest
 from scripts.common.jsonio import read_json, write_json_atomic
@@ -354,18 +355,26 @@ def record_key(release: Release, interpreters: list[Interpreter], index_url: str
     return _digest(release.version, versions, identity, sources_digest(DECIDING), stamp(now())[:10])
 
 
-def cached(release: Release, interpreters: list[Interpreter], options: Options) -> ConstraintsRecord | None:
-    """The stored record when it was made today under the same key, else None."""
+def cached(
+    release: Release, interpreters: list[Interpreter], options: Options, confirmations: Confirmations
+) -> ConstraintsRecord | None:
+    """The stored record when this machine found it today under the same key, else None."""
     path = release_file(options.output.constraints, release.version)
     if options.force or not path.exists():
         return None
     stored = load(path)
     url = index.configured_index_url(options.index_url)
-    return stored if stored.cache_key == record_key(release, interpreters, url) else None
+    return stored if confirmations.key(path) == record_key(release, interpreters, url) else None
 
 
 def run(
-    version: str, releases: list[Release], found: list[Interpreter], options: Options, cache: Path, log: Log = print
+    version: str,
+    releases: list[Release],
+    found: list[Interpreter],
+    options: Options,
+    cache: Path,
+    confirmations: Confirmations,
+    log: Log = print,
 ) -> ConstraintsRecord:
     """Find and save the constraints of one release.
 
@@ -374,10 +383,12 @@ def run(
     :param found: this machine's interpreters.
     :param options: the command line's options.
     :param cache: where attempts and bisections are kept between runs.
+    :param confirmations: where this machine keeps the key each record was found under.
     """
     release = next(r for r in releases if r.version == version)
     url = index.configured_index_url(options.index_url)
     record = find(release, found, Trials(release, url, cache, log))
     record.observed_at, record.cache_key = stamp(now()), record_key(release, found, url)
-    save(record, options.output.constraints)
+    path = save(record, options.output.constraints)
+    confirmations.confirm(path, record.cache_key)
     return record

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args
 
-from scripts.common.jsonio import JsonRecord, read_record, write_json_atomic
+from scripts.common import evidence
+from scripts.common.jsonio import NOT_STORED, JsonRecord, read_record
 from scripts.layout import release_file
 from scripts.packages.culprit import CulpritKind
 
@@ -58,8 +59,10 @@ class Cell:
     culprit: str | None = None
     #: A Werkzeug cell's attempts in order: the Python, the bounds, and how each ended.
     tried: list[str] = field(default_factory=list)
+    #: When this cell's evidence was first observed (a cell observed again with the same evidence keeps it).
     observed_at: str | None = None
-    cache_key: str | None = None
+    #: The key it was observed under: this machine's, kept under ``.nox/`` (``evidence.Confirmations``).
+    cache_key: str | None = field(default=None, compare=False, repr=False, metadata=NOT_STORED)
 
 
 @dataclass
@@ -75,13 +78,15 @@ class GridRecord(JsonRecord):
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GridRecord:
         data = dict(data)
-        data["cells"] = [Cell(**cell) for cell in data.get("cells", [])]
+        # Records written before the keys moved to .nox/ hold one per cell: it is this machine's, not evidence.
+        data["cells"] = [Cell(**{k: v for k, v in cell.items() if k != "cache_key"}) for cell in data.get("cells", [])]
         return cls(**data)
 
 
 def save(record: GridRecord, folder: Path) -> Path:
+    """Write the record unless the stored one says the same (see ``evidence.save``)."""
     path = release_file(folder, record.flask)
-    write_json_atomic(path, record.to_json())
+    evidence.save(path, record.to_json())
     return path
 
 

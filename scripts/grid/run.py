@@ -17,6 +17,7 @@ from filelock import FileLock
 from scripts.audit import harness
 from scripts.audit.records import status_from_default
 from scripts.common.clock import now, stamp
+from scripts.common.evidence import Confirmations
 from scripts.constraints import records as constraints_records
 from scripts.constraints import run as search
 from scripts.constraints.run import Options
@@ -227,18 +228,24 @@ def observe_release(
     log: Log = print,
     cache: Path | None = None,
     kept: Path | None = None,
+    confirmations: Confirmations | None = None,
 ) -> GridRecord:
     """Observe every cell of one release not already cached, saving the record after each cell.
 
     :param cache: where Werkzeug cells keep their attempts and bisections (see ``observe``).
     :param kept: where era cells keep their environments (see ``observe``).
+    :param confirmations: where this machine keeps the cells' keys (None: every cell is observed).
     """
     path = release_file(folder, release.version)
-    stored = {c.cache_key: c for c in load(path).cells} if path.exists() and not force else {}
+    previous = load(path).cells if path.exists() else []
+    keys = confirmations.keys(path, len(previous)) if confirmations else [None] * len(previous)
+    for there, key in zip(previous, keys, strict=True):
+        there.cache_key = key
+    stored = {} if force else {there.cache_key: there for there in previous if there.cache_key is not None}
     record = GridRecord(release.version, release.released, release.requires_python)
     url = index.configured_index_url(index_url)
     reused = 0
-    for spec in cells:
+    for at, spec in enumerate(cells):
         cached = stored.get(spec.key())
         if cached is not None:
             record.cells.append(cached)
@@ -248,13 +255,32 @@ def observe_release(
         record.cells.append(cell)
         with_wz = f" + Werkzeug {cell.werkzeug_line}" if cell.werkzeug_line else ""
         log(f"{cell.kind}: Flask {cell.flask}{with_wz} on Python {cell.python}: {cell.status} {cell.detail or ''}")
-        # Saved as it goes: an interrupted run keeps what it observed.
-        save(record, folder)
-    save(record, folder)
+        # Saved as it goes, with the stored cells not reached yet: an interrupted run keeps what it observed, and
+        # loses nothing it had.
+        ahead = {
+            _place(later.kind, later.python, later.werkzeug.line if later.werkzeug else None)
+            for later in cells[at + 1 :]
+        }
+        rest = [there for there in previous if _place(there.kind, there.python, there.werkzeug_line) in ahead]
+        _save(replace(record, cells=[*record.cells, *rest]), folder, confirmations)
+    _save(record, folder, confirmations)
     for location in prune(kept, cells) if kept is not None else []:
         log(f"removed {location}: no cell of Flask {release.version} uses it now")
     log(f"Flask {release.version}: {len(cells) - reused} cells observed, {reused} cached")
     return record
+
+
+def _place(kind: str, python: str | None, werkzeug_line: str | None) -> tuple[str, str | None]:
+    """Where a cell stands in its release's grid: an era or plain cell by its Python, a Werkzeug cell by its line
+    (it names the Python it ended on, which is not the one it was planned with)."""
+    return (kind, python) if werkzeug_line is None else (kind, werkzeug_line)
+
+
+def _save(record: GridRecord, folder: Path, confirmations: Confirmations | None) -> None:
+    """Write the record if its evidence changed, and keep the keys its cells were observed under here."""
+    path = save(record, folder)
+    if confirmations is not None:
+        confirmations.confirm(path, [cell.cache_key for cell in record.cells])
 
 
 def run(
@@ -265,6 +291,7 @@ def run(
     cache: Path,
     log: Log = print,
     kept: Path | None = None,
+    confirmations: Confirmations | None = None,
 ) -> GridRecord:
     """Every cell of one release (cached ones reused), saved to its grid record.
 
@@ -274,6 +301,7 @@ def run(
     :param options: the command line's options.
     :param cache: where attempts and bisections are kept between runs (the run-it-today search's).
     :param kept: where the release's era cells keep their environments between runs.
+    :param confirmations: where this machine keeps the keys its cells were observed under.
     """
     release = next(r for r in releases if r.version == version)
     wz = relevant(load_lines(REPO.werkzeug_lines))
@@ -281,5 +309,13 @@ def run(
     today = constraints_records.load(path) if path.exists() else None
     cells = specs(release, found, wz, lines(releases), today)
     return observe_release(
-        release, cells, options.output.grid, options.index_url, options.force, log=log, cache=cache, kept=kept
+        release,
+        cells,
+        options.output.grid,
+        options.index_url,
+        options.force,
+        log=log,
+        cache=cache,
+        kept=kept,
+        confirmations=confirmations,
     )

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from scripts.audit.records import ModeObservation
-from scripts.common.jsonio import StoredDocument
+from scripts.common import evidence
+from scripts.common.jsonio import NOT_STORED, StoredDocument
 
 __all__ = ["SCHEMA_PATH", "Introduction", "IntroductionsRecord", "Question", "Sample", "signature"]
 
@@ -109,15 +110,23 @@ class IntroductionsRecord(
 
     introductions: list[Introduction] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
+    #: When this evidence was first observed (asked again with the same answers, the record keeps it).
     observed_at: str | None = None
-    cache_key: str | None = None
+    #: The key it was found under: this machine's, kept under ``.nox/`` (``evidence.Confirmations``).
+    cache_key: str | None = field(default=None, compare=False, repr=False, metadata=NOT_STORED)
     schema_version: int = SCHEMA_VERSION
+
+    def write(self, path: Path) -> Path:
+        """Write the record unless the stored one says the same (see ``evidence.save``)."""
+        evidence.save(path, self.to_json())
+        return path
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> IntroductionsRecord:
         data = dict(data)
         if data.get("schema_version") != SCHEMA_VERSION:
             raise ValueError(f"schema_version {data.get('schema_version')!r}, this code reads {SCHEMA_VERSION}")
+        data.pop("cache_key", None)  # written by older code: this machine's key, not evidence
         data["introductions"] = [Introduction(**i) for i in data.get("introductions", [])]
         data["samples"] = [Sample(**s) for s in data.get("samples", [])]
         return cls(**data)

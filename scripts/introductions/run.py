@@ -26,6 +26,7 @@ from scripts.audit.cache import OBSERVING
 from scripts.audit.records import Mode, Observation
 from scripts.common import cli
 from scripts.common.clock import now, stamp
+from scripts.common.evidence import Confirmations
 from scripts.common.failures import first_error_line
 from scripts.common.fingerprint import sources_digest
 from scripts.common.jsonio import DataError, read_json, write_json_atomic
@@ -345,6 +346,7 @@ def run(
     lines: list[Line],
     options: Options,
     cache: Path,
+    confirmations: Confirmations,
     log: Log = print,
 ) -> IntroductionsRecord | None:
     """Answer every question and save the record; None when the stored one was made with the same key.
@@ -353,13 +355,16 @@ def run(
     :param interpreters: this machine's interpreters.
     :param lines: the Werkzeug lines, for the fork-less table.
     :param cache: where samples are kept between runs.
+    :param confirmations: where this machine keeps the key the record was found under.
     """
     url = index.configured_index_url(options.index_url)
     key = record_key(observations, interpreters, lines, url)
     path = options.output.introductions
-    if not options.force and path.exists() and IntroductionsRecord.read(path).cache_key == key:
-        return None
+    if not options.force and path.exists():
+        IntroductionsRecord.read(path)  # a damaged record fails here, naming the file
+        if confirmations.key(path) == key:
+            return None
     record = find(observations, interpreters, lines, Samples(url, cache, log))
     record.cache_key = key
-    record.write(path)
+    confirmations.confirm(record.write(path), key)
     return record
