@@ -130,6 +130,11 @@ class Layout:
         return self.docs / "index.md"
 
     @property
+    def release_pages(self) -> Path:
+        """A page per release (``<version>.md``) and ``index.md`` listing them: every file here is rendered."""
+        return self.docs / "releases"
+
+    @property
     def grid_docs_page(self) -> Path:
         return self.docs / "grid.md"
 

@@ -85,7 +85,7 @@ def test_nox_audits_one_release_before_and_one_after_1_0_two_at_a_time(tmp_path)
     assert (after.modes["debug"].concurrent, after.modes["debug"].workers) == (True, "threads")
 
     matrix = (tmp_path / "reports" / "matrix.md").read_text()
-    assert f"| {BEFORE_1_0} |" in matrix and f"| {AFTER_1_0} |" in matrix
+    assert all(f"| [{v}](../docs/releases/{v}.md) |" in matrix for v in (BEFORE_1_0, AFTER_1_0))
     assert (tmp_path / "docs" / "index.md").exists() and (tmp_path / "docs" / "timeline.svg").exists()
     assert "## Claims" in (tmp_path / "docs" / "index.md").read_text()
     assert processes_running(str(ROOT / "probes")) == []

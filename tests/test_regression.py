@@ -324,7 +324,7 @@ def test_release_with_unchanged_default_exits_0_and_is_accepted(wheels, tmp_path
     ), "a copy without reports/today/: the newest release starts it"
     accepted = records.load(release_file(Layout(output).results, FAKE))
     assert accepted.status == "ok" and accepted.modes["default"].concurrent is True
-    assert "| 9.0.0 |" in (output / "reports" / "matrix.md").read_text()
+    assert "| [9.0.0](../docs/releases/9.0.0.md) |" in (output / "reports" / "matrix.md").read_text()
     assert list((output / "reports" / "candidates").glob("*.json")) == []
 
 
@@ -337,7 +337,7 @@ def test_accepting_moves_the_candidates_into_the_baseline_and_adds_the_release(a
     assert "accepted 3.2.0 into the baselines" in out and f"wrote {alarm_output.matrix_page}" in out
     assert release_file(alarm_output.results, "3.2.0").exists() and not list(alarm_output.candidates.glob("*.json"))
     assert [r.version for r in catalogue.load(alarm_output.releases)] == ["3.1.2", "3.1.3", "3.2.0"]
-    assert "| 3.2.0 |" in alarm_output.matrix_page.read_text()
+    assert "| [3.2.0](../docs/releases/3.2.0.md) |" in alarm_output.matrix_page.read_text()
 
 
 def test_a_change_is_kept_for_review_unless_changes_are_accepted(alarm_output, monkeypatch, capsys):

@@ -121,9 +121,11 @@ def test_coverage_counts_statuses_and_missing_records():
 def test_rows_are_in_version_order_and_escaped():
     table = matrix.matrix_table(RELEASES, observations())
     rows = [line.split(" | ")[0].strip("| ") for line in table.splitlines()[2:]]
-    assert rows == ["0.9", "0.10", "0.12.5", "1.0", "1.1.1", "3.0.0"]
+    assert rows == [f"[{v}](../docs/releases/{v}.md)" for v in ("0.9", "0.10", "0.12.5", "1.0", "1.1.1", "3.0.0")]
     assert "`ValueError: no \\| way`" in table
-    assert "| 3.0.0 | 2023-09-30 |" in table and table.rstrip().endswith("not audited yet |")
+    assert "| [3.0.0](../docs/releases/3.0.0.md) | 2023-09-30 |" in table and table.rstrip().endswith(
+        "not audited yet |"
+    )
     assert "not run: x" in table
     assert "fork per request, ≤3 in flight (6 pids / 6 requests)" in table
 
@@ -145,7 +147,15 @@ def test_write_reports_is_stable(tmp_path):
         records.save(observation, layout.results)
     paths = pages.write_report(layout, layout.releases)
     first = {p: p.read_bytes() for p in paths}
-    assert sorted(p.name for p in paths) == ["index.md", "matrix.md", "matrix.svg", "timeline.svg"]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in paths if p.parent != layout.release_pages) == [
+        "docs/index.md",
+        "docs/matrix.svg",
+        "docs/timeline.svg",
+        "reports/matrix.md",
+    ]
+    assert sorted(p.name for p in paths if p.parent == layout.release_pages) == sorted(
+        ["index.md", *(f"{r.version}.md" for r in RELEASES)]
+    ), "a page per release, observed or not"
     pages.write_report(layout, layout.releases)
     assert {p: p.read_bytes() for p in paths} == first
 
@@ -225,7 +235,11 @@ def test_renderers_side_by_side_leave_a_report_with_every_record(tmp_path):
     first.stdin.close()
     assert first.wait(60) == 0 and second.wait(60) == 0
     matrix = layout.matrix_page.read_text()
-    assert "| 1.0 |" in matrix and "| 2.0 | 2021-05-11 |" in matrix and "not audited yet" not in matrix
+    assert (
+        "| [1.0](../docs/releases/1.0.md) |" in matrix
+        and "| [2.0](../docs/releases/2.0.md) | 2021-05-11 |" in matrix
+        and "not audited yet" not in matrix
+    )
 
 
 def test_the_committed_pages_are_what_the_committed_records_render_to():
@@ -288,8 +302,8 @@ def test_the_flask_run_cell_tells_a_release_without_the_command_from_a_mode_not_
     without = Observation("0.10", "2013-06-13", "ok", cli=False, modes={"default": served(False)})
     unobserved = Observation("1.0", "2018-04-26", "ok", cli=True, modes={"default": served(True)})
     table = matrix.matrix_table(RELEASES[1:4], [without, unobserved])
-    assert "| 0.10 | 2013-06-13 |  |  | no (main thread only, 1 of 5 in flight) | — (no CLI) |" in table
-    assert "| 1.0 | 2018-04-26 |  |  | yes (threads, 5 of 5 in flight) | not observed |" in table
+    assert "| 2013-06-13 |  |  | no (main thread only, 1 of 5 in flight) | — (no CLI) |" in table
+    assert "| 2018-04-26 |  |  | yes (threads, 5 of 5 in flight) | not observed |" in table
 
 
 def with_debug(found: list[Observation]) -> list[Observation]:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from scripts.layout import REPO, Layout
 from scripts.site import links
@@ -54,19 +54,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 
 @pytest.fixture(scope="module")
-def home(site: Site) -> Iterator[Page]:
-    """The site's home page as Chromium shows it, after the forward from index.html to the answer page."""
+def browser() -> Iterator[Browser]:
+    """The system's Chromium, one per module (Playwright's sync API allows one at a time)."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), timeout=BROWSER_MS)
+        started = playwright.chromium.launch(executable_path=chromium(), timeout=BROWSER_MS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(BROWSER_MS)
-            page.goto(site.home.as_uri())
-            page.wait_for_url("**/docs/index.html")
-            page.wait_for_load_state("load")
-            yield page
+            yield started
         finally:
-            browser.close()
+            started.close()
+
+
+@pytest.fixture(scope="module")
+def home(site: Site, browser: Browser) -> Page:
+    """The site's home page as Chromium shows it, after the forward from index.html to the answer page."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(BROWSER_MS)
+    page.goto(site.home.as_uri())
+    page.wait_for_url("**/docs/index.html")
+    page.wait_for_load_state("load")
+    return page
 
 
 @pytest.mark.slow
@@ -122,6 +128,49 @@ def test_a_link_to_a_folder_opens_a_page_listing_its_records(site: Site):
     text = listing.read_text(encoding="utf-8")
     assert all(name in text for name in records)
     assert 'href="../reports/results/index.html"' in (site.html / "docs" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def browser_page(browser: Browser) -> Page:
+    """A phone-sized tab, for pages other than the home page."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(BROWSER_MS)
+    return page
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", ["0.12.4", "2.3.3", "1.1.4"])
+def test_a_search_for_a_version_finds_that_release_s_page_first(site: Site, browser_page: Page, version: str):
+    browser_page.goto(f"{(site.html / 'search.html').as_uri()}?q={version}")
+    browser_page.locator(".search-summary", has_text="found").wait_for()
+    first = browser_page.locator("ul.search li a").first.get_attribute("href") or ""
+    assert first.split("?")[0].endswith(f"docs/releases/{version}.html"), first
+
+
+@pytest.mark.slow
+def test_a_search_for_a_minor_line_finds_its_releases(site: Site, browser_page: Page):
+    browser_page.goto(f"{(site.html / 'search.html').as_uri()}?q=0.12")
+    browser_page.locator(".search-summary", has_text="found").wait_for()
+    found = {(a.get_attribute("href") or "").split("?")[0] for a in browser_page.locator("ul.search li a").all()}
+    assert {f"docs/releases/0.12.{n}.html" for n in range(1, 6)} <= {f.split("html/")[-1] for f in found}
+
+
+@pytest.mark.slow
+def test_a_release_page_offers_its_requirements_file_at_the_repository_s_path(site: Site, browser_page: Page):
+    browser_page.goto((site.html / "docs" / "releases" / "1.0.html").as_uri())
+    assert browser_page.locator("h1").first.inner_text().startswith("Flask 1.0")
+    link = browser_page.locator("a", has_text="flask-1.0.txt").first
+    assert link.get_attribute("href") == "../../reports/constraints/flask-1.0.txt"
+    served = site.html / "reports" / "constraints" / "flask-1.0.txt"
+    assert served.read_bytes() == (REPO.constraints / "flask-1.0.txt").read_bytes()
+    wide = browser_page.evaluate("() => document.documentElement.scrollWidth")
+    assert wide <= 390, f"the page scrolls sideways on a phone ({wide} px)"
+
+
+@pytest.mark.slow
+def test_each_matrix_row_links_its_release_page(home):
+    link = home.locator("section#the-matrix table tbody tr").first.locator("a").first
+    assert (link.get_attribute("href") or "").endswith("releases/0.1.html")
 
 
 @pytest.mark.slow

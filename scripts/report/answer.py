@@ -121,6 +121,8 @@ Generated from the observation records by `nox -s render`; do not edit.
 
 ![Flask releases on a timeline, coloured by what plain app.run() did](timeline.svg){caption}
 
+Look up one release: [a page per release](releases/index.md), each with every call's verdict.
+
 Also here: [which Python and Werkzeug each release runs with](grid.md) (observed, next to what the
 metadata declares), [how to run each release today](../reports/constraints.md) (verified requirements
 files) and [the development server next to production servers](../reports/servers.md).

@@ -22,6 +22,7 @@ from scripts.report.cells import (
     describe_refusal,
     notes,
 )
+from scripts.report.release import page_name
 from scripts.report.summary import by_version, summary
 
 __all__ = ["HOW_MADE", "matrix_table", "observed_span", "platform_section", "render_matrix"]
@@ -50,8 +51,9 @@ COLUMNS = (
 
 
 def _row(release: Release, observation: Observation | None) -> list[str]:
+    page = f"[{release.version}](../docs/releases/{page_name(release.version)})"
     if observation is None:
-        return [release.version, release.released or "", *[""] * (len(COLUMNS) - 3), "not audited yet"]
+        return [page, release.released or "", *[""] * (len(COLUMNS) - 3), "not audited yet"]
     modes = observation.modes
     if observation.status == "ok" or modes:
         cells = [
@@ -65,7 +67,7 @@ def _row(release: Release, observation: Observation | None) -> list[str]:
     else:
         cells = [""] * (len(COLUMNS) - 5)
     return [
-        release.version,
+        page,
         release.released or "",
         observation.python or "",
         observation.packages.get("werkzeug", ""),

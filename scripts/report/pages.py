@@ -19,7 +19,7 @@ from scripts.grid import records as grid_records
 from scripts.introductions.records import IntroductionsRecord
 from scripts.layout import REPO, Layout
 from scripts.packages import catalogue
-from scripts.report import bench, claims, constraints, grid, grid_chart, servers
+from scripts.report import bench, claims, constraints, grid, grid_chart, release, servers
 from scripts.report.answer import claims_section, render_answer_page
 from scripts.report.matrix import render_matrix
 from scripts.report.matrix_chart import render_matrix_svg
@@ -43,6 +43,10 @@ def _write(layout: Layout, render: Callable[[], dict[Path, str]]) -> list[Path]:
             # A page that renders the same is left alone: nothing new leaves every file, mtime included, as it was.
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 write_text_atomic(path, text)
+        if layout.release_pages / "index.md" in pages:
+            # The folder is the renderer's alone: the page of a release no longer in the catalogue goes.
+            for stale in set(layout.release_pages.glob("*.md")) - set(pages):
+                stale.unlink()
     return list(pages)
 
 
@@ -94,7 +98,22 @@ def report_pages(layout: Layout, releases_path: Path = REPO.releases) -> dict[Pa
     if comparison is not None:
         pages[layout.servers_page] = servers.render_page(comparison)
         pages[layout.servers_chart] = servers.render_chart(comparison)
+    pages.update(_release_pages(layout, releases, observations))
     return pages
+
+
+def _release_pages(
+    layout: Layout, releases: list[catalogue.Release], observations: list[Observation]
+) -> dict[Path, str]:
+    observed = {o.flask: o for o in observations}
+    grids = {g.flask: g for g in grid_records.load_all(layout.grid)} if layout.grid.exists() else {}
+    found = (
+        {c.flask: c for c in constraints_records.load_all(layout.constraints)} if layout.constraints.exists() else {}
+    )
+    evidence = [
+        release.Evidence(r, observed.get(r.version), grids.get(r.version), found.get(r.version)) for r in releases
+    ]
+    return release.release_pages(layout.release_pages, evidence)
 
 
 def write_report(layout: Layout, releases_path: Path = REPO.releases) -> list[Path]:

@@ -1,19 +1,29 @@
-"""What the site adds to Sphinx so that generated pages build strictly: a navigation, and links to folders.
+"""What the site adds to Sphinx so that generated pages build strictly and read as a site.
 
-The pages are written for GitHub and carry no Sphinx markup. A toctree, hidden, goes into the answer page
-as Sphinx reads it (the file is not changed), listing every other page so that each has a place; a link to a
-folder (``../reports/results/``), which GitHub shows as the folder's files, goes to the page the build made
-for that folder. A folder without such a page stays unresolved, and MyST's warning fails the build.
+The pages are written for GitHub and carry no Sphinx markup. The extension adds:
+
+- a navigation: a hidden toctree in the answer page (the file is not changed) lists every page that no folder
+  page lists; a folder page such as ``docs/releases/index`` lists its own pages, newest version first;
+- links to folders: a link to ``../reports/results/``, which GitHub shows as the folder's files, goes to the
+  page the build made for that folder (a folder without one stays unresolved, and the build fails);
+- files at their repository paths: a linked requirements file or record is served at
+  ``reports/constraints/flask-1.0.txt``, as on GitHub, not under ``_downloads/<hash>/``;
+- a search in which versions are words: ``0.12.4`` finds the page of Flask 0.12.4, ``0.12`` those of its line.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 from docutils import nodes
+from packaging.version import InvalidVersion, Version
 from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.search.en import SearchEnglish
 
 __all__ = ["setup"]
 
@@ -27,13 +37,33 @@ def _order(docname: str) -> tuple[int, int, str]:
     return ({"docs": 0, "reports": 1}.get(top, 2), docname.count("/"), docname)
 
 
+def _owner(docname: str, found: set[str]) -> str | None:
+    """The index page of the folder a page sits in, when that folder has one (the page is listed there)."""
+    folder = posixpath.dirname(docname)
+    index = f"{folder}/{FOLDER_DOC}" if folder else FOLDER_DOC
+    return index if folder and index in found and docname != index else None
+
+
+def _version_order(docname: str) -> tuple[int, Version | str]:
+    """Pages named by a version (``docs/releases/1.0``) in version order; any other name after them, by name."""
+    name = posixpath.basename(docname)
+    try:
+        return 0, Version(name)
+    except InvalidVersion:
+        return 1, name
+
+
 def _navigation(app: Sphinx, docname: str, source: list[str]) -> None:
-    root = app.config.root_doc
-    if docname != root:
-        return
-    others = sorted((name for name in app.env.found_docs if name != root), key=_order)
-    entries = "".join(f"/{name}\n" for name in others)
-    source[0] += f"\n\n```{{toctree}}\n:hidden:\n\n{entries}```\n"
+    """The answer page lists every page that no folder page lists; a folder page (``docs/releases/index``)
+    lists its own, newest first, so that 62 release pages do not fill the sidebar."""
+    found, root = set(app.env.found_docs), app.config.root_doc
+    if docname == root:
+        listed = sorted((name for name in found if name != root and _owner(name, found) in (None, root)), key=_order)
+    else:
+        listed = sorted((name for name in found if _owner(name, found) == docname), key=_version_order, reverse=True)
+    if listed:
+        entries = "".join(f"/{name}\n" for name in listed)
+        source[0] += f"\n\n```{{toctree}}\n:hidden:\n\n{entries}```\n"
 
 
 def _folder_links(app: Sphinx, doctree: nodes.document) -> None:
@@ -52,7 +82,52 @@ def _folder_links(app: Sphinx, doctree: nodes.document) -> None:
             node["refdomain"], node["reftarget"], node["reftargetid"] = "doc", page, anchor or None
 
 
+def _downloads_in_place(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """A linked file (a requirements file, a record) keeps its repository path on the site, as on GitHub:
+    ``reports/constraints/flask-1.0.txt``, an address a reader can guess and that stays, not ``_downloads/<hash>/``."""
+    for node in doctree.findall(addnodes.download_reference):
+        if "filename" in node and "refuri" not in node:
+            node["refuri"] = str(node["reftarget"])
+
+
+def _copy_downloads(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for source in app.env.dlfiles:
+        target = Path(app.outdir) / source
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(app.srcdir) / source, target)
+
+
+class _SearchVersions(SearchEnglish):
+    """English search in which a version is one word: ``0.12.4`` is found as itself, and as ``0.12``.
+
+    Sphinx's own splits at the dots and drops numbers, so a search for a release found nothing.
+    """
+
+    _word_re = re.compile(r"\w+(?:\.\w+)*")
+    js_splitter_code = r"""
+function splitQuery(query) {
+  return query
+    .split(/[^\p{Letter}\p{Number}_.\p{Emoji_Presentation}]+/gu)
+    .map((term) => term.replace(/^\.+|\.+$/g, ""))
+    .filter((term) => term);
+}
+"""
+
+    def split(self, input: str) -> list[str]:
+        words = []
+        for word in self._word_re.findall(input):
+            parts = word.split(".")
+            # Every dotted prefix of two parts or more: the page of 0.12.4 answers a search for its line, 0.12.
+            words += [".".join(parts[:end]) for end in range(len(parts), 1, -1)] if len(parts) > 2 else [word]
+        return words
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("source-read", _navigation)
     app.connect("doctree-read", _folder_links)
+    app.connect("doctree-resolved", _downloads_in_place)
+    app.connect("build-finished", _copy_downloads)
+    app.add_search_language(_SearchVersions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
