@@ -174,6 +174,26 @@ def test_each_matrix_row_links_its_release_page(home):
 
 
 @pytest.mark.slow
+def test_table_cells_are_coloured_by_what_they_say_and_keep_their_words(site: Site, browser_page: Page):
+    browser_page.goto((site.html / "docs" / "releases" / "1.0.html").as_uri())
+    cells = browser_page.evaluate(
+        """() => [...document.querySelectorAll("article table td")].map(td => ({
+            text: td.textContent.trim(), background: getComputedStyle(td).backgroundColor}))"""
+    )
+    by_kind: dict[str, set[str]] = {}
+    for cell in cells:
+        kind = "served" if cell["text"].startswith("✓") else "failed" if cell["text"].startswith("✗") else None
+        if kind:
+            by_kind.setdefault(kind, set()).add(cell["background"])
+    assert set(by_kind) == {"served", "failed"}, "1.0 serves on some Pythons and fails on others"
+    assert all(len(colours) == 1 for colours in by_kind.values()), by_kind
+    assert by_kind["served"] != by_kind["failed"]
+    assert "rgba(0, 0, 0, 0)" not in by_kind["served"] | by_kind["failed"], "no colour at all"
+    header = browser_page.locator("article table thead th").first
+    assert header.evaluate("th => getComputedStyle(th).position") == "sticky"
+
+
+@pytest.mark.slow
 def test_the_site_is_marked_for_github_pages(site: Site):
     assert (site.html / ".nojekyll").exists(), "GitHub Pages would drop _static/ and _images/ without it"
 

@@ -11,6 +11,7 @@ External links are not checked (no ``linkcheck``): the machines that build the s
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,8 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 __all__ = [
     "extensions",
     "html_copy_source",
+    "html_css_files",
+    "html_js_files",
+    "html_show_copyright",
     "html_show_sourcelink",
+    "html_static_path",
     "html_theme",
+    "html_theme_options",
     "html_title",
     "language",
     "myst_heading_anchors",
@@ -53,3 +59,15 @@ html_theme = "furo"
 # The pages are generated Markdown; the site shows them, it does not offer their source as a second copy.
 html_copy_source = False
 html_show_sourcelink = False
+# Colour for the tables' cells, from the words in them, and sticky table headers (static/cells.js, cells.css).
+html_static_path = ["static"]
+html_css_files = ["cells.css"]
+html_js_files = ["cells.js"]
+# No copyright line: the footer said "Copyright ©" and nothing more.
+html_show_copyright = False
+# The repository, where the site is built by GitHub Actions (which sets these in every job); none elsewhere.
+_server, _repository = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+html_theme_options: dict[str, object] = {}
+if _server and _repository:
+    _url = f"{_server}/{_repository}"
+    html_theme_options["footer_icons"] = [{"name": "Repository", "url": _url, "html": "The repository", "class": ""}]

@@ -25,10 +25,18 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.search.en import SearchEnglish
 
+from scripts.layout import REPO
+
 __all__ = ["setup"]
 
 #: The page the build writes for a linked folder (scripts/site/build.py's FOLDER_PAGE, without its suffix).
 FOLDER_DOC = "index"
+#: Where the folders of records are: their pages (made by the build) are listed apart, under "The records".
+RECORDS = REPO.reports.relative_to(REPO.root).as_posix() + "/"
+#: Pages about how the project measures itself, not about Flask: listed apart, under "The project".
+PROJECT_PAGES = frozenset(
+    page.relative_to(REPO.root).with_suffix("").as_posix() for page in (REPO.bench_page, REPO.mutation_page)
+)
 
 
 def _order(docname: str) -> tuple[int, int, str]:
@@ -59,11 +67,19 @@ def _navigation(app: Sphinx, docname: str, source: list[str]) -> None:
     found, root = set(app.env.found_docs), app.config.root_doc
     if docname == root:
         listed = sorted((name for name in found if name != root and _owner(name, found) in (None, root)), key=_order)
+        # Readers' pages first; the folders of records, then the pages about the project itself, apart.
+        records = [name for name in listed if name.startswith(RECORDS) and posixpath.basename(name) == FOLDER_DOC]
+        project = [name for name in listed if name in PROJECT_PAGES]
+        readers = [name for name in listed if name not in records and name not in project]
+        groups = [(None, readers), ("The records", records), ("The project", project)]
     else:
         listed = sorted((name for name in found if _owner(name, found) == docname), key=_version_order, reverse=True)
-    if listed:
-        entries = "".join(f"/{name}\n" for name in listed)
-        source[0] += f"\n\n```{{toctree}}\n:hidden:\n\n{entries}```\n"
+        groups = [(None, listed)]
+    for caption, names in groups:
+        if names:
+            entries = "".join(f"/{name}\n" for name in names)
+            options = ":hidden:\n" + (f":caption: {caption}\n" if caption else "")
+            source[0] += f"\n\n```{{toctree}}\n{options}\n{entries}```\n"
 
 
 def _folder_links(app: Sphinx, doctree: nodes.document) -> None:
