@@ -308,6 +308,34 @@ def test_another_probe_answering_on_the_picked_port_is_never_observed_as_this_on
     assert seen.outcome == "served" and seen.max_in_flight == 5 and seen.served_by_server_process
 
 
+class LeavesAFileThenFindsItsPortTaken:
+    """A program that writes a file in its folder, then exits as a server whose port was taken; then, on the next
+    port, one that serves (an interpreter writing its pid file before the bind failed, as under load)."""
+
+    def __init__(self) -> None:
+        self.folders: list[Path] = []
+        self.found: list[list[str]] = []
+
+    def command(self, port: int, cwd: Path) -> processes.Command:
+        self.folders.append(cwd)
+        self.found.append(sorted(p.name for p in cwd.iterdir()))
+        script = "import pathlib, sys, time; pathlib.Path('left-behind').write_text('x'); " + (
+            "sys.exit('OSError: [Errno 98] Address already in use')" if len(self.folders) == 1 else "time.sleep(60)"
+        )
+        return processes.Command([sys.executable, "-c", script], dict(os.environ), cwd)
+
+    def readiness(self, port: int) -> processes.ReadyCheck:
+        return lambda process, timeout: Path(process.cwd, "left-behind").exists() and len(self.folders) > 1
+
+
+def test_each_attempt_on_a_new_port_starts_in_a_folder_of_its_own():
+    starter = LeavesAFileThenFindsItsPortTaken()
+    with processes.serving(starter, 10, 5):
+        pass
+    assert len(starter.folders) == 2, "the first attempt found its port taken"
+    assert starter.found == [[], []], "nothing the first attempt left is in the second's folder"
+
+
 def test_a_foreign_listener_dropping_requests_is_not_this_servers_outcome(monkeypatch):
     # This server fails before it listens (as `threaded=True, processes=3` does); the port's drops are another's.
     with occupied(socketserver.ThreadingTCPServer, Dropper) as port:

@@ -369,7 +369,11 @@ def serving(starter: Starter, start_timeout: float, stop_timeout: float) -> Iter
 def _start(starter: Starter, cwd: Path, start_timeout: float, stop_timeout: float) -> tuple[ProcessGroup, int]:
     for attempt in range(1, PORT_ATTEMPTS + 1):
         port = free_port()
-        command = starter.command(port, cwd)
+        # A folder per attempt: what an earlier attempt's program left there (its pid file, written late under
+        # load) is never read as this one's.
+        folder = cwd / f"attempt-{attempt}"
+        folder.mkdir()
+        command = starter.command(port, folder)
         process = ProcessGroup(command.argv, command.env, command.cwd)
         try:
             wait_until_ready(process, starter.readiness(port), port, start_timeout)
