@@ -12,6 +12,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -585,6 +586,17 @@ def test_an_environment_whose_files_differ_from_its_fill_is_made_again_before_it
     assert again.status == "ok" and again.modes["default"].concurrent is True, again.modes
     rebuilt = [line for line in lines if line.startswith(f"rebuilding {location}: its files differ")]
     assert rebuilt and f"{said}{site.relative_to(location).as_posix()}/werkzeug/" in rebuilt[0], lines
+
+
+def test_the_readme_is_a_front_door_title_first_then_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    lines = readme.splitlines()
+    assert lines[0].startswith("# Does Flask"), "the title comes first"
+    assert lines.index("```") < 20, "the two commands are on the first screen"
+    assert len(lines) <= 60, "what it answers, the commands, where to look; the rest is in guide/"
+    linked = re.findall(r"\]\((guide/[^)#]+)\)", readme)
+    assert linked and all((ROOT / target).exists() for target in linked)
+    assert {p.name for p in (ROOT / "guide").glob("*.md")} <= {Path(t).name for t in linked}, "every guide page"
 
 
 def test_the_readme_commands_make_their_own_environment_and_ci_runs_the_second_verbatim():

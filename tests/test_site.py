@@ -194,6 +194,15 @@ def test_table_cells_are_coloured_by_what_they_say_and_keep_their_words(site: Si
 
 
 @pytest.mark.slow
+def test_the_guide_is_on_the_site_in_its_own_reading_order(site: Site, browser_page: Page):
+    browser_page.goto((site.html / "guide" / "index.html").as_uri())
+    assert browser_page.locator("h1").first.inner_text().startswith("How the audit works")
+    listed = browser_page.locator(".sidebar-tree li.current > ul a").all_inner_texts()
+    linked = browser_page.locator("article ul a").all_inner_texts()
+    assert listed == linked and len(listed) >= 7, (listed, linked)
+
+
+@pytest.mark.slow
 def test_the_site_is_marked_for_github_pages(site: Site):
     assert (site.html / ".nojekyll").exists(), "GitHub Pages would drop _static/ and _images/ without it"
 

@@ -21,12 +21,14 @@ from scripts.common.processes import run
 from scripts.layout import ROOT, Layout
 from scripts.site import links
 
-__all__ = ["CONF", "FOLDER_PAGE", "SITE", "Site", "SiteBroken", "assemble", "build"]
+__all__ = ["CONF", "FOLDER_PAGE", "GUIDE", "SITE", "Site", "SiteBroken", "assemble", "build"]
 
 #: Where ``nox -s docs`` builds (git-ignored): ``source/``, ``html/`` (the site), ``doctrees/``.
 SITE = ROOT / "build" / "site"
 #: The folder holding Sphinx's ``conf.py``.
 CONF = Path(__file__).resolve().parent
+#: The hand-written guide (how each part works), from the repository whatever the pages' layout.
+GUIDE = ROOT / "guide"
 #: The page a linked folder gets on the site (on GitHub a folder link shows the folder's files).
 FOLDER_PAGE = "index.md"
 #: A strict build of the pages takes seconds; the bound is for a hung interpreter, not a slow build.
@@ -101,6 +103,7 @@ def assemble(pages: Layout, source: Path) -> list[str]:
         for folder in _page_folders(pages)
         for page in sorted(folder.glob("*.md"))
     ]
+    queue += [page.relative_to(ROOT).as_posix() for page in sorted(GUIDE.glob("*.md"))]
     if pages.answer_page.relative_to(pages.root).as_posix() not in queue:
         raise SiteBroken(f"no answer page at {pages.answer_page}: run nox -s render")
     laid: list[str] = []

@@ -52,18 +52,23 @@ def _owner(docname: str, found: set[str]) -> str | None:
     return index if folder and index in found and docname != index else None
 
 
-def _version_order(docname: str) -> tuple[int, Version | str]:
-    """Pages named by a version (``docs/releases/1.0``) in version order; any other name after them, by name."""
-    name = posixpath.basename(docname)
+def _version(docname: str) -> Version | None:
+    """The version a page is named by (``docs/releases/1.0``), or None."""
     try:
-        return 0, Version(name)
+        return Version(posixpath.basename(docname))
     except InvalidVersion:
-        return 1, name
+        return None
+
+
+def _linked_at(text: str, docname: str) -> tuple[int, str]:
+    """Where a folder's page first links one of its pages (pages it does not link come last, by name)."""
+    at = text.find(f"({posixpath.basename(docname)}.md")
+    return (at if at >= 0 else len(text), docname)
 
 
 def _navigation(app: Sphinx, docname: str, source: list[str]) -> None:
     """The answer page lists every page that no folder page lists; a folder page (``docs/releases/index``)
-    lists its own, newest first, so that 62 release pages do not fill the sidebar."""
+    lists its own (releases newest first), so that 62 release pages do not fill the sidebar."""
     found, root = set(app.env.found_docs), app.config.root_doc
     if docname == root:
         listed = sorted((name for name in found if name != root and _owner(name, found) in (None, root)), key=_order)
@@ -73,7 +78,11 @@ def _navigation(app: Sphinx, docname: str, source: list[str]) -> None:
         readers = [name for name in listed if name not in records and name not in project]
         groups = [(None, readers), ("The records", records), ("The project", project)]
     else:
-        listed = sorted((name for name in found if _owner(name, found) == docname), key=_version_order, reverse=True)
+        owned = [name for name in found if _owner(name, found) == docname]
+        versions = [name for name in owned if _version(name) is not None]
+        # Releases newest first; other pages in the order the folder's page links them (its reading order).
+        listed = sorted(versions, key=lambda name: _version(name) or Version("0"), reverse=True)
+        listed += sorted((name for name in owned if name not in versions), key=lambda name: _linked_at(source[0], name))
         groups = [(None, listed)]
     for caption, names in groups:
         if names:
