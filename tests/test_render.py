@@ -14,7 +14,7 @@ from scripts.ci import mutation
 from scripts.layout import REPO, ROOT, Layout
 from scripts.packages import catalogue
 from scripts.packages.catalogue import Release
-from scripts.report import answer, bench, claims, matrix, pages, summary, timeline
+from scripts.report import answer, bench, claims, matrix, pages, summary, timeline, wording
 from scripts.report.timeline import render_timeline_svg
 from tests import conftest
 
@@ -166,7 +166,7 @@ def test_docs_page_has_a_claims_section_with_every_verdict():
     section = page.split("## Claims", 1)[1].split("## How this was observed", 1)[0]
     for verdict in verdicts:
         assert f"  - Verdict: **{verdict.verdict}**" in section
-        assert verdict.evidence in section
+        assert all(fact in section for fact in wording.facts(verdict.evidence))
     assert "**Claim 7:**" in section and "**Point C:**" in section
     assert "servers.svg" not in section, "the chart is linked only when a server comparison exists"
 
@@ -387,7 +387,32 @@ def test_the_interpreter_rules_quote_what_the_grid_saw_one_minor_higher():
     ]
     releases = [release("1.0", "2018-04-26"), release("1.0.2", "2018-05-02")]
     assert interpreter_rules(releases, found, grids) == (
-        f"- Flask 1.0 to 1.0.2 (2 releases): Python 3.9. {rule}. One minor higher (Python 3.10) the grid saw: "
-        f"`import-failed: {error}` (1.0, 1.0.2)."
+        f"- Flask 1.0 to 1.0.2 (2 releases): Python 3.9. {rule}. On Python 3.10, 2 of 2 failed: "
+        f"`import-failed: {error}`."
+    )
+    grids[1].cells[1].status, grids[1].cells[1].detail = "install-failed", "Failed to build `flask==1.0.2`"
+    assert interpreter_rules(releases, found, grids).endswith(
+        "On Python 3.10, 2 of 2 failed (1 import-failed, 1 install-failed): "
+        "[each release's page](releases/index.md) quotes its error."
     )
     assert interpreter_rules(releases, found) == f"- Flask 1.0 to 1.0.2 (2 releases): Python 3.9. {rule}."
+
+
+def test_evidence_is_cut_into_facts_only_where_a_fact_ends():
+    text = "a (b; c); `d; e`; f [g; h]; i"
+    assert wording.facts(text) == ["a (b; c)", "`d; e`", "f [g; h]", "i"]
+    assert wording.facts("one fact") == ["one fact"]
+    assert "; ".join(wording.facts(text)) == text, "nothing is lost or added"
+
+
+def test_claim_7_says_what_its_verdict_rests_on_from_the_comparison_itself():
+    from scripts.servers.records import ServersRun
+
+    verdicts = claims.evaluate(observations(), None)
+    run = ServersRun(
+        "2026-12-01T00:00:00Z", {"cpus": 4}, {}, {"rounds": 5, "round_seconds": 3.0, "concurrency": [1, 8]}, []
+    )
+    section = answer.claims_section(verdicts, run)
+    assert "requests per second and latency, 5 rounds of 3 s at 1, 8 clients, on one machine with 4 CPUs" in section
+    assert "were not measured" in section and "rests on" not in answer.claims_section(verdicts)
+    assert f'"{claims.ARTICLE}"' in section, "the article is named by its title"

@@ -28,7 +28,7 @@ from scripts.report.wording import (
 )
 from scripts.servers.records import ServerResult, ServersRun
 
-__all__ = ["CLAIMS", "DOES_NOT_HOLD", "HOLDS", "HOLDS_ONLY_FOR", "NOT_OBSERVED", "Verdict", "evaluate"]
+__all__ = ["ARTICLE", "CLAIMS", "DOES_NOT_HOLD", "HOLDS", "HOLDS_ONLY_FOR", "NOT_OBSERVED", "Verdict", "evaluate"]
 
 HOLDS = "holds"
 DOES_NOT_HOLD = "does not hold"
@@ -46,6 +46,9 @@ WERKZEUG = "werkzeug.serving."
 #: A production server counts as faster when its median requests/s is at least this much higher.
 MARGIN = 1.10
 
+
+#: The article, by its title (its first heading): widely read, and the source of claims 1 to 7.
+ARTICLE = "Concurrency Handling Mechanism in Flask Standalone Server"
 
 #: The article's claims (1-7) and the points it leaves out (A-D), as the report states them.
 CLAIMS = {

@@ -78,7 +78,7 @@ def report_pages(layout: Layout, releases_path: Path = REPO.releases) -> dict[Pa
     comparison = server_records.ServersRun.read(layout.servers_data) if layout.servers_data.exists() else None
     found = IntroductionsRecord.read(layout.introductions) if layout.introductions.exists() else None
     verdicts = claims.evaluate(observations, comparison, found)
-    claims_text = claims_section(verdicts, with_servers=comparison is not None)
+    claims_text = claims_section(verdicts, comparison)
     lines = _werkzeug_lines(layout)
     pages = {
         layout.matrix_page: render_matrix(releases, observations, platforms, found),

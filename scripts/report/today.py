@@ -65,6 +65,9 @@ the newest dependencies the index has instead. The newest release of each Flask 
 Python the newest Flask release supports was installed that way on {when}, with no other requirement,
 and observed in every mode. {said}.
 
+Each was installed on the Python its matrix row uses. The [grid](grid.md)'s plain install uses the newest
+Python the release allows instead, so the two can differ for one release.
+
 | Flask | Python | plain `app.run()` today | installed | requirements that make it serve |
 |---|---|---|---|---|
 {rows}

@@ -10,6 +10,7 @@ from scripts.audit.records import ModeObservation, Observation
 from scripts.introductions.records import IntroductionsRecord, signature
 
 __all__ = [
+    "facts",
     "grouped_spans",
     "introduced",
     "later_by_date",
@@ -107,3 +108,19 @@ def later_by_date(start: Observation, others: Iterable[Observation], behaviour: 
     of = f"the {lines[0]} line" if len(lines) == 1 else f"the {', '.join(lines[:-1])} and {lines[-1]} lines"
     verb = "serves" if len(later) == 1 else "serve"
     return f"Flask {listed}, {what} of {of} published after {start.flask} ({start.released}), {verb} {behaviour}"
+
+
+def facts(text: str) -> list[str]:
+    """``text`` cut at each "; " that joins two facts: outside parentheses and code spans, which keep theirs."""
+    found, depth, in_code, start = [], 0, False, 0
+    for at, char in enumerate(text):
+        if char == "`":
+            in_code = not in_code
+        elif not in_code and char in "([":
+            depth += 1
+        elif not in_code and char in ")]":
+            depth = max(0, depth - 1)
+        elif char == ";" and not in_code and depth == 0 and text.startswith("; ", at):
+            found.append(text[start:at])
+            start = at + 2
+    return [part for part in (*found, text[start:]) if part]
