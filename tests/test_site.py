@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +17,10 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from scripts.layout import REPO, Layout
+from scripts.report import grid_chart, matrix_chart, servers, timeline
 from scripts.site import links
 from scripts.site.build import Site, SiteBroken, assemble, build
+from tests import colour_vision
 
 #: Where the system's Chromium may be, newest name first; CHROMIUM=/path/to/binary picks another.
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -200,6 +203,50 @@ def test_the_guide_is_on_the_site_in_its_own_reading_order(site: Site, browser_p
     listed = browser_page.locator(".sidebar-tree li.current > ul a").all_inner_texts()
     linked = browser_page.locator("article ul a").all_inner_texts()
     assert listed == linked and len(listed) >= 7, (listed, linked)
+
+
+#: Each chart's colours, by the kind each stands for.
+CHART_PALETTES = {
+    "timeline.svg": {name: colour for name, (colour, _) in timeline.KINDS.items()},
+    "matrix.svg": {name: kind.colour for name, kind in matrix_chart.KINDS.items()},
+    "grid.svg": {name: kind.colour for name, kind in grid_chart.STATUSES.items()},
+    "servers.svg": {f"server {n}": colour for n, colour in enumerate(servers.COLOURS)},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chart", sorted(CHART_PALETTES))
+def test_a_chart_s_colours_stay_apart_for_every_colour_vision(browser: Browser, chart: str):
+    page = browser.new_page(viewport={"width": 1600, "height": 1200})
+    page.goto((REPO.docs / chart).as_uri())
+    pixels = Counter(colour_vision.png_pixels(page.locator("svg").screenshot()))
+    page.close()
+    palette = {kind: colour_vision.parse(colour) for kind, colour in CHART_PALETTES[chart].items()}
+    # The kinds the picture shows, read from its rendered pixels (an area of a cell at least).
+    shown = {kind: rgb for kind, rgb in palette.items() if pixels[tuple(round(c * 255) for c in rgb)] >= 40}
+    assert len(shown) >= 3, f"{chart} shows {sorted(shown)}"
+    for deficiency in (None, *colour_vision.SIMULATIONS):
+        gap, one, other = colour_vision.closest_pair(shown, deficiency)
+        seen = deficiency or "typical colour vision"
+        assert gap >= colour_vision.DISTINCT, f"{chart}: {one} and {other} are ΔE {gap:.1f} apart under {seen}"
+
+
+@pytest.mark.slow
+def test_charts_are_drawn_at_their_own_size_and_a_tap_or_tab_shows_a_cell_s_title(site: Site, browser_page: Page):
+    browser_page.goto((site.html / "docs" / "index.html").as_uri())
+    smallest = browser_page.evaluate(
+        """() => Math.min(...[...document.querySelectorAll("figure.chart svg")].flatMap(svg => {
+            const scale = svg.getBoundingClientRect().width / svg.width.baseVal.value;
+            return [...svg.querySelectorAll("text")].map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+        }))"""
+    )
+    assert smallest >= 11, f"chart text drawn at {smallest:.1f} px on a 390 px screen"
+    cell = browser_page.locator("figure.chart [tabindex]").nth(3)
+    title = cell.locator("title").text_content()
+    cell.focus()
+    caption = cell.locator("xpath=ancestor::figure[1]").locator(".chart-focus")
+    assert title and caption.inner_text() == title
+    assert browser_page.evaluate("() => document.documentElement.scrollWidth") <= 390, "the page itself stays put"
 
 
 @pytest.mark.slow

@@ -24,8 +24,9 @@ STATUSES: dict[str, Kind] = {
     "app-failed": Kind("#cc79a7", "pink", "creating the app failed"),
     "server-failed": Kind("#0072b2", "blue", "the server failed to start"),
     "timeout": Kind("#000000", "black", "timed out"),
-    "not-allowed": Kind("#e0e0e0", "light grey", "ruled out by the metadata"),
-    "no-interpreter": Kind("#9e9e9e", "grey", "no such interpreter here"),
+    # Greys far enough apart from white, from each other and from pink under every simulated colour vision.
+    "not-allowed": Kind("#c0c0c0", "light grey", "ruled out by the metadata"),
+    "no-interpreter": Kind("#5f5f5f", "dark grey", "no such interpreter here"),
     NOT_TRIED: Kind("#ffffff", "white", "not tried"),
 }
 TODAY = "plain pip install today"

@@ -22,7 +22,7 @@ ROW, ROW_GAP = 18, 8
 SWATCH = 11
 #: Row labels wider than this go above their row; a row set under its label takes ``LABEL_LINE`` more.
 LEFT_LABELS, LABEL_LINE = 180, 18
-LABEL_SIZE, RELEASE_SIZE, NOTE_SIZE = 11, 10, 10
+LABEL_SIZE, RELEASE_SIZE, NOTE_SIZE = 11, 11, 11
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ KINDS = {
     "concurrent": Kind("#56b4e9", "sky blue", "concurrent, worker kind not seen"),
     "serial": Kind("#e69f00", "orange", "one request at a time"),
     "refused": Kind("#d55e00", "vermillion", "refused (exited with an error)"),
-    "dropped": Kind("#cc79a7", "pink", "listened but answered no request"),
+    # Black, not the palette's pink: pink and the grey of "not observed" look alike under deuteranopia.
+    "dropped": Kind("#000000", "black", "listened but answered no request"),
     "no-command": Kind("#eeeeee", "light grey", "no flask command in this release"),
     "unobserved": Kind("#9e9e9e", "grey", "not observed"),
 }

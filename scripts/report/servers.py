@@ -16,7 +16,9 @@ __all__ = ["render_chart", "render_page"]
 #: Where the page says it comes from and where its chart is, relative to the repository and to reports/.
 DATA = REPO.servers_data.relative_to(REPO.root).as_posix()
 CHART = "../" + REPO.servers_chart.relative_to(REPO.root).as_posix()
-COLOURS = ("#c62828", "#ef9a9a", "#1565c0", "#2e7d32", "#f9a825", "#6a1b9a", "#00838f")
+#: The Okabe-Ito palette: the servers stay apart under protanopia, deuteranopia and tritanopia (red and green
+#: did not: the dev server and gunicorn's sync workers looked the same under deuteranopia).
+COLOURS = ("#d55e00", "#e69f00", "#0072b2", "#009e73", "#56b4e9", "#cc79a7", "#000000")
 
 
 def _number(value: float | None, digits: int = 0) -> str:
@@ -106,6 +108,8 @@ by the same client, one server at a time. Measured {run.measured_at} on {machine
 # -- the chart ---------------------------------------------------------------------------------
 
 PANEL_WIDTH, PANEL_HEIGHT = 440, 260
+#: The smallest text a picture holds: 11 px, drawn at its own size (the site never scales a picture down).
+VALUE_SIZE = 11
 TOP, BOTTOM, LEFT = 40, 40, 56
 LEGEND_HEIGHT = 24
 
@@ -165,10 +169,14 @@ def _panel(run: ServersRun, route: str, x0: float) -> list[str]:
                 f'fill="{COLOURS[i % len(COLOURS)]}"><title>{escape(server.label)}, {_clients(concurrency)}: '
                 f"{m.requests_per_second:,.0f} req/s</title></rect>"
             )
-            parts.append(
-                f'<text x="{gx + i * bar_w + (bar_w - 1) / 2:.1f}" y="{base - h - 3:.1f}" text-anchor="middle" '
-                f'font-size="8">{m.requests_per_second:.0f}</text>'
-            )
+            # The value over its bar where it fits at a readable size; the bar's title and the page's table
+            # always carry it.
+            shown = f"{m.requests_per_second:.0f}"
+            if svg.text_width(shown, VALUE_SIZE) <= bar_w + 2:
+                parts.append(
+                    f'<text x="{gx + i * bar_w + (bar_w - 1) / 2:.1f}" y="{base - h - 3:.1f}" text-anchor="middle" '
+                    f'font-size="{VALUE_SIZE}">{shown}</text>'
+                )
     return parts
 
 

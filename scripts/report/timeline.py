@@ -27,7 +27,7 @@ LEFT, RIGHT = 40, 20
 GAP = 8
 #: The height of the leaders: a vertical stem off the dot, then a slant to the label.
 STEM, SLANT = 10, 40
-CAPTION_SIZE = 10
+CAPTION_SIZE = 11
 KINDS = {
     "concurrent": ("#009e73", "serves requests concurrently"),
     "serial": ("#e69f00", "one request at a time"),

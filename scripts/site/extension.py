@@ -8,6 +8,7 @@ The pages are written for GitHub and carry no Sphinx markup. The extension adds:
   page the build made for that folder (a folder without one stays unresolved, and the build fails);
 - files at their repository paths: a linked requirements file or record is served at
   ``reports/constraints/flask-1.0.txt``, as on GitHub, not under ``_downloads/<hash>/``;
+- pictures inside the page, at their own size, with every cell's title reachable by hover, keyboard and tap;
 - a search in which versions are words: ``0.12.4`` finds the page of Flask 0.12.4, ``0.12`` those of its line.
 """
 
@@ -149,10 +150,34 @@ function splitQuery(query) {
         return words
 
 
+#: An SVG element that holds a per-cell title: it is made focusable, so a keyboard or a tap reaches the title.
+_TITLED = re.compile(r"(<(?:rect|circle|path|g)\b[^>]*?)(/?)>(?=<title>)")
+
+
+def _inline_pictures(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """An SVG picture goes into the page itself, not an ``<img>``: its cells' titles then show on hover, and on
+    focus or tap (static/charts.js writes the focused cell's title under the chart). It is drawn at its own size,
+    in a box that scrolls sideways where the screen is narrower, so its text is never scaled below 11 px."""
+    if app.builder.format != "html":
+        return
+    for image in list(doctree.findall(nodes.image)):
+        source = Path(app.srcdir) / str(image["uri"])
+        if source.suffix != ".svg" or not source.is_file():
+            continue
+        drawing = _TITLED.sub(r'\1 tabindex="0">', source.read_text(encoding="utf-8"))
+        html = (
+            f'<figure class="chart">\n<div class="chart-picture">{drawing}</div>\n'
+            '<figcaption class="chart-focus" aria-live="polite">Hover, tap or tab to a cell for what it shows.'
+            "</figcaption>\n</figure>\n"
+        )
+        image.replace_self(nodes.raw("", html, format="html"))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("source-read", _navigation)
     app.connect("doctree-read", _folder_links)
     app.connect("doctree-resolved", _downloads_in_place)
+    app.connect("doctree-resolved", _inline_pictures)
     app.connect("build-finished", _copy_downloads)
     app.add_search_language(_SearchVersions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
