@@ -445,3 +445,16 @@ def test_a_bisection_is_reused_only_where_every_trial_would_install_the_same(tmp
     # search's bisection (Werkzeug 3.1 held) must not answer for it.
     pinned = CountedTrials(tmp_path, pinned=("werkzeug==3.0.*",))
     assert pinned.bisect(python, failure("3.0.6")) is None and pinned.installs
+
+
+def test_the_page_answers_first_and_explains_each_bound_once():
+    found = records.load_all(REPO.constraints)
+    page = rendering.render_page(found)
+    assert page.split("\n")[2].startswith(f"{sum(r.verified for r in found)} of {len(found)} releases serve")
+    notes = page.split("## Why each bound\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(notes) == len(set(notes)) and len(notes) < sum(len(r.bounds) for r in found), "each reason once"
+    for record in (r for r in found if r.verified):
+        assert f"[flask-{record.flask}.txt](constraints/flask-{record.flask}.txt)" in page
+        for bound in record.bounds:
+            said = f"`{bound.requirement}`: `{bound.evidence}`"
+            assert any(note.split(". ", 1)[1].startswith(said) for note in notes)

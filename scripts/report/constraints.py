@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scripts.constraints.records import Attempt, ConstraintsRecord
+from scripts.constraints.records import Attempt, Bound, ConstraintsRecord
 from scripts.report import markdown
 from scripts.report.wording import plural, version_key
 
@@ -28,37 +28,32 @@ def _step(attempt: Attempt) -> str:
     return f"Python {attempt.python}, {bounds}: {attempt.outcome}, `{attempt.error}` ({blamed})"
 
 
-def _how(record: ConstraintsRecord) -> str:
-    """Each bound with the release that brought the failure, the one below it without it, and the evidence."""
-    if not record.bounds:
-        return "a plain install serves" if record.verified else ""
-    parts = []
-    for b in record.bounds:
-        if b.exact:
-            found = f"{b.project} {b.first_bad} is the first release that raises it, {b.last_good} does not"
-        else:
-            found = (
-                f"{b.project} {b.last_good} does not raise it; from {b.first_bad} on each release tried raises it "
-                "or would not install with the rest held, so the bound keeps them all out"
-            )
-        parts.append(f"`{b.requirement}`: `{b.evidence}` ({found})")
-    return "; ".join(parts)
+def _why(bound: Bound) -> str:
+    """A bound with the error it keeps out and where the bisection found it."""
+    if bound.exact:
+        found = f"{bound.project} {bound.first_bad} is the first release that raises it, {bound.last_good} does not"
+    else:
+        found = (
+            f"{bound.project} {bound.last_good} does not raise it; from {bound.first_bad} on each release tried raises "
+            "it or would not install with the rest held, so the bound keeps them all out"
+        )
+    return f"`{bound.requirement}`: `{bound.evidence}` ({found})"
 
 
 def render_page(records: list[ConstraintsRecord]) -> str:
-    """One row per release: where it was verified, the bounds and how each was found; then every attempt."""
+    """The answer first, then one row per release (its file, its bounds by note number), each note once, and
+    every attempt."""
     ordered = sorted(records, key=lambda r: version_key(r.flask))
-    rows = [
-        [
-            r.flask,
-            f"Python {r.python} ({r.verified_on})" if r.verified else "not verified",
-            "<br>".join(f"`{line}`" for line in (f"flask=={r.flask}", *(b.requirement for b in r.bounds)))
-            if r.verified
-            else "",
-            _how(r) if r.verified else str(r.reason),
-        ]
-        for r in ordered
-    ]
+    notes: dict[str, int] = {}
+    rows = []
+    for r in ordered:
+        page = f"[{r.flask}](../docs/releases/{r.flask}.md)"
+        if not r.verified:
+            rows.append([page, "not verified", "", str(r.reason)])
+            continue
+        marked = [f"`{b.requirement}` [{notes.setdefault(_why(b), len(notes) + 1)}]" for b in r.bounds]
+        file = f"[flask-{r.flask}.txt](constraints/flask-{r.flask}.txt)"
+        rows.append([page, f"Python {r.python} ({r.verified_on})", file, ", ".join(marked) or "none"])
     verified = [r for r in ordered if r.verified]
     plain = [r for r in verified if not r.bounds]
     chains = "\n".join(
@@ -68,18 +63,15 @@ def render_page(records: list[ConstraintsRecord]) -> str:
     )
     return (
         "# How to run each Flask release today\n\n"
-        "Generated from `reports/constraints/*.json` by `nox -s render`; do not edit. For each release, "
-        "`reports/constraints/flask-<version>.txt` is a requirements file for `pip install -r`: `flask==<version>` "
-        "and the fewest upper bounds that made a real server answer, on the Python its first line names.\n\n"
-        f"{len(verified)} of {len(ordered)} releases serve with today's packages on a Python here; "
-        f"{len(plain)} of them with a plain install. Each bound comes from bisecting the releases of the package "
-        "the failure points at, within what Flask declares, everything else held at the failing install's "
-        "versions (a bisection is reused for the same failure of the same package on the same Python; the "
-        "records name the release it ran under). A failure in the release itself, in the interpreter or of "
-        "unknown origin moved the search to the next older Python, keeping the bounds found; a bound that "
-        "proved unnecessary once it served was dropped.\n\n"
-        + markdown.table(("Flask", "Verified on", "Constraints", "How each bound was found"), rows)
+        f"{len(verified)} of {len(ordered)} releases serve with today's packages on a Python here. "
+        f"{len(plain)} of them need nothing but `flask==X`.\n\n"
+        "Download a release's requirements file and install it: `pip install -r flask-X.txt`. Its first line names "
+        "the Python a real server answered on. It holds `flask==X` and the fewest upper bounds that made it serve. "
+        "How the bounds were found: [the search](../guide/constraints.md).\n\n"
+        + markdown.table(("Flask", "Verified on", "Requirements file", "Upper bounds"), rows)
+        + "\n\n## Why each bound\n\n"
+        + "\n".join(f"{n}. {why}" for why, n in notes.items())
         + "\n\n## Every attempt\n\n"
         + chains
-        + "\n"
+        + "\n\nGenerated from `reports/constraints/*.json` by `nox -s render`; do not edit.\n"
     )
