@@ -271,3 +271,14 @@ def test_a_port_taken_by_other_servers_every_time_is_never_recorded_as_the_serve
         with pytest.raises(servers.ServersFault, match=r"another server answered on .* on every port tried"):
             servers.measure(servers.BY_NAME["dev-threaded"], servers_python, TINY_SETTINGS, log=lambda line: None)
     assert no_server_left(servers_python) == []
+
+
+def test_the_page_opens_with_claim_7_s_verdict_and_its_evidence():
+    from scripts.report.claims import claim_7
+
+    run = sample_run()
+    page = servers_report.render_page(run)
+    verdict = claim_7(run)
+    opening = page.split("## How it was measured", 1)[0]
+    assert f"Verdict: **{verdict.verdict}**." in opening
+    assert "were not\nmeasured" in opening or "were not measured" in opening

@@ -9,6 +9,8 @@ from xml.sax.saxutils import escape
 
 from scripts.layout import REPO
 from scripts.report import markdown, svg
+from scripts.report.claims import claim_7
+from scripts.report.wording import facts
 from scripts.servers.records import Measurement, ServersRun
 
 __all__ = ["render_chart", "render_page"]
@@ -75,9 +77,18 @@ def render_page(run: ServersRun) -> str:
         f"## `{route}` — {what}\n\n{route_table(run, route)}" for route, what in load["routes"].items()
     )
     load_avg = ", ".join(f"{v:g}" for v in machine.get("load_average_before", []))
+    verdict = claim_7(run)
+    facts_said = "\n".join(f"- {fact}" for fact in facts(verdict.evidence))
     return f"""# Flask's development server next to production WSGI servers
 
-Generated from `{DATA}` by `nox -s servers` (re-rendered by `nox -s render`); do not edit.
+The article's claim 7: {verdict.claim}
+
+Verdict: **{verdict.verdict}**. It rests on speed alone; security, stability over hours and memory were not
+measured.
+
+{facts_said}
+
+## How it was measured
 
 The same app ([`probes/load_app.py`](../probes/load_app.py)) under each server, on 127.0.0.1, loaded
 by the same client, one server at a time. Measured {run.measured_at} on {machine.get("cpus")} CPUs
@@ -102,6 +113,8 @@ by the same client, one server at a time. Measured {run.measured_at} on {machine
 ![Requests per second by server, route and concurrency]({CHART})
 
 {routes}
+
+Generated from `{DATA}` by `nox -s servers` (re-rendered by `nox -s render`); do not edit.
 """
 
 
