@@ -104,9 +104,6 @@ class Layout:
     def matrix_page(self) -> Path:
         return self.reports / "matrix.md"
 
-    @property
-    def grid_page(self) -> Path:
-        return self.reports / "grid.md"
 
     @property
     def constraints_page(self) -> Path:
@@ -135,7 +132,8 @@ class Layout:
         return self.docs / "releases"
 
     @property
-    def grid_docs_page(self) -> Path:
+    def grid_page(self) -> Path:
+        """Will Flask X run on Python Y, with which Werkzeug: the grid, for readers (one page, in docs/)."""
         return self.docs / "grid.md"
 
     @property

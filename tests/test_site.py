@@ -257,7 +257,7 @@ def test_the_site_is_marked_for_github_pages(site: Site):
 @pytest.mark.slow
 def test_a_missing_page_record_picture_or_heading_fails_the_build_and_is_named(tmp_path):
     pages = copy_of_the_pages(tmp_path / "pages")
-    grid = pages.grid_docs_page
+    grid = pages.grid_page
     grid.write_text(
         grid.read_text(encoding="utf-8")
         + "\n[a page](../reports/no-such-page.md), [a record](../reports/results/flask-9.9.9.json), "

@@ -132,20 +132,12 @@ def _werkzeug_lines(layout: Layout) -> list[catalogue.Line]:
 
 
 def grid_pages(layout: Layout) -> dict[Path, str]:
-    """``reports/grid.md``, ``docs/grid.md`` and ``docs/grid.svg`` from the grid records and the Werkzeug lines."""
+    """``docs/grid.md`` and ``docs/grid.svg`` from the grid records and the Werkzeug lines."""
     grids = grid_records.load_all(layout.grid)
     lines = _werkzeug_lines(layout)
     found = constraints_records.load_all(layout.constraints) if layout.constraints.exists() else []
     return {
         layout.grid_page: grid.render(
-            grids,
-            lines,
-            "Flask compatibility grid",
-            "reports/grid/*.json",
-            found,
-            chart=grid_chart.figure(grids, "../docs/grid.svg"),
-        ),
-        layout.grid_docs_page: grid.render(
             grids,
             lines,
             "Will Flask X run on Python Y, with which Werkzeug?",
