@@ -452,3 +452,14 @@ def test_an_era_cell_keeps_its_environment_and_installs_again_only_when_it_chang
     ], "a plain install of today is never kept: the newest files change"
     assert grid.prune(kept, [spec]) == [] and location.exists()
     assert grid.prune(kept, [replace(spec, python="9.9")]) == [location] and not location.exists()
+
+
+def test_the_same_failure_of_two_releases_is_one_note():
+    notes = grid_report.Footnotes()
+    failed = "Failed to build `flask=={}`: SyntaxError: Missing parentheses in call to 'print'"
+    marks = [
+        notes.mark(Cell("era", version, "3.13", "install-failed", detail=failed.format(version)))
+        for version in ("0.7", "0.8")
+    ]
+    assert marks == ["✗ [1]", "✗ [1]"]
+    assert notes.render() == f"1. `` install-failed: {failed.format('X')} ``"
