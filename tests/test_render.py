@@ -416,3 +416,20 @@ def test_claim_7_says_what_its_verdict_rests_on_from_the_comparison_itself():
     assert "requests per second and latency, 5 rounds of 3 s at 1, 8 clients, on one machine with 4 CPUs" in section
     assert "were not measured" in section and "rests on" not in answer.claims_section(verdicts)
     assert f'"{claims.ARTICLE}"' in section, "the article is named by its title"
+
+
+def test_an_introduction_says_what_the_release_below_showed_instead():
+    from scripts.introductions.records import Introduction, IntroductionsRecord, Sample
+
+    refused = ModeObservation("x", "error", "ValueError: Your platform does not support forking.", failed_in="server")
+    answer = Introduction(
+        "outcome", "processes3_nofork", "ValueError: Your platform does not support forking.", "3.9.18",
+        "0.12.1", "0.11.15", "0.11.14", True, None, [], 4, 0,
+    )  # fmt: skip
+    mro = "TypeError: Cannot create a consistent method resolution"
+    broke = Sample("0.11.14", "3.9.18", {"processes3_nofork": mro})
+    found = IntroductionsRecord([answer], [broke])
+    said = wording.introduced(found, "processes3_nofork", refused)
+    assert said.endswith(f", where it showed `{mro}` instead")
+    served = Sample("0.11.14", "3.9.18", {"processes3_nofork": "served"})
+    assert "instead" not in wording.introduced(IntroductionsRecord([answer], [served]), "processes3_nofork", refused)

@@ -37,11 +37,26 @@ def version_key(text: str) -> Version:
 
 def introduced(found: IntroductionsRecord | None, mode: str, seen: ModeObservation) -> str:
     """Where the Werkzeug release that first showed what ``seen`` shows was bisected: its words, or ""."""
+    if found is None:
+        return ""
     shows = signature(seen)
-    for answer in found.introductions if found else []:
+    for answer in found.introductions:
         if answer.question == "outcome" and (answer.mode, answer.shows) == (mode, shows):
+            # A bound alone hides what the release below showed when it did not show this (0.11.14 broke
+            # otherwise): say it, from the sample the bisection took there.
+            before = _outcome_of(found, answer.last_before, answer.python, mode)
+            if answer.exact and before and before not in (shows, "served"):
+                return f"{answer.describe()}, where it showed `{before}` instead"
             return answer.describe()
     return ""
+
+
+def _outcome_of(found: IntroductionsRecord, werkzeug: str | None, python: str, mode: str) -> str | None:
+    """What ``mode`` showed with one Werkzeug release on one Python, as the introductions record sampled it."""
+    for sample in found.samples:
+        if (sample.werkzeug, sample.python) == (werkzeug, python) and sample.outcomes:
+            return sample.outcomes.get(mode)
+    return None
 
 
 def werkzeug_span(observations: Iterable[Observation]) -> str:
