@@ -104,7 +104,6 @@ class Layout:
     def matrix_page(self) -> Path:
         return self.reports / "matrix.md"
 
-
     @property
     def constraints_page(self) -> Path:
         return self.reports / "constraints.md"

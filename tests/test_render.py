@@ -433,3 +433,17 @@ def test_an_introduction_says_what_the_release_below_showed_instead():
     assert said.endswith(f", where it showed `{mro}` instead")
     served = Sample("0.11.14", "3.9.18", {"processes3_nofork": "served"})
     assert "instead" not in wording.introduced(IntroductionsRecord([answer], [served]), "processes3_nofork", refused)
+
+
+def test_the_answer_page_opens_with_the_answer_in_a_few_short_sentences():
+    releases = [release("0.9", "2012-07-01"), release("0.12.4", "2018-04-30"), release("1.0", "2018-04-26")]
+    found = [observed(r.version, r.version == "1.0", r.released or "") for r in releases]
+    said = summary.lead(releases, found)
+    sentences = said.split(". ")
+    assert 2 <= len(sentences) <= 4 and all(len(s) < 120 for s in sentences), said
+    assert said.startswith("Yes, from Flask 1.0 on: plain `app.run()` serves each request in a thread of its own.")
+    assert "Before 1.0, it serves one request at a time. That includes 0.12.4, published after 1.0." in said
+    assert "forks a process per request" in said
+    assert summary.lead(releases[:2], found[:2]).startswith("No: plain `app.run()` served one request at a time")
+    page = answer.render_answer_page(releases, found)
+    assert page.split("\n")[2] == said, "the answer comes right under the title"

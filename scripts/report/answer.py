@@ -16,7 +16,7 @@ from scripts.report.forkless import forkless_section
 from scripts.report.grid import code, said
 from scripts.report.matrix import HOW_MADE, matrix_table, platform_section
 from scripts.report.matrix_chart import figure
-from scripts.report.summary import by_version, date_order, summary
+from scripts.report.summary import by_version, date_order, lead, summary
 from scripts.report.today import today_section
 from scripts.report.wording import facts, plural, version_key
 from scripts.servers.records import ServersRun
@@ -135,7 +135,7 @@ def render_answer_page(
     modes = "\n".join(f"| `{key}` | `{call}` |" for key, call in MODE_CALLS.items())
     return f"""# Does Flask's `app.run()` serve requests concurrently?
 
-Generated from the observation records by `nox -s render`; do not edit.
+{lead(releases, observations)}
 
 {bullets}
 
@@ -184,4 +184,6 @@ alone in [`reports/matrix.md`](../reports/matrix.md).
 {figure(releases, observations, "matrix.svg")}
 
 {matrix_table(releases, observations)}
-{platform_section(platforms)}"""
+{platform_section(platforms)}
+Generated from the observation records by `nox -s render`; do not edit.
+"""

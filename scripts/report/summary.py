@@ -13,7 +13,7 @@ from scripts.packages.catalogue import Release
 from scripts.report.cells import describe_start, error_text
 from scripts.report.wording import grouped_spans, introduced, later_by_date, release_span, werkzeug_span
 
-__all__ = ["by_version", "date_order", "first_of_run", "summary"]
+__all__ = ["by_version", "date_order", "first_of_run", "lead", "summary"]
 
 
 def by_version(observations: Iterable[Observation]) -> dict[str, Observation]:
@@ -178,3 +178,30 @@ def summary(
         _refusal_sentence(ordered, found, introductions),
         _coverage_sentence(ordered, found),
     ]
+
+
+def lead(releases: list[Release], observations: list[Observation]) -> str:
+    """The answer in two to four short sentences, for the top of the answer page; every fact from the records."""
+    found = by_version(observations)
+    ordered = sorted(releases, key=lambda r: Version(r.version))
+    start, _, exceptions, serial = first_of_run(ordered, found, "default")
+    if start is None:
+        return f"No: plain `app.run()` served one request at a time in all {len(serial)} observed releases."
+    sentences = [f"Yes, from Flask {start.version} on: plain `app.run()` serves each request in a thread of its own."]
+    if serial:
+        sentences.append(f"Before {start.version}, it serves one request at a time.")
+    later = [v for v in serial if (found[v].released or "") > (start.released or "") and found[start.version].released]
+    if later:
+        named = " and ".join(later) if len(later) <= 2 else f"{', '.join(later[:-1])} and {later[-1]}"
+        sentences.append(f"That includes {named}, published after {start.version}.")
+    if exceptions:
+        sentences.append(f"Concurrent before it all the same: {', '.join(exceptions)}.")
+    forks = [
+        o
+        for o in observations
+        if (m := o.modes.get("processes3")) is not None and m.outcome == "served" and m.workers == "forked processes"
+    ]
+    pools = [o for o in forks if o.modes["processes3"].distinct_pids != o.modes["processes3"].sequential]
+    if forks and not pools:
+        sentences.append("With `threaded=False, processes=3` it forks a process per request: not a pool of three.")
+    return " ".join(sentences[:4])
