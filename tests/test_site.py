@@ -246,6 +246,47 @@ def test_charts_are_drawn_at_their_own_size_and_a_tap_or_tab_shows_a_cell_s_titl
     assert browser_page.evaluate("() => document.documentElement.scrollWidth") <= 390, "the page itself stays put"
 
 
+#: Where the screenshots of every page go when set (the docs workflow keeps them as an artifact).
+SCREENSHOTS = os.environ.get("SITE_SCREENSHOTS")
+
+
+@pytest.mark.slow
+def test_every_page_fits_a_phone_and_is_kept_as_a_screenshot_at_both_widths(
+    site: Site, browser: Browser, tmp_path: Path
+):
+    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    skipped = ("genindex.html", "search.html")
+    pages = [
+        page
+        for page in sorted(site.html.rglob("*.html"))
+        if not page.relative_to(site.html).parts[0].startswith("_") and page.name not in skipped
+    ]
+    assert len(pages) >= RELEASES + 10
+    too_wide = []
+    for width, height in ((390, 844), (1280, 900)):
+        tab = browser.new_page(viewport={"width": width, "height": height})
+        for page in pages:
+            tab.goto(page.as_uri())
+            name = page.relative_to(site.html).as_posix().replace("/", "_").removesuffix(".html")
+            tab.screenshot(path=folder / f"{name}-{width}.png")
+            wide = tab.evaluate("() => document.documentElement.scrollWidth")
+            if wide > width:
+                too_wide.append(f"{page.relative_to(site.html)} at {width} px: {wide} px")
+        tab.close()
+    assert too_wide == [], "a page scrolls sideways (a table or chart should scroll in its own box)"
+
+
+@pytest.mark.slow
+def test_a_release_page_of_each_era_opens_from_the_answer_page(site: Site, browser: Browser):
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    for version in ("0.12.4", "1.0", "3.1.3"):
+        tab.goto((site.html / "docs" / "index.html").as_uri())
+        tab.locator(f'section#the-matrix a[href$="releases/{version}.html"]').first.click()
+        tab.wait_for_url(f"**/docs/releases/{version}.html")
+        assert tab.locator("h1").first.inner_text().startswith(f"Flask {version}")
+    tab.close()
+
+
 @pytest.mark.slow
 def test_the_site_is_marked_for_github_pages(site: Site):
     assert (site.html / ".nojekyll").exists(), "GitHub Pages would drop _static/ and _images/ without it"

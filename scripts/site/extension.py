@@ -27,6 +27,7 @@ from sphinx.application import Sphinx
 from sphinx.search.en import SearchEnglish
 
 from scripts.layout import REPO
+from scripts.site.build import GUIDE
 
 __all__ = ["setup"]
 
@@ -34,9 +35,10 @@ __all__ = ["setup"]
 FOLDER_DOC = "index"
 #: Where the folders of records are: their pages (made by the build) are listed apart, under "The records".
 RECORDS = REPO.reports.relative_to(REPO.root).as_posix() + "/"
-#: Pages about how the project measures itself, not about Flask: listed apart, under "The project".
+#: Pages about the project itself (how it works, how it measures itself), not about Flask: listed apart.
 PROJECT_PAGES = frozenset(
-    page.relative_to(REPO.root).with_suffix("").as_posix() for page in (REPO.bench_page, REPO.mutation_page)
+    page.relative_to(REPO.root).with_suffix("").as_posix()
+    for page in (REPO.bench_page, REPO.mutation_page, GUIDE / f"{FOLDER_DOC}.md")
 )
 
 
