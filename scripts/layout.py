@@ -101,6 +101,11 @@ class Layout:
     # -- pages -----------------------------------------------------------------------------------
 
     @property
+    def matrix_data(self) -> Path:
+        """The whole matrix as JSON, for others to build on (``scripts/report/matrix.schema.json``)."""
+        return self.reports / "matrix.json"
+
+    @property
     def matrix_page(self) -> Path:
         return self.reports / "matrix.md"
 

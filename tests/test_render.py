@@ -447,3 +447,28 @@ def test_the_answer_page_opens_with_the_answer_in_a_few_short_sentences():
     assert summary.lead(releases[:2], found[:2]).startswith("No: plain `app.run()` served one request at a time")
     page = answer.render_answer_page(releases, found)
     assert page.split("\n")[2] == said, "the answer comes right under the title"
+
+
+def test_the_matrix_as_data_is_valid_and_says_what_the_records_say():
+    import json
+
+    import jsonschema
+    from packaging.version import Version
+
+    from scripts.audit.records import load_all
+    from scripts.layout import REPO
+    from scripts.report import matrix_data
+
+    data = json.loads(REPO.matrix_data.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(json.loads(matrix_data.SCHEMA_PATH.read_text())).validate(data)
+    records = {o.flask: o for o in load_all(REPO.results)}
+    assert [r["flask"] for r in data["releases"]] == sorted(records, key=Version)
+    for entry in data["releases"]:
+        record = records[entry["flask"]]
+        assert (REPO.root / entry["record"]).exists() and (REPO.root / entry["page"]).exists()
+        assert set(entry["modes"]) == set(record.modes)
+        default = entry["modes"]["default"]
+        assert (default["concurrent"], default["max_in_flight"]) == (
+            record.modes["default"].concurrent,
+            record.modes["default"].max_in_flight,
+        )

@@ -177,7 +177,9 @@ bounds were found by installing every release on every Python and probing it):
   what had to change for it to install, or why it was not run.
 
 The evidence for every cell is in [`reports/results/`](../reports/results/); the same table stands
-alone in [`reports/matrix.md`](../reports/matrix.md).
+alone in [`reports/matrix.md`](../reports/matrix.md), and as data in
+[`reports/matrix.json`](../reports/matrix.json) (schema:
+[`matrix.schema.json`](../scripts/report/matrix.schema.json)).
 
 ## The matrix
 

@@ -23,6 +23,7 @@ from scripts.report import bench, claims, constraints, grid, grid_chart, release
 from scripts.report.answer import claims_section, render_answer_page
 from scripts.report.matrix import render_matrix
 from scripts.report.matrix_chart import render_matrix_svg
+from scripts.report.matrix_data import render_matrix_json
 from scripts.report.timeline import render_timeline_svg
 from scripts.report.wording import version_key
 from scripts.servers import records as server_records
@@ -92,6 +93,7 @@ def report_pages(layout: Layout, releases_path: Path = REPO.releases) -> dict[Pa
             lines,
             load_all(layout.today) if layout.today.exists() else [],
         ),
+        layout.matrix_data: render_matrix_json(releases, observations),
         layout.timeline: render_timeline_svg(releases, observations),
         layout.matrix_chart: render_matrix_svg(releases, observations),
     }
