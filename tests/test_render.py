@@ -151,6 +151,7 @@ def test_write_reports_is_stable(tmp_path):
         "docs/index.md",
         "docs/matrix.svg",
         "docs/timeline.svg",
+        "reports/matrix.json",
         "reports/matrix.md",
     ]
     assert sorted(p.name for p in paths if p.parent == layout.release_pages) == sorted(
