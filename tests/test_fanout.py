@@ -395,3 +395,13 @@ def test_a_session_name_is_quoted_for_the_shell_that_runs_it():
         ).stdout
         == "observe(1.0); touch x '\n"
     )
+
+
+def test_a_merge_s_verdict_accepts_the_releases_it_merged_and_nothing_it_rendered(tmp_path):
+    artifacts = runner_artifacts(tmp_path)
+    output = with_catalogue(tmp_path / "project")
+    said = tmp_path / "verdict.json"
+    assert fanout.main(["merge", str(artifacts), "--output", str(output.root), "--verdict", str(said)]) == 0
+    written = json.loads(said.read_text())
+    assert tuple(written["accepted"]) == ("0.12.5", "1.0", "3.1.3"), "records only: not matrix.json or a page"
+    assert "4 record(s) merged" in written["summary"]

@@ -132,8 +132,14 @@ def _moment(path: Path, observation: Observation) -> datetime:
 class Merged:
     """What a merge wrote, and each record it kept over a runner's that did not observe the release."""
 
-    written: list[Path] = field(default_factory=list)
+    #: The observation records written, then the pages (and data files) rendered from them.
+    records: list[Path] = field(default_factory=list)
+    pages: list[Path] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+
+    @property
+    def written(self) -> list[Path]:
+        return [*self.records, *self.pages]
 
 
 def expected_releases(sessions: list[dict[str, Any]]) -> set[str]:
@@ -211,7 +217,7 @@ def merge(folders: list[Path], output: Layout, expected: dict[str, set[str]] | N
     try:
         with unchanged_on_failure(sorted(set(targets.values()))):
             _write(chosen, targets, merged)
-            merged.written += write_report(output, output.releases)
+            merged.pages += write_report(output, output.releases)
     except (OSError, DataError) as exc:
         raise MergeError(f"nothing merged: {exc}") from exc
     return merged
@@ -255,7 +261,7 @@ def _write(chosen: dict[tuple[str, str], Observation], targets: dict[tuple[str, 
         if why is not None:
             merged.kept.append(f"kept {path.name} ({platform}, {present.status if present else ''}): {why}")
             continue
-        merged.written.append(save(observation, folder))
+        merged.records.append(save(observation, folder))
 
 
 def _folder(output: Layout, platform: str) -> Path:
@@ -265,8 +271,7 @@ def _folder(output: Layout, platform: str) -> Path:
 def _summary(layout: Layout, merged: Merged) -> str:
     """The merge and the answer it renders, as markdown for a CI job summary."""
     releases = catalogue.audited(catalogue.load(layout.releases))
-    records = [p for p in merged.written if p.suffix == ".json"]
-    lines = ["## The audit, merged", "", f"{len(records)} record(s) merged; {len(merged.kept)} kept.", ""]
+    lines = ["## The audit, merged", "", f"{len(merged.records)} record(s) merged; {len(merged.kept)} kept.", ""]
     lines += [f"- {item}" for item in merged.kept]
     lines += ["", "### The answer", "", *(f"- {line}" for line in summary(releases, load_all(layout.results)))]
     return "\n".join(lines) + "\n"
@@ -385,9 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         with args.summary.open("a", encoding="utf-8") as summary_file:
             summary_file.write(text)
     if args.verdict is not None:
-        records = [p for p in merged.written if p.suffix == ".json"]
-        accepted = tuple(sorted({p.stem.removeprefix("flask-") for p in records}, key=Version))
-        said = f"merge: {len(records)} record(s) merged, {len(merged.kept)} kept"
+        accepted = tuple(sorted({p.stem.removeprefix("flask-") for p in merged.records}, key=Version))
+        said = f"merge: {len(merged.records)} record(s) merged, {len(merged.kept)} kept"
         Verdict(SAME, said, text, accepted=accepted, at=stamp()).write(args.verdict)
     return 0
 
