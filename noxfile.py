@@ -230,7 +230,7 @@ def audit(session: nox.Session) -> None:
     """Observe every Flask release, render the report once, and print the answer."""
     from scripts.audit.records import load_all
     from scripts.report import pages
-    from scripts.report.summary import summary
+    from scripts.report.summary import lead, summary
 
     options = _options(session, audit_run.parse_options)
     try:
@@ -239,7 +239,7 @@ def audit(session: nox.Session) -> None:
         observations = load_all(options.output.results)
     except NOT_RECORDED as exc:
         session.error(redact(str(exc)))
-    for line in summary(releases, observations):
+    for line in [lead(releases, observations), *summary(releases, observations)]:
         session.log(line)
     session.log("the report: " + ", ".join(str(path) for path in written[:2]))
     news = options.output.news

@@ -16,7 +16,7 @@ from scripts.report.forkless import forkless_section
 from scripts.report.grid import code, said
 from scripts.report.matrix import HOW_MADE, matrix_table, platform_section
 from scripts.report.matrix_chart import figure
-from scripts.report.summary import by_version, date_order, lead, summary
+from scripts.report.summary import by_version, lead, summary
 from scripts.report.today import today_section
 from scripts.report.wording import facts, plural, version_key
 from scripts.servers.records import ServersRun
@@ -130,8 +130,6 @@ def render_answer_page(
     bullets = "\n".join(f"- {line}" for line in summary(releases, observations, introductions))
     forkless = forkless_section(introductions, list(lines))
     installed_today = today_section(today, "../reports/constraints/")
-    later = date_order(releases, observations)
-    caption = f"\n\nThe dots are in date order: {later}." if later else ""
     modes = "\n".join(f"| `{key}` | `{call}` |" for key, call in MODE_CALLS.items())
     return f"""# Does Flask's `app.run()` serve requests concurrently?
 
@@ -139,7 +137,7 @@ def render_answer_page(
 
 {bullets}
 
-![Flask releases on a timeline, coloured by what plain app.run() did](timeline.svg){caption}
+![Flask releases on a timeline, coloured by what plain app.run() did](timeline.svg)
 
 Look up one release: [a page per release](releases/index.md), each with every call's verdict.
 

@@ -23,7 +23,7 @@ from scripts.report.cells import (
     notes,
 )
 from scripts.report.release import page_name
-from scripts.report.summary import by_version, summary
+from scripts.report.summary import by_version, lead, summary
 
 __all__ = ["HOW_MADE", "matrix_table", "observed_span", "platform_section", "render_matrix"]
 
@@ -137,6 +137,7 @@ def render_matrix(
         "# Flask development server: concurrency by release\n\n"
         "Generated from `reports/results/*.json` by `nox -s render`; do not edit. "
         f"{observed_span(observations)}\n\n"
-        f"{HOW_MADE}\n\n## Summary\n\n{bullets}\n\n## Matrix\n\n{matrix_table(releases, observations)}\n"
+        f"{HOW_MADE}\n\n## Summary\n\n{lead(releases, observations)}\n\n{bullets}\n\n"
+        f"## Matrix\n\n{matrix_table(releases, observations)}\n"
         f"{platform_section(platforms)}"
     )
