@@ -44,6 +44,7 @@ __all__ = [
     "load_each",
     "save",
     "status_from_default",
+    "verdict",
 ]
 
 SCHEMA_PATH = Path(__file__).with_name("observation.schema.json")
@@ -155,6 +156,21 @@ def behaviour(seen: ModeObservation | None) -> str:
     if seen.server_classes:
         words += f", served by {seen.server_classes[0]}"
     return words
+
+
+def verdict(mode: ModeObservation) -> str:
+    """What a mode did, in the words a reader asks about: threads, one at a time, a process per request, refused."""
+    if mode.outcome == "error":
+        return "refused at start" if mode.failed_in == "server" else "failed before serving"
+    if mode.outcome != "served":
+        return {"timeout": "no answer in time", "requests-failed": "dropped requests"}[mode.outcome]
+    if mode.workers == "forked processes":
+        if mode.distinct_pids == mode.sequential:
+            return "concurrent: a process per request" if mode.concurrent else "a process per request, one at a time"
+        return f"{'concurrent' if mode.concurrent else 'one at a time'}: {mode.distinct_pids} worker processes"
+    if mode.concurrent:
+        return "concurrent: a thread per request" if mode.workers == "threads" else f"concurrent ({mode.workers})"
+    return "one at a time"
 
 
 def differences(reference: Observation, candidate: Observation) -> list[tuple[str, str, str]]:

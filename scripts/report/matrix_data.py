@@ -13,9 +13,9 @@ from typing import Any
 
 from packaging.version import Version
 
-from scripts.audit.records import MODE_CALLS, MODES, ModeObservation, Observation
+from scripts.audit.records import MODE_CALLS, MODES, ModeObservation, Observation, verdict
 from scripts.packages.catalogue import Release
-from scripts.report.release import page_name, verdict
+from scripts.report.release import page_name
 
 __all__ = ["SCHEMA_PATH", "SCHEMA_VERSION", "render_matrix_json"]
 

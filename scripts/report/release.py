@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.audit.records import MODE_CALLS, MODES, ModeObservation, Observation
+from scripts.audit.records import MODE_CALLS, MODES, ModeObservation, Observation, verdict
 from scripts.constraints.records import Bound, ConstraintsRecord
 from scripts.grid.records import NOT_RUN, Cell, GridRecord
 from scripts.packages.catalogue import Release
@@ -21,7 +21,7 @@ from scripts.report.grid import code, said
 from scripts.report.today import DEPENDENCIES, NAMES
 from scripts.report.wording import plural, version_key
 
-__all__ = ["Evidence", "index_page", "page_name", "release_page", "verdict"]
+__all__ = ["Evidence", "index_page", "page_name", "release_page", "release_pages"]
 
 
 def page_name(version: str) -> str:
@@ -37,21 +37,6 @@ class Evidence:
     observation: Observation | None = None
     grid: GridRecord | None = None
     constraints: ConstraintsRecord | None = None
-
-
-def verdict(mode: ModeObservation) -> str:
-    """What a mode did, in the words a reader asks about: threads, one at a time, a process per request, refused."""
-    if mode.outcome == "error":
-        return "refused at start" if mode.failed_in == "server" else "failed before serving"
-    if mode.outcome != "served":
-        return {"timeout": "no answer in time", "requests-failed": "dropped requests"}[mode.outcome]
-    if mode.workers == "forked processes":
-        if mode.distinct_pids == mode.sequential:
-            return "concurrent: a process per request" if mode.concurrent else "a process per request, one at a time"
-        return f"{'concurrent' if mode.concurrent else 'one at a time'}: {mode.distinct_pids} worker processes"
-    if mode.concurrent:
-        return "concurrent: a thread per request" if mode.workers == "threads" else f"concurrent ({mode.workers})"
-    return "one at a time"
 
 
 def _seen(mode: ModeObservation) -> str:
