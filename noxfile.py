@@ -251,6 +251,24 @@ def audit(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", default=False)
+def check(session: nox.Session) -> None:
+    """Observe your own environment's Flask in every mode, changing nothing: nox -s check -- PYTHON."""
+    from scripts.audit import check as checking
+
+    options = _options(session, checking.parse_options)
+    try:
+        observation = checking.observe(options, _log(session))
+        if options.json is not None:
+            checking.write(observation, options.json)
+    except (checking.CheckFailed, *NOT_RECORDED) as exc:
+        session.error(redact(str(exc)))
+    for line in checking.table(observation):
+        print(line)
+    if options.json is not None:
+        session.log(f"wrote {options.json}")
+
+
+@nox.session(venv_backend="none", default=False)
 def render(session: nox.Session) -> None:
     """Render reports/ and docs/ pages from the observation, grid, server and benchmark records."""
     from scripts.ci import mutation
