@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -264,7 +265,8 @@ def test_a_fanout_command_that_fails_fails_its_step(tmp_path):
     assert 'echo "matrix=$(' not in text
     done = subprocess.run(
         ["bash", "-e", "-c", f"{sys.executable} -m scripts.ci.fanout shards --count 0 < /dev/null > matrix.json"],
-        cwd=ROOT,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # the module from this checkout; the file in a folder of its own
         capture_output=True,
         text=True,
         timeout=60,
