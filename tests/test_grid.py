@@ -463,3 +463,17 @@ def test_the_same_failure_of_two_releases_is_one_note():
     ]
     assert marks == ["✗ [1]", "✗ [1]"]
     assert notes.render() == f"1. `` install-failed: {failed.format('X')} ``"
+
+
+def test_a_machine_without_a_python_keeps_the_cells_observed_on_it(tmp_path, monkeypatch):
+    def fake_observe(spec, url, settings, log, cache, kept):
+        return Cell(spec.kind, "2.0.3", spec.python, "ok", observed_at="2026-12-01T00:00:00Z")
+
+    monkeypatch.setattr(grid, "observe", fake_observe)
+    monkeypatch.setattr(index, "configured_index_url", lambda explicit=None: "file:///i/")
+    everywhere = [CellSpec("era", release("2.0.3"), i, minor_text(i)) for i in MACHINE]
+    grid.observe_release(everywhere[0].release, everywhere, tmp_path, log=lambda line: None)
+    path = release_file(tmp_path, "2.0.3")
+    before = sorted(c.python or "" for c in grid_records.load(path).cells)
+    grid.observe_release(everywhere[0].release, everywhere[-1:], tmp_path, log=lambda line: None)
+    assert sorted(c.python or "" for c in grid_records.load(path).cells) == before, "nothing observed is dropped"

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from filelock import FileLock
+from packaging.version import Version
 
 from scripts.audit import harness
 from scripts.audit.records import status_from_default
@@ -242,6 +243,9 @@ def observe_release(
     for there, key in zip(previous, keys, strict=True):
         there.cache_key = key
     stored = {} if force else {there.cache_key: there for there in previous if there.cache_key is not None}
+    # Era cells of Pythons this machine has not got were observed elsewhere (or before): evidence, kept as it is.
+    here = {spec.python for spec in cells if spec.kind == "era"}
+    elsewhere = [there for there in previous if there.kind == "era" and there.python not in here]
     record = GridRecord(release.version, release.released, release.requires_python)
     url = index.configured_index_url(index_url)
     reused = 0
@@ -262,12 +266,19 @@ def observe_release(
             for later in cells[at + 1 :]
         }
         rest = [there for there in previous if _place(there.kind, there.python, there.werkzeug_line) in ahead]
-        _save(replace(record, cells=[*record.cells, *rest]), folder, confirmations)
+        _save(replace(record, cells=_in_order([*record.cells, *rest, *elsewhere])), folder, confirmations)
+    record.cells = _in_order([*record.cells, *elsewhere])
     _save(record, folder, confirmations)
     for location in prune(kept, cells) if kept is not None else []:
         log(f"removed {location}: no cell of Flask {release.version} uses it now")
     log(f"Flask {release.version}: {len(cells) - reused} cells observed, {reused} cached")
     return record
+
+
+def _in_order(cells: list[Cell]) -> list[Cell]:
+    """Era cells by Python version, then the others as planned (the file's order, whichever machine wrote it)."""
+    era = sorted((c for c in cells if c.kind == "era"), key=lambda c: Version(c.python or "0"))
+    return [*era, *(c for c in cells if c.kind != "era")]
 
 
 def _place(kind: str, python: str | None, werkzeug_line: str | None) -> tuple[str, str | None]:
@@ -280,7 +291,7 @@ def _save(record: GridRecord, folder: Path, confirmations: Confirmations | None)
     """Write the record if its evidence changed, and keep the keys its cells were observed under here."""
     path = save(record, folder)
     if confirmations is not None:
-        confirmations.confirm(path, [cell.cache_key for cell in record.cells])
+        confirmations.confirm(path, [cell.cache_key for cell in record.cells], record.to_json())
 
 
 def run(
