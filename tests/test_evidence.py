@@ -55,7 +55,7 @@ def test_a_key_vouches_only_for_what_the_record_said_when_it_was_confirmed(tmp_p
         evidence.save(path, _record("ok", "2026-12-01T00:00:00Z", []))
     here = Confirmations(tmp_path / "keys")
     assert here.key(record) is None, "never confirmed on this machine (a fresh clone)"
-    here.confirm(record, "k1")
+    here.confirm(record, "k1", json.loads(record.read_text()))
     assert (here.key(record), here.key(other)) == ("k1", None), "records of another --output are told apart"
     evidence.save(record, _record("ok", "2026-12-05T00:00:00Z", []))  # the same evidence: the key still holds
     assert here.key(record) == "k1"
@@ -68,7 +68,7 @@ def test_per_part_keys_need_one_per_part(tmp_path):
     record = tmp_path / "flask-1.0.json"
     evidence.save(record, _record("ok", "2026-12-01T00:00:00Z", [("3.9", "ok")]))
     here = Confirmations(tmp_path / "keys")
-    here.confirm(record, ["k1", None])
+    here.confirm(record, ["k1", None], json.loads(record.read_text()))
     assert list(here.keys(record, 2)) == ["k1", None]
     assert list(here.keys(record, 3)) == [None, None, None], "cells added since: none of the keys is trusted"
 
@@ -120,3 +120,36 @@ def test_introductions_asked_again_the_same_change_no_file(tmp_path, monkeypatch
     assert run.run([], [], [], options, tmp_path / "cache", here) is None, "the same key: not asked again"
     assert run.run([], [], [], options, tmp_path / "cache", Confirmations(tmp_path / "fresh clone")) is not None
     assert (len(asked), options.output.introductions.read_bytes()) == (2, first)
+
+
+def test_a_key_never_vouches_for_what_another_run_wrote_in_between(tmp_path):
+    record = tmp_path / "flask-1.0.json"
+    ours = _record("ok", "2026-12-01T00:00:00Z", [])
+    evidence.save(record, ours)
+    evidence.save(record, _record("timeout", "2026-12-01T00:00:01Z", []))  # another run, between save and confirm
+    here = Confirmations(tmp_path / "keys")
+    here.confirm(record, "k1", ours)
+    assert here.key(record) is None, "the file holds the other run's evidence, which k1 never saw"
+
+
+def test_a_machine_that_cannot_run_a_release_keeps_the_record_of_one_that_did(tmp_path, monkeypatch):
+    from scripts.constraints import records, run
+    from scripts.layout import Layout, release_file
+    from scripts.packages import index
+    from tests.conftest import release
+
+    chosen = release("0.1")
+    monkeypatch.setattr(index, "configured_index_url", lambda explicit=None: "file:///i/")
+    found = {"verified": True, "python": "2.7", "reason": None}
+    monkeypatch.setattr(run, "find", lambda r, i, t: records.ConstraintsRecord(r.version, None, None, **found))
+    options, here = run.Options(output=Layout(tmp_path)), Confirmations(tmp_path / "keys")
+    run.run("0.1", [chosen], [], options, tmp_path / "cache", here, log=lambda line: None)
+    path = release_file(options.output.constraints, "0.1")
+    first = path.read_bytes()
+    found.update(verified=False, python=None, reason="no Python 2.7 here")
+    said: list[str] = []
+    assert run.run("0.1", [chosen], [], options, tmp_path / "cache", here, log=said.append).verified
+    assert path.read_bytes() == first and "is kept" in said[0]
+    forced = run.Options(output=Layout(tmp_path), force=True)
+    assert not run.run("0.1", [chosen], [], forced, tmp_path / "cache", here, log=said.append).verified
+    assert not records.load(path).verified, "--force replaces it"

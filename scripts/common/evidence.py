@@ -94,9 +94,13 @@ class Confirmations:
             return None
         return kept.get("key")
 
-    def confirm(self, record: Path, key: Any) -> None:
-        """Keep ``key`` for what ``record`` says now (written just now, or left as it was)."""
-        write_json_atomic(self._file(record), {"key": key, "evidence": digest(_stored(record))})
+    def confirm(self, record: Path, key: Any, saved: Any) -> None:
+        """Keep ``key`` for ``saved``, the record's JSON form as this run saved it (written, or found the same).
+
+        The digest is of what this run saved, not of the file read again: should another run write the file in
+        between, the key does not vouch for that run's evidence, and the record is observed again next time.
+        """
+        write_json_atomic(self._file(record), {"key": key, "evidence": digest(saved)})
 
     def keys(self, record: Path, count: int) -> Iterable[str | None]:
         """The per-part keys of ``record`` (a list confirmed for its ``count`` parts), or None for each."""

@@ -387,8 +387,17 @@ def run(
     """
     release = next(r for r in releases if r.version == version)
     url = index.configured_index_url(options.index_url)
+    # The key of the day the search starts: one that ends after midnight is still that day's.
+    key = record_key(release, found, url)
     record = find(release, found, Trials(release, url, cache, log))
-    record.observed_at, record.cache_key = stamp(now()), record_key(release, found, url)
-    path = save(record, options.output.constraints)
-    confirmations.confirm(path, record.cache_key)
+    record.observed_at, record.cache_key = stamp(now()), key
+    path = release_file(options.output.constraints, version)
+    stored = load(path) if path.exists() else None
+    if stored is not None and stored.verified and not record.verified and not options.force:
+        # A machine that cannot run the release (no such Python here) never erases where one did: kept as it is.
+        log(f"Flask {version}: not verified here ({record.reason}); the record verified on Python {stored.python} "
+            "is kept (--force replaces it)")  # fmt: skip
+        return stored
+    save(record, options.output.constraints)
+    confirmations.confirm(path, key, record.to_json())
     return record

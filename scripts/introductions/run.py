@@ -366,5 +366,5 @@ def run(
             return None
     record = find(observations, interpreters, lines, Samples(url, cache, log))
     record.cache_key = key
-    confirmations.confirm(record.write(path), key)
+    confirmations.confirm(record.write(path), key, record.to_json())
     return record
