@@ -118,7 +118,7 @@ def test_claims_that_the_records_support():
     assert found["5"].verdict == HOLDS
     assert found["5"].evidence == (
         "3 requests in flight at once, each in a forked process, in 4 of 4 releases; "
-        "without `os.fork`: not observed yet"
+        "a new process for each request, not three long-lived ones (see claim 3); without `os.fork`: not observed yet"
     )
     assert found["B"].verdict == HOLDS
     assert found["1"].shown_by == "`app.run(threaded=True)` in Flask 0.10 to 2.1.0 (4 releases)"

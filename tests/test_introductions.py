@@ -61,7 +61,7 @@ def test_a_text_in_every_release_back_to_the_first_says_so_and_is_no_introductio
     samples = ScriptedSamples({str(v): REFUSED for v in VERSIONS})
     found = introductions.ask(samples, PY27, VERSIONS[:-1], "outcome", "processes3_nofork", REFUSED, Version("0.12.1"))  # type: ignore[arg-type]
     assert (found.first, found.last_before, found.oldest) == ("0.9", None, "0.9")
-    assert found.describe() == "already in Werkzeug 0.9, the first release on the index (bisected on Python 2.7)"
+    assert found.describe() == "already in Werkzeug 0.9, the first release on the index (seen on Python 2.7)"
 
 
 def test_releases_that_do_not_run_on_the_python_leave_an_observed_from_not_a_since():

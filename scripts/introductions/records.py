@@ -91,7 +91,8 @@ class Introduction:
             return ""
         where = f"bisected on Python {self.minor}"
         if self.oldest is not None:
-            return f"already in Werkzeug {self.oldest}, the first release on the index ({where})"
+            # Nothing older to bisect against: seen in the first release, not found between two.
+            return f"already in Werkzeug {self.oldest}, the first release on the index (seen on Python {self.minor})"
         if self.exact:
             return f"first in Werkzeug {self.first}, not in {self.last_before} ({where})"
         return (

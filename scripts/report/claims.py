@@ -255,6 +255,7 @@ def claim_5(observations: list[Observation]) -> Verdict:
             verdict += ", on platforms with `os.fork`"
     evidence = (
         f"{PROCESSES} requests in flight at once, each in a forked process, in {_of(forked_ok, with_fork)} releases"
+        "; a new process for each request, not three long-lived ones (see claim 3)"
     )
     if without_fork:
         evidence += f"; without `os.fork` it served in {_of(nofork_ok, without_fork)} (see point C)"

@@ -66,7 +66,7 @@ Python the newest Flask release supports was installed that way on {when}, with 
 and observed in every mode. {said}.
 
 Each was installed on the Python its matrix row uses. The [grid](grid.md)'s plain install uses the newest
-Python the release allows instead, so the two can differ for one release.
+Python the release allows instead, so the two may name different Pythons.
 
 | Flask | Python | plain `app.run()` today | installed | requirements that make it serve |
 |---|---|---|---|---|
