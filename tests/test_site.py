@@ -288,6 +288,20 @@ def test_a_release_page_of_each_era_opens_from_the_answer_page(site: Site, brows
 
 
 @pytest.mark.slow
+def test_a_wide_table_filters_by_release_and_by_column(site: Site, browser_page: Page):
+    browser_page.goto((site.html / "docs" / "grid.html").as_uri())
+    panel = browser_page.locator(".table-filters").first
+    table = browser_page.locator("article table").first
+    panel.locator("input[type=search]").fill("1.1")
+    shown = table.locator("tbody tr:not([hidden]) td:first-child").all_inner_texts()
+    assert shown and all("1.1" in text for text in shown), shown
+    assert table.locator("tbody tr").count() > len(shown), "the other releases are hidden, not gone"
+    panel.get_by_label("Python 2.7").uncheck()
+    assert not table.locator("thead th", has_text="Python 2.7").is_visible()
+    assert table.locator("thead th", has_text="Python 3.13").is_visible()
+
+
+@pytest.mark.slow
 def test_the_site_is_marked_for_github_pages(site: Site):
     assert (site.html / ".nojekyll").exists(), "GitHub Pages would drop _static/ and _images/ without it"
 

@@ -59,11 +59,11 @@ html_theme = "furo"
 # The pages are generated Markdown; the site shows them, it does not offer their source as a second copy.
 html_copy_source = False
 html_show_sourcelink = False
-# Colour for the tables' cells, from the words in them, sticky table headers, and charts whose cells' titles a
-# keyboard or a tap reaches (static/cells.js, charts.js, cells.css).
+# Colour for the tables' cells, from the words in them, sticky table headers, filters for wide tables, and charts
+# whose cells' titles a keyboard or a tap reaches (static/cells.js, filters.js, charts.js, cells.css).
 html_static_path = ["static"]
 html_css_files = ["cells.css"]
-html_js_files = ["cells.js", "charts.js"]
+html_js_files = ["cells.js", "charts.js", "filters.js"]
 # No copyright line: the footer said "Copyright ©" and nothing more.
 html_show_copyright = False
 # The repository, where the site is built by GitHub Actions (which sets these in every job); none elsewhere.

@@ -9,6 +9,7 @@ The pages are written for GitHub and carry no Sphinx markup. The extension adds:
 - files at their repository paths: a linked requirements file or record is served at
   ``reports/constraints/flask-1.0.txt``, as on GitHub, not under ``_downloads/<hash>/``;
 - pictures inside the page, at their own size, with every cell's title reachable by hover, keyboard and tap;
+- tables coloured by their words, wide ones with filters by release and by column (static/*.js);
 - a search in which versions are words: ``0.12.4`` finds the page of Flask 0.12.4, ``0.12`` those of its line.
 """
 
