@@ -268,14 +268,15 @@ def test_every_page_fits_a_phone_and_is_kept_as_a_screenshot_at_both_widths(
     pages = [
         page
         for page in sorted(site.html.rglob("*.html"))
-        if not page.relative_to(site.html).parts[0].startswith("_") and page.name not in skipped
+        # The home page only forwards to the answer page (a meta refresh): it is checked as the answer page.
+        if not page.relative_to(site.html).parts[0].startswith("_") and page.name not in skipped and page != site.home
     ]
     assert len(pages) >= RELEASES + 10
     too_wide = []
     for width, height in ((390, 844), (1280, 900)):
         tab = browser.new_page(viewport={"width": width, "height": height})
         for page in pages:
-            tab.goto(page.as_uri())
+            tab.goto(page.as_uri(), wait_until="load")
             name = page.relative_to(site.html).as_posix().replace("/", "_").removesuffix(".html")
             if SCREENSHOTS:
                 _screenshot(tab, folder / f"{name}-{width}.png")
